@@ -1,0 +1,68 @@
+/**
+ * Load process: keeps `inflight` confirmed publishes outstanding, for warmup + measure ms, then
+ * reports how many were confirmed inside the measurement window and their latencies.
+ */
+import { exitAfter, fail, nextMessage, sleep, tell } from "./ipc-child.ts";
+import { newHistogram, record } from "./latency-histogram.ts";
+import { openConfirmedPublisher } from "./protocols/open.ts";
+import type { ConfirmedPublisher } from "./protocols/roles.ts";
+
+/** After an error, a slot waits this long: a dead broker must not turn the loop into a spin. */
+const ERROR_BACKOFF_MS = 10;
+/** In-flight requests still unanswered this long after the window are abandoned. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+const config = await nextMessage("configure");
+if (!("inflight" in config)) fail(new Error("not a confirmed-publish configuration"));
+exitAfter(config.warmupMs + config.measureMs + DRAIN_TIMEOUT_MS + 30_000);
+
+let publisher: ConfirmedPublisher;
+try {
+  publisher = await openConfirmedPublisher(config.spec, config.inflight);
+} catch (error) {
+  fail(error);
+}
+tell({ kind: "ready" });
+await nextMessage("go");
+
+const start = performance.now();
+const measureStart = start + config.warmupMs;
+const measureEnd = measureStart + config.measureMs;
+const histogram = newHistogram();
+let issued = 0;
+let completed = 0;
+let errors = 0;
+let firstError: string | null = null;
+
+async function keepPublishing(slot: number): Promise<void> {
+  while (issued < config.maxRequests) {
+    const sentAt = performance.now();
+    if (sentAt >= measureEnd) return;
+    issued += 1;
+    try {
+      await publisher.publish(slot);
+      const answeredAt = performance.now();
+      if (answeredAt >= measureStart && answeredAt < measureEnd) completed += 1;
+      if (sentAt >= measureStart) record(histogram, answeredAt - sentAt);
+    } catch (error) {
+      errors += 1;
+      firstError ??= error instanceof Error ? error.message : String(error);
+      await sleep(ERROR_BACKOFF_MS);
+    }
+  }
+}
+
+await Promise.race([
+  Promise.all(Array.from({ length: publisher.slots }, (_, slot) => keepPublishing(slot))),
+  sleep(config.warmupMs + config.measureMs + DRAIN_TIMEOUT_MS),
+]);
+tell({
+  kind: "result",
+  completed,
+  errors,
+  firstError,
+  measuredMs: Math.min(performance.now(), measureEnd) - measureStart,
+  latencyBuckets: Array.from(histogram),
+});
+await Promise.race([publisher.close(), sleep(1_000)]);
+setTimeout(() => process.exit(0), 50);

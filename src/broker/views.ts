@@ -1,0 +1,42 @@
+import type { Binding, Headers } from "../core/exchanges/types.ts";
+import type { Queue } from "../core/queue.ts";
+import type { Exchange } from "../core/topology.ts";
+
+/** What the management API shows; field names follow the seed's snake_case. */
+export type ExchangeView = { name: string; type: string; durable: boolean; bindings: number };
+export type QueueView = {
+  name: string;
+  durable: boolean;
+  messages: number;
+  bytes: number;
+  subscribers: number;
+  published: number;
+  delivered: number;
+  last_seq: number;
+};
+export type BindingView = { exchange_name: string; queue_name: string; key: string; arguments: Headers };
+
+export const exchangeView = (e: Exchange): ExchangeView => ({
+  name: e.name,
+  type: e.kind,
+  durable: e.durable,
+  bindings: e.bindings.size,
+});
+
+export const queueView = (q: Queue): QueueView => ({
+  name: q.name,
+  durable: q.durable,
+  messages: q.depth,
+  bytes: q.bytes,
+  subscribers: q.subscribers,
+  published: q.published,
+  delivered: q.delivered,
+  last_seq: q.lastSeq,
+});
+
+export const bindingView = (b: Binding): BindingView => ({
+  exchange_name: b.exchange,
+  queue_name: b.queue,
+  key: b.key,
+  arguments: b.args,
+});

@@ -1,0 +1,107 @@
+/**
+ * The only reader of process.env. Bun itself loads `.env` (then the real environment wins), so the
+ * seed's `.env` files keep working. Every value is validated once; a bad one stops start-up with a
+ * line naming the variable.
+ */
+import { isAbsolute, join } from "node:path";
+
+export type Config = Readonly<{
+  host: string;
+  httpPort: number;
+  /** Lower-cased host patterns; empty means allow all (the seed's `*`). */
+  allowedHosts: readonly string[];
+  dataDir: string;
+  databaseName: string;
+  /** Full path of the SQLite file. */
+  databasePath: string;
+  databaseUrl: string | undefined;
+  doMigrations: boolean;
+  checkpointSeconds: number;
+  maxPayloadBytes: number;
+  subscriberMaxBufferBytes: number;
+  shutdownTimeoutMs: number;
+  fsync: boolean;
+  /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
+  seedRealtimeWorkers: number;
+  seedSyncWorkers: number;
+}>;
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Larger payloads belong in object storage; the seed had no limit at all. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
+/** A subscriber this far behind is closed (it can reconnect) so that one slow reader cannot exhaust memory. */
+export const DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES = 16 << 20;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const dataDirRaw = str(env, "DATA_DIR", cwd);
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : join(cwd, dataDirRaw);
+  const databaseName = str(env, "DATABASE_NAME", "pub-sub");
+  if (databaseName === "" || databaseName.includes("/") || databaseName.includes("\\")) {
+    throw new ConfigError(`DATABASE_NAME must be a plain file name, got "${databaseName}"`);
+  }
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  return Object.freeze({
+    host: str(env, "HOST", "127.0.0.1"),
+    httpPort: int(env, "HTTP_PORT", 8060, 0, 65535),
+    allowedHosts: parseAllowedHosts(str(env, "ALLOWED_HOSTS", "*")),
+    dataDir,
+    databaseName,
+    databasePath: join(dataDir, databaseName.endsWith(".db") ? databaseName : `${databaseName}.db`),
+    databaseUrl,
+    doMigrations: bool(env, "DO_MIGRATIONS", true),
+    checkpointSeconds: num(env, "CHECKPOINT_IN_SECONDS", 10, 0.05, 86_400),
+    maxPayloadBytes: int(env, "MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, 1, 64 << 20),
+    subscriberMaxBufferBytes: int(
+      env,
+      "SUBSCRIBER_MAX_BUFFER_BYTES",
+      DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
+      64 << 10,
+      1 << 30,
+    ),
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 8_000, 100, 60_000),
+    fsync: bool(env, "FSYNC", false),
+    seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", 10, 1, 1 << 16),
+    seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", 20, 1, 1 << 16),
+  });
+}
+
+/** `*` allows all; otherwise comma-separated hosts, `*.example.com` for subdomains, optional `:port`. */
+export function parseAllowedHosts(raw: string): string[] {
+  const hosts = raw
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+  return hosts.includes("*") ? [] : hosts;
+}
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? fallback : v.trim();
+}
+
+function num(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = num(env, name, fallback, min, max);
+  if (!Number.isInteger(v)) throw new ConfigError(`${name} must be a whole number, got "${env[name]}"`);
+  return v;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["true", "1", "yes", "on"].includes(raw)) return true;
+  if (["false", "0", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}

@@ -1,0 +1,49 @@
+/**
+ * Errors are values with stable codes; tests assert the code, never the prose.
+ * The seed's codes (E001, E002, Q001, Q002, S001) keep their meaning. Only the transport edge
+ * turns an error into an HTTP status or a WebSocket ERROR frame.
+ */
+export const ErrorCodes = {
+  EXCHANGE_EXISTS: "E001",
+  EXCHANGE_NOT_FOUND: "E002",
+  EXCHANGE_IN_USE: "E003",
+  EXCHANGE_TYPE_UNKNOWN: "E004",
+  EXCHANGE_RESERVED: "E005",
+  QUEUE_EXISTS: "Q001",
+  QUEUE_NOT_FOUND: "Q002",
+  QUEUE_NOT_EMPTY: "Q003",
+  QUEUE_IN_USE: "Q004",
+  SUBSCRIPTION_NOT_FOUND: "S001",
+  BINDING_NOT_FOUND: "B001",
+  BINDING_INVALID: "B002",
+  INVALID_NAME: "INVALID_NAME",
+  BAD_JSON: "BAD_JSON",
+  VALIDATION: "VALIDATION",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  UNKNOWN_FRAME: "UNKNOWN_FRAME",
+  NOT_FOUND: "NOT_FOUND",
+  HOST_NOT_ALLOWED: "HOST_NOT_ALLOWED",
+  STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  INTERNAL: "INTERNAL",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export type BrokerError = { readonly code: ErrorCode; readonly message: string };
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: BrokerError };
+
+export const brokerError = (code: ErrorCode, message: string): BrokerError => ({ code, message });
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(code: ErrorCode, message: string): Result<T> => ({
+  ok: false,
+  error: { code, message },
+});
+
+/** Thrown only at the transport edge (and by the store when the database fails). */
+export class BrokerFailure extends Error {
+  constructor(readonly error: BrokerError) {
+    super(error.message);
+  }
+}

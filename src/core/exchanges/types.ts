@@ -1,0 +1,44 @@
+import type { BrokerError } from "../errors.ts";
+
+export type ExchangeKind = "fanout" | "direct" | "topic" | "headers";
+
+/** Header values a headers exchange can match on. */
+export type HeaderValue = string | number | boolean | null;
+export type Headers = Readonly<Record<string, HeaderValue>>;
+
+export type Binding = {
+  readonly exchange: string;
+  readonly queue: string;
+  /** Routing key or topic pattern; "" when unused (fanout, headers). */
+  readonly key: string;
+  /** Binding arguments; the headers exchange reads `x-match` and the headers to match. */
+  readonly args: Headers;
+};
+
+/** What routing looks at: never the payload. */
+export type Routable = { readonly routingKey: string; readonly headers: Headers };
+
+/** The bindings of one exchange, indexed the way its type routes. */
+export interface Router {
+  /** Adds a binding; adding one equal to an existing binding changes nothing. */
+  bind(binding: Binding): void;
+  /** Removes an equal binding; false when there was none. */
+  unbind(binding: Binding): boolean;
+  /** Every queue the message reaches, each named once, in no promised order. */
+  route(message: Routable): string[];
+}
+
+/** One exchange type, the way RabbitMQ's exchange-type behaviour is one module each. */
+export interface ExchangeType {
+  readonly kind: ExchangeKind;
+  /** Checks a binding before any side effect; null when it is acceptable. */
+  validateBinding(binding: Binding): BrokerError | null;
+  createRouter(): Router;
+}
+
+/** Two bindings are the same binding when exchange, queue, key and arguments are equal. */
+export const bindingId = (b: Binding): string =>
+  `${b.queue}\u0000${b.key}\u0000${JSON.stringify(sortedArgs(b.args))}`;
+
+const sortedArgs = (args: Headers): [string, HeaderValue][] =>
+  Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

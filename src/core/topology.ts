@@ -1,0 +1,175 @@
+import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
+import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
+import { bindingId, type Binding, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
+import { validateName, validateRoutingKey } from "./names.ts";
+import { Queue } from "./queue.ts";
+
+export type Exchange = {
+  readonly name: string;
+  readonly kind: ExchangeKind;
+  readonly durable: boolean;
+  readonly router: Router;
+  readonly bindings: Map<string, Binding>;
+};
+
+export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
+export type QueueSpec = { name: unknown; durable?: boolean };
+export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: Headers };
+
+/** The default exchange: routes a message to the queue named by its routing key (as in AMQP). */
+export const DEFAULT_EXCHANGE = "";
+
+/**
+ * Exchanges, queues and bindings in memory. Each change is checked first (`check*`, no side
+ * effect) and applied after (`apply*`), so the broker can persist in between and apply only what
+ * the store accepted.
+ */
+export class Topology {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+
+  checkDeclareExchange(spec: ExchangeSpec): Result<{ exists: boolean; kind: ExchangeKind }> {
+    const nameError = validateName("exchange", spec.name);
+    if (nameError) return { ok: false, error: nameError };
+    if (!isExchangeKind(spec.type)) {
+      return fail(
+        ErrorCodes.EXCHANGE_TYPE_UNKNOWN,
+        `exchange type must be one of fanout, direct, topic, headers; got ${JSON.stringify(spec.type)}`,
+      );
+    }
+    const existing = this.exchanges.get(spec.name as string);
+    if (existing === undefined) return ok({ exists: false, kind: spec.type });
+    const durable = spec.durable ?? true;
+    if (existing.kind !== spec.type || existing.durable !== durable) {
+      return fail(
+        ErrorCodes.EXCHANGE_EXISTS,
+        `exchange "${existing.name}" already exists as ${existing.durable ? "durable" : "transient"} ${existing.kind}`,
+      );
+    }
+    return ok({ exists: true, kind: existing.kind });
+  }
+
+  applyDeclareExchange(name: string, kind: ExchangeKind, durable: boolean): Exchange {
+    const exchange: Exchange = {
+      name,
+      kind,
+      durable,
+      router: exchangeTypes[kind].createRouter(),
+      bindings: new Map(),
+    };
+    this.exchanges.set(name, exchange);
+    return exchange;
+  }
+
+  checkDeleteExchange(name: string, ifUnused: boolean): Result<Exchange> {
+    const exchange = this.exchanges.get(name);
+    if (exchange === undefined) return fail(ErrorCodes.EXCHANGE_NOT_FOUND, `exchange "${name}" does not exist`);
+    if (ifUnused && exchange.bindings.size > 0) {
+      return fail(ErrorCodes.EXCHANGE_IN_USE, `exchange "${name}" has ${exchange.bindings.size} binding(s)`);
+    }
+    return ok(exchange);
+  }
+
+  applyDeleteExchange(name: string): void {
+    this.exchanges.delete(name);
+  }
+
+  checkDeclareQueue(spec: QueueSpec): Result<{ exists: boolean }> {
+    const nameError = validateName("queue", spec.name);
+    if (nameError) return { ok: false, error: nameError };
+    const existing = this.queues.get(spec.name as string);
+    if (existing === undefined) return ok({ exists: false });
+    if (existing.durable !== (spec.durable ?? false)) {
+      return fail(
+        ErrorCodes.QUEUE_EXISTS,
+        `queue "${existing.name}" already exists as ${existing.durable ? "durable" : "transient"}`,
+      );
+    }
+    return ok({ exists: true });
+  }
+
+  applyDeclareQueue(name: string, durable: boolean, lastSeq = 0): Queue {
+    const queue = new Queue(name, { durable }, lastSeq);
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<Queue> {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
+    if (guards.ifUnused && queue.subscribers > 0) {
+      return fail(ErrorCodes.QUEUE_IN_USE, `queue "${name}" has ${queue.subscribers} subscriber(s)`);
+    }
+    if (guards.ifEmpty && queue.depth > 0) {
+      return fail(ErrorCodes.QUEUE_NOT_EMPTY, `queue "${name}" holds ${queue.depth} message(s)`);
+    }
+    return ok(queue);
+  }
+
+  /** Removes the queue and every binding to it; returns the bindings removed. */
+  applyDeleteQueue(name: string): Binding[] {
+    this.queues.delete(name);
+    const removed: Binding[] = [];
+    for (const exchange of this.exchanges.values()) {
+      for (const [id, binding] of exchange.bindings) {
+        if (binding.queue !== name) continue;
+        exchange.bindings.delete(id);
+        exchange.router.unbind(binding);
+        removed.push(binding);
+      }
+    }
+    return removed;
+  }
+
+  checkBinding(spec: BindingSpec): Result<{ binding: Binding; exchange: Exchange; queue: Queue; exists: boolean }> {
+    const exchangeName = validateName("exchange", spec.exchange);
+    if (exchangeName) return { ok: false, error: exchangeName };
+    const queueName = validateName("queue", spec.queue);
+    if (queueName) return { ok: false, error: queueName };
+    const keyError = validateRoutingKey(spec.key ?? "");
+    if (keyError) return { ok: false, error: keyError };
+    const exchange = this.exchanges.get(spec.exchange as string);
+    if (exchange === undefined) {
+      return fail(ErrorCodes.EXCHANGE_NOT_FOUND, `exchange "${String(spec.exchange)}" does not exist`);
+    }
+    const queue = this.queues.get(spec.queue as string);
+    if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${String(spec.queue)}" does not exist`);
+    const binding: Binding = { exchange: exchange.name, queue: queue.name, key: spec.key ?? "", args: spec.args ?? {} };
+    const invalid: BrokerError | null = exchangeTypes[exchange.kind].validateBinding(binding);
+    if (invalid) return { ok: false, error: invalid };
+    return ok({ binding, exchange, queue, exists: exchange.bindings.has(bindingId(binding)) });
+  }
+
+  applyBind(exchange: Exchange, binding: Binding): void {
+    exchange.bindings.set(bindingId(binding), binding);
+    exchange.router.bind(binding);
+  }
+
+  applyUnbind(exchange: Exchange, binding: Binding): void {
+    exchange.bindings.delete(bindingId(binding));
+    exchange.router.unbind(binding);
+  }
+
+  /** Queues a message reaches; E002 when the exchange does not exist. */
+  route(exchangeName: string, routingKey: string, headers: Headers): Result<Queue[]> {
+    if (exchangeName === DEFAULT_EXCHANGE) {
+      const queue = this.queues.get(routingKey);
+      return ok(queue === undefined ? [] : [queue]);
+    }
+    const exchange = this.exchanges.get(exchangeName);
+    if (exchange === undefined) return fail(ErrorCodes.EXCHANGE_NOT_FOUND, `exchange "${exchangeName}" does not exist`);
+    const names = exchange.router.route({ routingKey, headers });
+    const queues: Queue[] = [];
+    for (const name of names) {
+      const queue = this.queues.get(name);
+      if (queue !== undefined) queues.push(queue);
+    }
+    return ok(queues);
+  }
+
+  bindings(): Binding[] {
+    const all: Binding[] = [];
+    for (const exchange of this.exchanges.values()) all.push(...exchange.bindings.values());
+    return all;
+  }
+}

@@ -1,0 +1,74 @@
+import { mkdirSync } from "node:fs";
+import { Broker } from "./broker/broker.ts";
+import type { Config } from "./config.ts";
+import { createApp } from "./server/app.ts";
+import { LoopMonitor } from "./server/loop-monitor.ts";
+import { serve } from "./server/serve.ts";
+import { WsHub } from "./server/ws-session.ts";
+import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+
+/** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
+export async function startBroker(config: Config, version: string): Promise<void> {
+  if (config.databaseUrl !== undefined) {
+    throw new Error("DATABASE_URL is set, but the Postgres backend is not available in this version; unset it to use SQLite");
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = SqliteStore.open(config.databasePath, { fsync: config.fsync, migrate: config.doMigrations });
+  const hub = new WsHub(config.subscriberMaxBufferBytes);
+  const started = performance.now();
+  const broker = await Broker.start({
+    store,
+    fanout: hub,
+    now: Date.now,
+    newId: () => crypto.randomUUID(),
+    checkpointMs: config.checkpointSeconds * 1000,
+    log,
+  });
+  const monitor = new LoopMonitor();
+  const metrics = () => ({
+    uptime_seconds: process.uptime(),
+    rss_bytes: process.memoryUsage.rss(),
+    connections: hub.connections,
+    published: broker.published,
+    delivered: broker.delivered,
+    event_loop: { max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10, stalls_over_20ms: monitor.stallsOver20ms },
+  });
+  const app = createApp({ broker, version, metrics });
+  const server = serve(config, app, hub, broker);
+  hub.bind(server, broker);
+  const queues = broker.queues();
+  log(
+    `pubsub ${version} listening on http://${config.host}:${server.port} ` +
+      `(database ${config.databasePath}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    const force = setTimeout(() => {
+      log("shutdown took too long; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    const stopped = server.stop();
+    hub.closeAll();
+    let code = 0;
+    try {
+      await broker.close();
+    } catch (error) {
+      log(`flush on shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+      code = 1;
+    }
+    monitor.stop();
+    // Let answers to in-flight requests go out before the process ends.
+    await Promise.race([stopped, Bun.sleep(1_000)]);
+    clearTimeout(force);
+    log("stopped");
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

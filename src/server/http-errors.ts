@@ -1,0 +1,31 @@
+import { ErrorCodes, type BrokerError, type ErrorCode } from "../core/errors.ts";
+
+/** The HTTP status for each error code; anything unlisted is a 500. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.BAD_JSON]: 400,
+  [ErrorCodes.HOST_NOT_ALLOWED]: 403,
+  [ErrorCodes.EXCHANGE_NOT_FOUND]: 404,
+  [ErrorCodes.QUEUE_NOT_FOUND]: 404,
+  [ErrorCodes.BINDING_NOT_FOUND]: 404,
+  [ErrorCodes.SUBSCRIPTION_NOT_FOUND]: 404,
+  [ErrorCodes.NOT_FOUND]: 404,
+  [ErrorCodes.EXCHANGE_EXISTS]: 409,
+  [ErrorCodes.QUEUE_EXISTS]: 409,
+  [ErrorCodes.EXCHANGE_IN_USE]: 409,
+  [ErrorCodes.QUEUE_IN_USE]: 409,
+  [ErrorCodes.QUEUE_NOT_EMPTY]: 409,
+  [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCodes.VALIDATION]: 422,
+  [ErrorCodes.INVALID_NAME]: 422,
+  [ErrorCodes.EXCHANGE_TYPE_UNKNOWN]: 422,
+  [ErrorCodes.BINDING_INVALID]: 422,
+  [ErrorCodes.STORE_UNAVAILABLE]: 503,
+  [ErrorCodes.SHUTTING_DOWN]: 503,
+};
+
+export const statusOf = (code: ErrorCode): number => STATUS[code] ?? 500;
+
+export const errorBody = (error: BrokerError) => ({ error: { code: error.code, message: error.message } });
+
+export const errorResponse = (error: BrokerError): Response =>
+  Response.json(errorBody(error), { status: statusOf(error.code) });

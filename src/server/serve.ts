@@ -1,0 +1,70 @@
+import type { Server } from "bun";
+import type { Broker } from "../broker/broker.ts";
+import type { Config } from "../config.ts";
+import { ErrorCodes } from "../core/errors.ts";
+import { hostGuard } from "./allowed-hosts.ts";
+import { errorResponse } from "./http-errors.ts";
+import type { SocketState, WsHub } from "./ws-session.ts";
+
+/** Request bodies may exceed the payload limit by this much for the envelope (names, key, headers). */
+const ENVELOPE_BYTES = 64 << 10;
+
+type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
+
+/**
+ * Our own Bun.serve around the Elysia app: it guards hosts and body size, upgrades /ws by hand with
+ * Bun's raw WebSocket handlers (full speed), and never sets reusePort, so a second broker on the
+ * same port fails to start instead of silently sharing traffic.
+ */
+export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker): Server<SocketState> {
+  const guard = hostGuard(config.allowedHosts);
+  const server = Bun.serve<SocketState>({
+    hostname: config.host,
+    port: config.httpPort,
+    reusePort: false,
+    maxRequestBodySize: config.maxPayloadBytes + ENVELOPE_BYTES,
+    fetch(request, server) {
+      if (!guard.allowsHost(request.headers.get("host"))) {
+        return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
+      }
+      const url = new URL(request.url);
+      if (url.pathname === "/ws") {
+        if (!guard.allowsOrigin(request.headers.get("origin"))) {
+          return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
+        }
+        if (broker.isClosing) {
+          return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
+        }
+        if (server.upgrade(request, { data: { queues: new Set<string>() } })) return undefined;
+        return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
+      }
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > config.maxPayloadBytes) {
+        return errorResponse({
+          code: ErrorCodes.PAYLOAD_TOO_LARGE,
+          message: `request body is ${length} bytes; the limit is ${config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`,
+        });
+      }
+      return app.fetch(request);
+    },
+    websocket: {
+      // A frame carries one payload plus its envelope; past this Bun closes the socket with 1009.
+      maxPayloadLength: config.maxPayloadBytes + ENVELOPE_BYTES,
+      // Backstop only: the hub closes slow subscribers itself (code 4008) well before this.
+      backpressureLimit: config.subscriberMaxBufferBytes * 2,
+      closeOnBackpressureLimit: true,
+      idleTimeout: 120,
+      sendPings: true,
+      perMessageDeflate: false,
+      open: (ws) => hub.open(ws),
+      message: (ws, message) => hub.message(ws, message),
+      drain: (ws) => hub.drain(ws),
+      close: (ws) => hub.close(ws),
+    },
+    error(error) {
+      console.error(`request failed: ${error.message}`);
+      return errorResponse({ code: ErrorCodes.INTERNAL, message: "internal error" });
+    },
+  });
+  return server;
+}

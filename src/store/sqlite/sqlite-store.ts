@@ -1,0 +1,251 @@
+import { Database } from "bun:sqlite";
+import { and, asc, between, eq, sql } from "drizzle-orm";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
+import type { Binding, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import { canonicalArgs } from "../binding-args.ts";
+import { describeDbError } from "../db-error.ts";
+import { GroupCommit } from "../group-commit.ts";
+import { sqliteMigrations } from "../migrations.gen.ts";
+import { toMigrationMeta } from "../migrations.ts";
+import type { Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import * as schema from "./schema.ts";
+
+export type SqliteOptions = {
+  /** synchronous=FULL: survives power loss, not only a killed process. */
+  fsync?: boolean;
+  migrate?: boolean;
+};
+
+/** Rows deleted per transaction at checkpoint: keeps each synchronous step well under ~20 ms. */
+const DELETE_CHUNK_ROWS = 1_000;
+/** A second broker on the same file waits this long for the lock before it gives up. */
+const LOCK_WAIT_MS = 1_500;
+
+/**
+ * The embedded backend: bun:sqlite in WAL mode, one connection owned by this process.
+ * `locking_mode=EXCLUSIVE` keeps a second broker off the same file: it fails to start instead of
+ * corrupting the first one's state.
+ */
+export class SqliteStore implements Store {
+  private readonly db: BunSQLiteDatabase<typeof schema>;
+  private readonly insertMessage;
+  private readonly commits: GroupCommit<StoredMessage>;
+
+  private constructor(
+    private readonly sqlite: Database,
+    migrate: boolean,
+  ) {
+    this.db = drizzle({ client: sqlite, schema });
+    // drizzle's own migrator, fed the migrations embedded in the executable instead of files.
+    const internals = this.db as unknown as { dialect: SQLiteSyncDialect; session: SQLiteSession<"sync", void, Record<string, never>, never> };
+    if (migrate) internals.dialect.migrate(toMigrationMeta(sqliteMigrations), internals.session, undefined);
+    this.insertMessage = this.db
+      .insert(schema.messages)
+      .values({
+        queue: sql.placeholder("queue"),
+        seq: sql.placeholder("seq"),
+        id: sql.placeholder("id"),
+        exchange: sql.placeholder("exchange"),
+        routingKey: sql.placeholder("routingKey"),
+        headers: sql.placeholder("headers"),
+        body: sql.placeholder("body"),
+        publishedAt: sql.placeholder("publishedAt"),
+      })
+      .prepare();
+    this.commits = new GroupCommit((rows) => this.writeMessages(rows));
+  }
+
+  static open(path: string, options: SqliteOptions = {}): SqliteStore {
+    const sqlite = new Database(path, { create: true, strict: true });
+    try {
+      sqlite.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
+      sqlite.run("PRAGMA locking_mode = EXCLUSIVE");
+      sqlite.run("PRAGMA journal_mode = WAL");
+      sqlite.run(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
+      // Take the exclusive lock now, not at the first publish.
+      sqlite.run("BEGIN IMMEDIATE");
+      sqlite.run("COMMIT");
+    } catch (error) {
+      sqlite.close();
+      if (String(error).includes("locked") || String(error).includes("busy")) {
+        throw new Error(`database ${path} is in use by another process (is another pubsub running on it?)`);
+      }
+      throw error;
+    }
+    return new SqliteStore(sqlite, options.migrate ?? true);
+  }
+
+  async load(): Promise<Snapshot> {
+    const exchanges = this.db.select().from(schema.exchanges).all();
+    const queues = this.db.select().from(schema.queues).all();
+    const bindings = this.db.select().from(schema.bindings).all();
+    const messages = this.db
+      .select()
+      .from(schema.messages)
+      .orderBy(asc(schema.messages.queue), asc(schema.messages.seq))
+      .all();
+    return {
+      exchanges: exchanges.map((e) => ({ name: e.name, kind: e.kind as ExchangeKind })),
+      queues: queues.map((q) => ({ name: q.name, lastSeq: q.lastSeq })),
+      bindings: bindings.map((b) => ({
+        exchange: b.exchange,
+        queue: b.queue,
+        key: b.key,
+        args: JSON.parse(b.args) as Headers,
+      })),
+      messages: messages.map((m) => ({
+        queue: m.queue,
+        seq: m.seq,
+        message: {
+          id: m.id,
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          headers: JSON.parse(m.headers) as Headers,
+          body: m.body,
+          timestamp: m.publishedAt,
+        },
+      })),
+    };
+  }
+
+  async putExchange(exchange: StoredExchange): Promise<void> {
+    this.write(() => {
+      this.db
+        .insert(schema.exchanges)
+        .values({ name: exchange.name, kind: exchange.kind, createdAt: Date.now() })
+        .onConflictDoNothing()
+        .run();
+    });
+  }
+
+  async deleteExchange(name: string): Promise<void> {
+    this.write(() =>
+      this.db.transaction((tx) => {
+        tx.delete(schema.bindings).where(eq(schema.bindings.exchange, name)).run();
+        tx.delete(schema.exchanges).where(eq(schema.exchanges.name, name)).run();
+      }),
+    );
+  }
+
+  async putQueue(queue: StoredQueue): Promise<void> {
+    this.write(() => {
+      this.db
+        .insert(schema.queues)
+        .values({ name: queue.name, lastSeq: queue.lastSeq, createdAt: Date.now() })
+        .onConflictDoNothing()
+        .run();
+    });
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    this.write(() =>
+      this.db.transaction((tx) => {
+        tx.delete(schema.messages).where(eq(schema.messages.queue, name)).run();
+        tx.delete(schema.bindings).where(eq(schema.bindings.queue, name)).run();
+        tx.delete(schema.queues).where(eq(schema.queues.name, name)).run();
+      }),
+    );
+  }
+
+  async putBinding(binding: Binding): Promise<void> {
+    this.write(() => {
+      this.db
+        .insert(schema.bindings)
+        .values({ exchange: binding.exchange, queue: binding.queue, key: binding.key, args: canonicalArgs(binding.args) })
+        .onConflictDoNothing()
+        .run();
+    });
+  }
+
+  async deleteBinding(binding: Binding): Promise<void> {
+    this.write(() => {
+      this.db
+        .delete(schema.bindings)
+        .where(
+          and(
+            eq(schema.bindings.exchange, binding.exchange),
+            eq(schema.bindings.queue, binding.queue),
+            eq(schema.bindings.key, binding.key),
+            eq(schema.bindings.args, canonicalArgs(binding.args)),
+          ),
+        )
+        .run();
+    });
+  }
+
+  append(messages: readonly StoredMessage[]): Promise<void> {
+    return this.commits.add(messages);
+  }
+
+  async purge(queue: string): Promise<void> {
+    this.write(() => {
+      this.db.delete(schema.messages).where(eq(schema.messages.queue, queue)).run();
+    });
+  }
+
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>): Promise<void> {
+    this.commits.flushNow();
+    for (const [queue, ranges] of removals) {
+      for (const [from, to] of ranges) {
+        // Chunked so a large backlog's removal never holds the event loop for long.
+        for (let start = from; start <= to; start += DELETE_CHUNK_ROWS) {
+          const end = Math.min(to, start + DELETE_CHUNK_ROWS - 1);
+          this.write(() => {
+            this.db
+              .delete(schema.messages)
+              .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end)))
+              .run();
+          });
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    }
+    this.write(() =>
+      this.db.transaction((tx) => {
+        for (const [name, lastSeq] of lastSeqs) {
+          tx.update(schema.queues).set({ lastSeq }).where(eq(schema.queues.name, name)).run();
+        }
+      }),
+    );
+    this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+  }
+
+  async close(): Promise<void> {
+    this.commits.flushNow();
+    try {
+      this.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      this.sqlite.close();
+    }
+  }
+
+  /** Every write first commits the messages waiting for their group commit: writes apply in call order. */
+  private write<T>(change: () => T): T {
+    this.commits.flushNow();
+    try {
+      return change();
+    } catch (error) {
+      throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: `database write failed: ${describeDbError(error)}` });
+    }
+  }
+
+  private writeMessages(rows: readonly StoredMessage[]): void {
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const m = row.message;
+        this.insertMessage.run({
+          queue: row.queue,
+          seq: row.seq,
+          id: m.id,
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          headers: JSON.stringify(m.headers),
+          body: m.body,
+          publishedAt: m.timestamp,
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { Binding, ExchangeKind } from "../core/exchanges/types.ts";
+import type { Message } from "../core/message.ts";
+
+export type StoredExchange = { readonly name: string; readonly kind: ExchangeKind };
+export type StoredQueue = { readonly name: string; readonly lastSeq: number };
+export type StoredMessage = { readonly queue: string; readonly seq: number; readonly message: Message };
+
+/** What a restart rebuilds from. Messages come ordered by queue, then seq. */
+export type Snapshot = {
+  readonly exchanges: StoredExchange[];
+  readonly queues: StoredQueue[];
+  readonly bindings: Binding[];
+  readonly messages: StoredMessage[];
+};
+
+/** Inclusive seq ranges per queue: messages that left their queue and no longer need to be kept. */
+export type Removals = ReadonlyMap<string, ReadonlyArray<readonly [number, number]>>;
+
+/**
+ * Durable state: topology and the messages of durable queues. Only durable things come here;
+ * transient queues never touch it.
+ *
+ * Guarantee: every method resolves only after its change is committed to the database, never
+ * earlier: the broker answers publishes and declarations on it. Writes are applied in call order.
+ */
+export interface Store {
+  load(): Promise<Snapshot>;
+
+  putExchange(exchange: StoredExchange): Promise<void>;
+  /** Also removes the exchange's bindings. */
+  deleteExchange(name: string): Promise<void>;
+  putQueue(queue: StoredQueue): Promise<void>;
+  /** Also removes the queue's bindings and messages. */
+  deleteQueue(name: string): Promise<void>;
+  putBinding(binding: Binding): Promise<void>;
+  deleteBinding(binding: Binding): Promise<void>;
+
+  /**
+   * Resolves only after the batch holding these messages is committed. Never earlier: callers
+   * answer publishes on it. Concurrent calls share one transaction (group commit).
+   */
+  append(messages: readonly StoredMessage[]): Promise<void>;
+  /** Removes every message of the queue. */
+  purge(queue: string): Promise<void>;
+  /**
+   * Deletes delivered messages, records each queue's last seq (so seqs are never reused) and
+   * checkpoints the write-ahead log. Until it runs, a crash brings delivered messages back.
+   */
+  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>): Promise<void>;
+  close(): Promise<void>;
+}
