@@ -1,0 +1,71 @@
+/** Renders rows as a markdown table, and the whole RESULTS.md around it. */
+import type { Row } from "./row.ts";
+
+export function formatValue(value: number | null, unit: string): string {
+  if (value === null) return "–";
+  if (unit === "req/s" || unit === "msg/s") return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
+  return `${value.toFixed(1)} ${unit}`;
+}
+
+function ratio(row: Row, rows: Row[], against: Row["target"]): string {
+  if (row.value === null) return "";
+  const reference = rows.find((other) => other.scenario === row.scenario && other.target === against);
+  if (!reference?.value) return "";
+  return `${(row.value / reference.value).toFixed(2)}×`;
+}
+
+function formatRuns(row: Row): string {
+  if (row.runs.length <= 1) return "";
+  const digits = row.unit === "req/s" || row.unit === "msg/s" ? 0 : 1;
+  return row.runs.map((run) => run.toFixed(digits)).join(" / ");
+}
+
+const escape = (text: string) => text.replaceAll("|", "\\|");
+
+export function markdownTable(rows: Row[]): string {
+  const lines = [
+    "| scenario | target | value | ÷ raw | ÷ RabbitMQ | runs | notes |",
+    "| --- | --- | ---: | ---: | ---: | --- | --- |",
+  ];
+  for (const row of rows) {
+    const notes = row.skipped ? `skipped: ${row.skipped}` : row.notes.join("; ");
+    lines.push(
+      `| ${escape(row.scenario)} | ${row.target} | ${formatValue(row.value, row.unit)} | ${ratio(row, rows, "raw")} | ` +
+        `${ratio(row, rows, "rabbitmq")} | ${formatRuns(row)} | ${escape(notes)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export type RunInfo = {
+  date: string;
+  cpu: string;
+  bun: string;
+  command: string;
+  durationS: number;
+  targets: string[];
+  settings: string[];
+};
+
+export function resultsMarkdown(info: RunInfo, rows: Row[]): string {
+  return `# Benchmark results
+
+- date: ${info.date}
+- CPU: ${info.cpu}
+- bun: ${info.bun}
+- command: \`${info.command}\`
+- wall time: ${info.durationS.toFixed(0)} s
+${info.settings.map((line) => `- ${line}`).join("\n")}
+
+Targets:
+${info.targets.map((line) => `- ${line}`).join("\n")}
+
+${markdownTable(rows)}
+
+How to read it: each value is the median of the runs listed beside it. "÷ raw" and "÷ RabbitMQ"
+divide this row's value by that target's value in the same scenario: above 1 means more
+throughput, or more milliseconds and MiB. Load generators, the broker and the harness share the
+machine's cores, so the notes give each process's CPU use (% of one core) over the measured window:
+a load process near 100% means the client, not the broker, may be what limits the number.
+`;
+}

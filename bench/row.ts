@@ -1,0 +1,33 @@
+/** One line of the results table: a scenario measured on one target, median of its runs. */
+import type { TargetName } from "./targets/target.ts";
+
+export type Unit = "req/s" | "msg/s" | "ms" | "MiB";
+
+export type Row = {
+  /** Rows with the same scenario are compared with each other (ratios to raw and RabbitMQ). */
+  scenario: string;
+  target: TargetName;
+  unit: Unit;
+  /** Median of `runs`; null when skipped or failed. */
+  value: number | null;
+  runs: number[];
+  /** What a reader needs to trust the number: protocol, load processes, CPU, errors, loss. */
+  notes: string[];
+  /** Why there is no value. */
+  skipped?: string;
+};
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function skippedRow(scenario: string, target: TargetName, unit: Unit, reason: string): Row {
+  return { scenario, target, unit, value: null, runs: [], notes: [], skipped: reason };
+}
+
+export function errorMessage(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+}

@@ -1,0 +1,71 @@
+/**
+ * RabbitMQ at 127.0.0.1:5672 (guest/guest), already running; the harness only declares and
+ * deletes its own exchanges and queues, with a random suffix per run.
+ */
+import amqp from "amqplib";
+import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
+import { pidByName } from "../proc-stats.ts";
+import type { Plan, Target, TargetInstance } from "./target.ts";
+
+const URL = "amqp://guest:guest@127.0.0.1:5672";
+
+export function rabbitmqTarget(): Target {
+  let version = "";
+  return {
+    name: "rabbitmq",
+    async unavailable() {
+      try {
+        const connection = await amqp.connect(URL, { timeout: 2_000 });
+        version = String(connection.connection.serverProperties?.version ?? "");
+        await connection.close();
+        return null;
+      } catch (error) {
+        return `RabbitMQ not reachable at 127.0.0.1:5672 (${error instanceof Error ? error.message : error})`;
+      }
+    },
+    describe: () => `RabbitMQ ${version} at 127.0.0.1:5672 via amqplib (service already running)`,
+    async start(): Promise<TargetInstance> {
+      const connection = await amqp.connect(URL);
+      const channel = await connection.createChannel();
+      const suffix = crypto.randomUUID().slice(0, 8);
+      return {
+        pid: pidByName("beam.smp"),
+        readyMs: null,
+        async confirmedPublishPlan(durable): Promise<Plan<ConfirmedPublishSpec>> {
+          const exchange = `bench.direct.${suffix}`;
+          const queue = `bench.${durable ? "durable" : "transient"}.${suffix}`;
+          await channel.assertExchange(exchange, "direct", { durable, autoDelete: false });
+          await channel.assertQueue(queue, { durable, autoDelete: false });
+          await channel.bindQueue(queue, exchange, "bench");
+          return {
+            spec: { protocol: "amqp", url: URL, exchange, routingKey: "bench", persistent: durable },
+            note: durable
+              ? "durable classic queue, persistent messages, publisher confirms"
+              : "transient classic queue, publisher confirms",
+            cleanup: async () => {
+              await channel.deleteQueue(queue);
+              await channel.deleteExchange(exchange);
+            },
+          };
+        },
+        async fanoutPlan(subscribers): Promise<Plan<FanoutSpec>> {
+          const exchange = `bench.fanout.${suffix}`;
+          await channel.assertExchange(exchange, "fanout", { durable: false, autoDelete: false });
+          return {
+            spec: {
+              publisher: { protocol: "amqp", url: URL, exchange },
+              subscribers: Array.from({ length: subscribers }, () => ({ protocol: "amqp", url: URL, exchange }) as const),
+            },
+            note: `fanout exchange → ${subscribers} exclusive queue(s), auto-ack consumers`,
+            cleanup: async () => {
+              await channel.deleteExchange(exchange);
+            },
+          };
+        },
+        async stop() {
+          await connection.close().catch(() => {});
+        },
+      };
+    },
+  };
+}

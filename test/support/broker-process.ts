@@ -1,0 +1,108 @@
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "../..");
+export const BUN = process.execPath;
+export const MAIN = join(ROOT, "src/main.ts");
+
+export type BrokerProcess = {
+  url: string;
+  wsUrl: string;
+  port: number;
+  dataDir: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  output: () => string;
+  /** SIGKILL: nothing flushed, nothing closed. */
+  kill9: () => Promise<void>;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop: () => Promise<number>;
+};
+
+export type StartOptions = {
+  /** Run this executable instead of `bun src/main.ts`. */
+  executable?: string;
+  cwd?: string;
+  dataDir?: string;
+  env?: Record<string, string>;
+  port?: number;
+};
+
+export const tempDir = (prefix = "pubsub-test-"): string => mkdtempSync(join(tmpdir(), prefix));
+export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+/** Starts a broker on 127.0.0.1 (port 0 unless given) and resolves once it prints its address. */
+export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
+  const dataDir = options.dataDir ?? tempDir();
+  const cmd = options.executable ? [options.executable] : [BUN, MAIN];
+  const proc = Bun.spawn(cmd, {
+    cwd: options.cwd ?? dataDir,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/tmp",
+      HOST: "127.0.0.1",
+      HTTP_PORT: String(options.port ?? 0),
+      DATA_DIR: dataDir,
+      ...options.env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let text = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  const deadline = Date.now() + 15_000;
+  let port = 0;
+  while (Date.now() < deadline) {
+    const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+    if (match) {
+      port = Number(match[1]);
+      break;
+    }
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(10);
+  }
+  if (port === 0) {
+    proc.kill("SIGKILL");
+    throw new Error(`broker did not start (exit ${proc.exitCode}):\n${text}`);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port,
+    dataDir,
+    proc,
+    output: () => text,
+    kill9: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    stop: async () => {
+      proc.kill("SIGTERM");
+      return await proc.exited;
+    },
+  };
+}
+
+/** A JSON request; returns status and parsed body (null when empty). */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? null : JSON.parse(text) };
+}
