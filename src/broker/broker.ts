@@ -126,7 +126,12 @@ export class Broker {
     return this.serial(async () => {
       const queue = this.topology.queues.get(name);
       if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
-      if (queue.durable) await this.deps.store.purge(name);
+      if (queue.durable) {
+        // [SEQ-1] Record the last seq before the messages go: otherwise a crash before the next
+        // checkpoint would restart the queue's seqs below ones already handed out.
+        await this.deps.store.checkpoint(new Map(), new Map([[name, queue.lastSeq]]));
+        await this.deps.store.purge(name);
+      }
       const messages = queue.purge();
       if (queue.durable) this.checkpointedThrough.set(name, queue.deliveredSeq);
       return ok({ messages });

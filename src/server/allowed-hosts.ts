@@ -1,13 +1,21 @@
 /**
  * ALLOWED_HOSTS, applied to the Host header of every request and to the Origin of every WebSocket
  * upgrade. A pattern is `host`, `host:port` or `*.domain` (any subdomain, not the domain itself).
- * Hosts are compared after URL parsing, so look-alike Unicode letters arrive as punycode and never
- * equal an ASCII pattern.
+ * Only plain ASCII hosts are compared at all: URL parsing would map look-alikes onto an allowed
+ * name ("ｅｘａｍｐｌｅ.com", "exampⅼe.com" and "exampl%65.com" all parse to "example.com"), and a
+ * Host that is no host at all makes the request URL unparseable (it used to answer 500).
  */
 export type HostGuard = { allowsHost(hostHeader: string | null): boolean; allowsOrigin(origin: string | null): boolean };
 
+/** A DNS name or IPv4 address, or a bracketed IPv6 literal; then an optional port. */
+const HOST = String.raw`(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::[0-9]{0,5})?`;
+const HOST_HEADER = new RegExp(`^${HOST}$`, "i");
+const ORIGIN = new RegExp(`^[a-z][a-z0-9+.-]*://${HOST}/?$`, "i");
+
 export function hostGuard(patterns: readonly string[]): HostGuard {
-  if (patterns.length === 0) return { allowsHost: () => true, allowsOrigin: () => true };
+  if (patterns.length === 0) {
+    return { allowsHost: (hostHeader) => hostHeader !== null && HOST_HEADER.test(hostHeader), allowsOrigin: () => true };
+  }
   const matches = (hostname: string, port: string): boolean =>
     patterns.some((pattern) => {
       const [patternHost = "", patternPort] = splitPort(pattern);
@@ -17,13 +25,14 @@ export function hostGuard(patterns: readonly string[]): HostGuard {
     });
   return {
     allowsHost(hostHeader) {
-      if (hostHeader === null || hostHeader === "") return false;
+      if (hostHeader === null || !HOST_HEADER.test(hostHeader)) return false;
       const parsed = parseHost(`http://${hostHeader}`);
       return parsed !== null && matches(parsed.hostname, parsed.port);
     },
     allowsOrigin(origin) {
       // Non-browser clients send no Origin; browsers always do, and that is what this guards.
       if (origin === null) return true;
+      if (!ORIGIN.test(origin)) return false;
       const parsed = parseHost(origin);
       return parsed !== null && matches(parsed.hostname, parsed.port);
     },

@@ -4,6 +4,7 @@ import { ErrorCodes, type Result } from "../core/errors.ts";
 import { errorBody, statusOf } from "./http-errors.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
+import { parseHeaders } from "./ws-frames.ts";
 
 const missingPayload: Result<never> = {
   ok: false,
@@ -102,11 +103,15 @@ export function createApp({ broker, version, metrics }: AppDeps) {
       // ---- bindings ---------------------------------------------------------------------------
       .post(
         "/bindings",
-        async ({ body, set }) =>
-          answer(
-            await broker.bind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: body.arguments }),
+        async ({ body, set }) => {
+          const args = parseHeaders(body.arguments);
+          return answer(
+            args.ok
+              ? await broker.bind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value })
+              : args,
             set,
-          ),
+          );
+        },
         {
           body: "BindingRequest",
           response: { 200: "Declared", ...E },
@@ -121,30 +126,40 @@ export function createApp({ broker, version, metrics }: AppDeps) {
       })
       .delete(
         "/bindings",
-        async ({ body, set }) =>
-          answer(
-            await broker.unbind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: body.arguments }),
-            set,
-          ) ?? {},
+        async ({ body, set }) => {
+          const args = parseHeaders(body.arguments);
+          return (
+            answer(
+              args.ok
+                ? await broker.unbind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value })
+                : args,
+              set,
+            ) ?? {}
+          );
+        },
         { body: "BindingRequest", parse: "json", detail: { summary: "Unbind", tags: ["bindings"] } },
       )
 
       // ---- publish ----------------------------------------------------------------------------
       .post(
         "/publish",
-        async ({ body, set }) =>
+        async ({ body, set }) => {
           // t.Unknown() lets an absent payload through; the seed's contract requires one.
-          !("payload" in body)
-            ? answer(missingPayload, set)
-            : answer(
-            await broker.publish({
-              exchange: body.exchange_name,
-              routingKey: body.key ?? body.Key ?? "",
-              body: JSON.stringify(body.payload),
-              headers: body.headers ?? {},
-            }),
+          const headers = parseHeaders(body.headers);
+          return answer(
+            !("payload" in body)
+              ? missingPayload
+              : !headers.ok
+                ? headers
+                : await broker.publish({
+                    exchange: body.exchange_name,
+                    routingKey: body.key ?? body.Key ?? "",
+                    body: JSON.stringify(body.payload),
+                    headers: headers.value,
+                  }),
             set,
-          ),
+          );
+        },
         {
           body: "PublishRequest",
           response: { 200: "PublishResult", ...E },

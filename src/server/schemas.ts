@@ -3,6 +3,12 @@ import { t } from "elysia";
 /** One source of truth for request and answer shapes: validation, OpenAPI and (later) the client. */
 const HeaderValue = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
 const Headers = t.Record(t.String(), HeaderValue, { description: "Flat object of scalar values" });
+/**
+ * Request headers and binding arguments are declared unknown and checked by parseHeaders in the
+ * handler: Elysia's normaliser turns a string, array or number into an object before a Record
+ * schema is checked ("ab" became {"0":"a","1":"b"}, 5 became {}, which binds to every message).
+ */
+const HeadersInput = t.Unknown({ description: "Flat object of strings, numbers, booleans or null" });
 
 const Exchange = t.Object({ name: t.String(), type: t.String(), durable: t.Boolean(), bindings: t.Integer() });
 const Queue = t.Object({
@@ -38,7 +44,7 @@ export const models = {
     queue_name: t.String(),
     key: t.Optional(t.String({ description: "Routing key or topic pattern" })),
     Key: t.Optional(t.String({ description: "The seed's spelling of key" })),
-    arguments: t.Optional(Headers),
+    arguments: t.Optional(HeadersInput),
   }),
   Binding,
   Bindings: t.Array(Binding),
@@ -47,7 +53,7 @@ export const models = {
     key: t.Optional(t.String()),
     Key: t.Optional(t.String()),
     payload: t.Unknown({ description: "Any JSON value" }),
-    headers: t.Optional(Headers),
+    headers: t.Optional(HeadersInput),
   }),
   PublishResult: t.Object({
     routed: t.Integer({ description: "Queues the message reached" }),

@@ -6,8 +6,13 @@ import { hostGuard } from "./allowed-hosts.ts";
 import { errorResponse } from "./http-errors.ts";
 import type { SocketState, WsHub } from "./ws-session.ts";
 
-/** Request bodies may exceed the payload limit by this much for the envelope (names, key, headers). */
+/** WebSocket frames may exceed the payload limit by this much for the envelope (names, key, headers). */
 const ENVELOPE_BYTES = 64 << 10;
+/**
+ * Bun's own body limit answers a bare 413 with no JSON body, so it is set out of reach: fetch below
+ * enforces MAX_PAYLOAD_BYTES itself, on declared and chunked bodies alike, and never reads past it.
+ */
+const BUN_BODY_LIMIT_OFF = Number.MAX_SAFE_INTEGER;
 
 type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
 
@@ -22,7 +27,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     hostname: config.host,
     port: config.httpPort,
     reusePort: false,
-    maxRequestBodySize: config.maxPayloadBytes + ENVELOPE_BYTES,
+    maxRequestBodySize: BUN_BODY_LIMIT_OFF,
     fetch(request, server) {
       if (!guard.allowsHost(request.headers.get("host"))) {
         return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
@@ -38,14 +43,18 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
         if (server.upgrade(request, { data: { queues: new Set<string>() } })) return undefined;
         return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
       }
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > config.maxPayloadBytes) {
-        return errorResponse({
-          code: ErrorCodes.PAYLOAD_TOO_LARGE,
-          message: `request body is ${length} bytes; the limit is ${config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`,
-        });
+      const declared = request.headers.get("content-length");
+      if (declared !== null) {
+        const length = Number(declared);
+        return length > config.maxPayloadBytes ? tooLarge(`is ${length} bytes`, config.maxPayloadBytes) : app.fetch(request);
       }
-      return app.fetch(request);
+      if (request.body === null) return app.fetch(request);
+      // A chunked body declares no length: read it, but never past the limit.
+      return readAtMost(request.body, config.maxPayloadBytes).then((body) =>
+        body === null
+          ? tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes)
+          : app.fetch(new Request(request.url, { method: request.method, headers: request.headers, body })),
+      );
     },
     websocket: {
       // A frame carries one payload plus its envelope; past this Bun closes the socket with 1009.
@@ -67,4 +76,28 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     },
   });
   return server;
+}
+
+const tooLarge = (size: string, limit: number): Response =>
+  errorResponse({
+    code: ErrorCodes.PAYLOAD_TOO_LARGE,
+    message: `request body ${size}; the limit is ${limit} (MAX_PAYLOAD_BYTES)`,
+  });
+
+/** The whole body, or null as soon as it passes `limit` bytes (the rest is never read). */
+async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Blob | null> {
+  const reader = body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > limit) {
+      void reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(new Uint8Array(value));
+  }
+  return new Blob(chunks);
 }
