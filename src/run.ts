@@ -54,16 +54,18 @@ export async function startBroker(config: Config, version: string): Promise<void
       process.exit(1);
     }, config.shutdownTimeoutMs);
     const stopped = server.stop();
-    hub.closeAll();
     let code = 0;
     try {
+      // New publishes are refused from here; pending ones are committed and answered.
       await broker.close();
     } catch (error) {
       log(`flush on shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
       code = 1;
     }
+    // One turn for the CONFIRM frames and HTTP answers of the last commit, then 1001 for every socket.
+    await Bun.sleep(20);
+    hub.closeAll();
     monitor.stop();
-    // Let answers to in-flight requests go out before the process ends.
     await Promise.race([stopped, Bun.sleep(1_000)]);
     clearTimeout(force);
     log("stopped");

@@ -187,6 +187,14 @@ export class SqliteStore implements Store {
 
   async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>): Promise<void> {
     this.commits.flushNow();
+    // [SEQ-1] Last seqs first: a crash between the chunked deletes below must not let seqs restart.
+    this.write(() =>
+      this.db.transaction((tx) => {
+        for (const [name, lastSeq] of lastSeqs) {
+          tx.update(schema.queues).set({ lastSeq }).where(eq(schema.queues.name, name)).run();
+        }
+      }),
+    );
     for (const [queue, ranges] of removals) {
       for (const [from, to] of ranges) {
         // Chunked so a large backlog's removal never holds the event loop for long.
@@ -202,13 +210,6 @@ export class SqliteStore implements Store {
         }
       }
     }
-    this.write(() =>
-      this.db.transaction((tx) => {
-        for (const [name, lastSeq] of lastSeqs) {
-          tx.update(schema.queues).set({ lastSeq }).where(eq(schema.queues.name, name)).run();
-        }
-      }),
-    );
     this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
   }
 
