@@ -4,6 +4,7 @@
  * line naming the variable.
  */
 import { isAbsolute, join } from "node:path";
+import { DEFAULT_ACK_TIMEOUT_MS } from "./core/queue.ts";
 
 export type Config = Readonly<{
   host: string;
@@ -20,6 +21,9 @@ export type Config = Readonly<{
   maxPayloadBytes: number;
   subscriberMaxBufferBytes: number;
   shutdownTimeoutMs: number;
+  ackTimeoutMs: number;
+  dedupWindowSeconds: number;
+  maxQueuedBytes: number;
   fsync: boolean;
   /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
   seedRealtimeWorkers: number;
@@ -34,6 +38,9 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
 /** A subscriber this far behind is closed (it can reconnect) so that one slow reader cannot exhaust memory. */
 export const DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES = 16 << 20;
+
+/** Message bytes all queues may hold before publishes are refused: RSS stays near this plus ~150 MB. */
+export const DEFAULT_MAX_QUEUED_BYTES = 256 << 20;
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const dataDirRaw = str(env, "DATA_DIR", cwd);
@@ -62,6 +69,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       1 << 30,
     ),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 8_000, 100, 60_000),
+    ackTimeoutMs: int(env, "ACK_TIMEOUT_MS", DEFAULT_ACK_TIMEOUT_MS, 100, 7 * 24 * 3_600_000),
+    dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", 120, 0, 86_400),
+    maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, 1 << 20, 2 ** 40),
     fsync: bool(env, "FSYNC", false),
     seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", 10, 1, 1 << 16),
     seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", 20, 1, 1 << 16),

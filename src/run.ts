@@ -1,29 +1,27 @@
-import { mkdirSync } from "node:fs";
 import { Broker } from "./broker/broker.ts";
 import type { Config } from "./config.ts";
 import { createApp } from "./server/app.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
 import { serve } from "./server/serve.ts";
 import { WsHub } from "./server/ws-session.ts";
-import { SqliteStore } from "./store/sqlite/sqlite-store.ts";
+import { openStore } from "./store/open-store.ts";
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function startBroker(config: Config, version: string): Promise<void> {
-  if (config.databaseUrl !== undefined) {
-    throw new Error("DATABASE_URL is set, but the Postgres backend is not available in this version; unset it to use SQLite");
-  }
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = SqliteStore.open(config.databasePath, { fsync: config.fsync, migrate: config.doMigrations });
+  const { store, location } = await openStore(config, log);
   const hub = new WsHub(config.subscriberMaxBufferBytes);
   const started = performance.now();
   const broker = await Broker.start({
     store,
-    fanout: hub,
+    delivery: hub,
     now: Date.now,
     newId: () => crypto.randomUUID(),
     checkpointMs: config.checkpointSeconds * 1000,
+    ackTimeoutMs: config.ackTimeoutMs,
+    dedupWindowMs: config.dedupWindowSeconds * 1000,
+    maxQueuedBytes: config.maxQueuedBytes,
     log,
   });
   const monitor = new LoopMonitor();
@@ -33,6 +31,7 @@ export async function startBroker(config: Config, version: string): Promise<void
     connections: hub.connections,
     published: broker.published,
     delivered: broker.delivered,
+    queued_bytes: broker.queuedBytes,
     event_loop: { max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10, stalls_over_20ms: monitor.stallsOver20ms },
   });
   const app = createApp({ broker, version, metrics });
@@ -41,7 +40,7 @@ export async function startBroker(config: Config, version: string): Promise<void
   const queues = broker.queues();
   log(
     `pubsub ${version} listening on http://${config.host}:${server.port} ` +
-      `(database ${config.databasePath}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
+      `(database ${location}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
   );
 
   let stopping = false;

@@ -1,12 +1,16 @@
+import { deadLetteredMessage } from "../core/dead-letter.ts";
 import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Binding, Headers } from "../core/exchanges/types.ts";
-import type { Message } from "../core/message.ts";
+import type { Headers } from "../core/exchanges/types.ts";
+import { messageBytes, type Message } from "../core/message.ts";
 import { validateRoutingKey } from "../core/names.ts";
-import type { Queue } from "../core/queue.ts";
-import { Topology, type BindingSpec, type ExchangeSpec, type QueueSpec } from "../core/topology.ts";
+import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
+import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../core/queue-args.ts";
+import { Topology, type BindingSpec, type ExchangeSpec } from "../core/topology.ts";
 import type { Store, StoredMessage } from "../store/store.ts";
-import type { Fanout } from "./fanout.ts";
+import type { Delivery } from "./delivery.ts";
 import { deliveryFrame } from "./frames.ts";
+import { RecentIds } from "./recent-ids.ts";
+import { seqRanges } from "./seq-ranges.ts";
 import { bindingView, exchangeView, queueView, type BindingView, type ExchangeView, type QueueView } from "./views.ts";
 
 /** Messages handed to subscribers per turn of the event loop while a backlog drains. */
@@ -15,18 +19,36 @@ const DRAIN_BATCH = 512;
 const DRAIN_BATCH_BYTES = 1 << 20;
 /** When a subscriber is backpressured, the backlog waits this long for a drain before pushing on. */
 const DRAIN_RETRY_MS = 50;
+/** How often TTLs, delays and ack timeouts are looked at: their precision. */
+const TICK_MS = 100;
 
 export type BrokerDeps = {
   store: Store;
-  fanout: Fanout;
+  delivery: Delivery;
   now: () => number;
   newId: () => string;
   checkpointMs: number;
+  ackTimeoutMs: number;
+  dedupWindowMs: number;
+  /** Message bytes all queues may hold together before publishes are refused (flow control). */
+  maxQueuedBytes: number;
   log?: (line: string) => void;
 };
 
-export type PublishRequest = { exchange: string; routingKey: string; body: string; headers: Headers };
-export type PublishResult = { routed: number; durable: number; id: string };
+export type PublishRequest = {
+  exchange: string;
+  routingKey: string;
+  body: string;
+  headers: Headers;
+  /** Milliseconds the message may wait in a queue. */
+  ttl?: number;
+  /** Milliseconds before it may be delivered. */
+  delay?: number;
+  messageId?: string;
+};
+export type PublishResult = { routed: number; durable: number; id: string; duplicate: boolean };
+export type QueueDeclaration = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
+export type SubscribeResult = { replay: string[]; gap: { firstAvailable: number } | undefined };
 
 /**
  * Where core, store and delivery meet: publish → route → enqueue → commit → deliver.
@@ -34,38 +56,55 @@ export type PublishResult = { routed: number; durable: number; id: string };
  */
 export class Broker {
   private readonly topology = new Topology();
-  /** Per durable queue: delivered messages up to this seq are already removed from the store. */
-  private readonly checkpointedThrough = new Map<string, number>();
+  private readonly gauge: MemoryGauge = { bytes: 0 };
+  private readonly recentIds = new RecentIds();
   private readonly draining = new Set<string>();
   private readonly drainTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private serialTail: Promise<unknown> = Promise.resolve();
-  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  private timers: ReturnType<typeof setInterval>[] = [];
   private checkpointing: Promise<void> | undefined;
   private closing = false;
+  private tag = 0;
+  private readonly nextTag = () => ++this.tag;
   published = 0;
-  delivered = 0;
 
   private constructor(private readonly deps: BrokerDeps) {}
 
   static async start(deps: BrokerDeps): Promise<Broker> {
     const broker = new Broker(deps);
     await broker.restore();
-    broker.checkpointTimer = setInterval(() => void broker.checkpoint(), deps.checkpointMs);
-    broker.checkpointTimer.unref?.();
+    const every = (ms: number, run: () => void) => {
+      const timer = setInterval(run, ms);
+      timer.unref?.();
+      broker.timers.push(timer);
+    };
+    every(deps.checkpointMs, () => void broker.checkpoint());
+    every(TICK_MS, () => broker.tick());
     return broker;
   }
 
   private async restore(): Promise<void> {
     const snapshot = await this.deps.store.load();
     for (const e of snapshot.exchanges) this.topology.applyDeclareExchange(e.name, e.kind, true);
-    for (const q of snapshot.queues) this.topology.applyDeclareQueue(q.name, true, q.lastSeq);
+    for (const q of snapshot.queues) this.topology.applyDeclareQueue(q.name, this.queueOptions(true, q.args), q.lastSeq);
     for (const b of snapshot.bindings) {
       const checked = this.topology.checkBinding(b);
       if (checked.ok) this.topology.applyBind(checked.value.exchange, checked.value.binding);
       else this.deps.log?.(`skipping stored binding ${b.exchange} -> ${b.queue}: ${checked.error.message}`);
     }
-    for (const m of snapshot.messages) this.topology.queues.get(m.queue)?.restore(m);
-    for (const queue of this.topology.queues.values()) this.checkpointedThrough.set(queue.name, queue.deliveredSeq);
+    for (const m of snapshot.messages) {
+      this.topology.queues.get(m.queue)?.restore(m.seq, m.message, {
+        expiresAt: m.expiresAt,
+        deliverAt: m.deliverAt,
+        // After a crash any restored message may have been delivered: say so (at-least-once).
+        redelivered: !snapshot.cleanShutdown || m.redelivered === true,
+      });
+    }
+    for (const r of snapshot.recentIds) this.recentIds.remember(r.messageId, r.until);
+  }
+
+  private queueOptions(durable: boolean, args: QueueArgs = DEFAULT_QUEUE_ARGS, owner?: string) {
+    return { durable, args, owner, ackTimeoutMs: this.deps.ackTimeoutMs, gauge: this.gauge };
   }
 
   // ---- topology ------------------------------------------------------------------------------
@@ -93,17 +132,22 @@ export class Broker {
     });
   }
 
-  declareQueue(spec: QueueSpec): Promise<Result<{ created: boolean }>> {
+  declareQueue(spec: QueueDeclaration): Promise<Result<{ created: boolean; name: string }>> {
     return this.serial(async () => {
-      const checked = this.topology.checkDeclareQueue(spec);
-      if (!checked.ok) return checked;
-      if (checked.value.exists) return ok({ created: false });
-      const name = spec.name as string;
+      const args = spec.args ?? DEFAULT_QUEUE_ARGS;
       const durable = spec.durable ?? false;
-      if (durable) await this.deps.store.putQueue({ name, lastSeq: 0 });
-      this.topology.applyDeclareQueue(name, durable);
-      if (durable) this.checkpointedThrough.set(name, 0);
-      return ok({ created: true });
+      if (args.exclusive && spec.owner === undefined) {
+        return fail(ErrorCodes.VALIDATION, "an exclusive queue belongs to a connection: declare it over WebSocket (DECLARE_QUEUE)");
+      }
+      if (args.exclusive && durable) return fail(ErrorCodes.VALIDATION, "an exclusive queue cannot be durable: it goes with its connection");
+      const owner = args.exclusive ? spec.owner : undefined;
+      const checked = this.topology.checkDeclareQueue({ name: spec.name, durable, args, owner });
+      if (!checked.ok) return checked;
+      const name = spec.name as string;
+      if (checked.value.exists) return ok({ created: false, name });
+      if (durable) await this.deps.store.putQueue({ name, lastSeq: 0, args });
+      this.topology.applyDeclareQueue(name, this.queueOptions(durable, args, owner));
+      return ok({ created: true, name });
     });
   }
 
@@ -111,15 +155,19 @@ export class Broker {
     return this.serial(async () => {
       const checked = this.topology.checkDeleteQueue(name, guards);
       if (!checked.ok) return checked;
-      const queue = checked.value;
-      if (queue.durable) await this.deps.store.deleteQueue(name);
-      const messages = queue.depth;
-      this.topology.applyDeleteQueue(name);
-      this.checkpointedThrough.delete(name);
-      this.stopDraining(name);
-      this.deps.fanout.detachAll(name, "queue deleted");
-      return ok({ messages });
+      return ok({ messages: await this.removeQueue(checked.value, "queue deleted") });
     });
+  }
+
+  /** Inside serial(): store first, then memory, then tell whoever was attached. */
+  private async removeQueue(queue: Queue, reason: string): Promise<number> {
+    if (queue.durable) await this.deps.store.deleteQueue(queue.name);
+    const messages = queue.depth;
+    this.topology.applyDeleteQueue(queue.name);
+    queue.release();
+    this.stopDraining(queue.name);
+    this.deps.delivery.detachAll(queue.name, reason);
+    return messages;
   }
 
   purgeQueue(name: string): Promise<Result<{ messages: number }>> {
@@ -129,11 +177,12 @@ export class Broker {
       if (queue.durable) {
         // [SEQ-1] Record the last seq before the messages go: otherwise a crash before the next
         // checkpoint would restart the queue's seqs below ones already handed out.
-        await this.deps.store.checkpoint(new Map(), new Map([[name, queue.lastSeq]]));
+        await this.deps.store.checkpoint(new Map(), new Map([[name, queue.lastSeq]]), this.deps.now());
         await this.deps.store.purge(name);
       }
       const messages = queue.purge();
-      if (queue.durable) this.checkpointedThrough.set(name, queue.deliveredSeq);
+      // The store already forgot them all.
+      queue.takeRemoved();
       return ok({ messages });
     });
   }
@@ -186,6 +235,14 @@ export class Broker {
       .filter((b) => (filter.exchange === undefined || b.exchange === filter.exchange) && (filter.queue === undefined || b.queue === filter.queue))
       .map(bindingView);
   }
+  get queuedBytes(): number {
+    return this.gauge.bytes;
+  }
+  get delivered(): number {
+    let n = 0;
+    for (const q of this.topology.queues.values()) n += q.delivered;
+    return n;
+  }
 
   // ---- publishing ----------------------------------------------------------------------------
 
@@ -194,40 +251,109 @@ export class Broker {
     if (typeof request.body !== "string") return fail(ErrorCodes.VALIDATION, "payload is required (any JSON value)");
     const keyError = validateRoutingKey(request.routingKey);
     if (keyError) return { ok: false, error: keyError };
+    const now = this.deps.now();
+    if (request.messageId !== undefined && this.recentIds.seen(request.messageId, now)) {
+      // Idempotent publish: confirmed again, enqueued once.
+      return ok({ routed: 0, durable: 0, id: "", duplicate: true });
+    }
     const routed = this.topology.route(request.exchange, request.routingKey, request.headers);
     if (!routed.ok) return routed;
+    if (this.gauge.bytes > this.deps.maxQueuedBytes) {
+      return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${this.gauge.bytes} message bytes, its limit (MAX_QUEUED_BYTES); publish later`);
+    }
     const message: Message = {
       id: this.deps.newId(),
       exchange: request.exchange,
       routingKey: request.routingKey,
       headers: request.headers,
       body: request.body,
-      timestamp: this.deps.now(),
+      timestamp: now,
+      ...(request.messageId === undefined ? {} : { messageId: request.messageId }),
     };
-    const rows: StoredMessage[] = [];
-    for (const queue of routed.value) {
-      const queued = queue.enqueue(message);
-      if (queue.durable) rows.push({ queue: queue.name, seq: queued.seq, message });
+    // Validate before any side effect: a full reject-publish queue refuses the whole publish.
+    const bytes = messageBytes(message);
+    const full = routed.value.find((q) => !q.admits(bytes));
+    if (full !== undefined) {
+      return fail(ErrorCodes.QUEUE_FULL, `queue "${full.name}" is full (overflow reject-publish); the message was not published`);
     }
+    const dedupUntil = request.messageId === undefined ? undefined : now + this.deps.dedupWindowMs;
+    if (request.messageId !== undefined) this.recentIds.remember(request.messageId, dedupUntil!);
+    const rows = this.enqueue(routed.value, message, now, { ttl: request.ttl, delay: request.delay }, dedupUntil);
     this.published++;
-    // Delivery may go ahead of the commit (as in AMQP); the answer may not. [CONFIRM-1]
-    for (const queue of routed.value) this.deliver(queue);
     if (rows.length > 0) {
       try {
         await this.deps.store.append(rows);
       } catch (error) {
+        if (request.messageId !== undefined) this.recentIds.forget(request.messageId);
         if (error instanceof BrokerFailure) return { ok: false, error: error.error };
         throw error;
       }
     }
-    return ok({ routed: routed.value.length, durable: rows.length, id: message.id });
+    return ok({ routed: routed.value.length, durable: rows.length, id: message.id, duplicate: false });
+  }
+
+  /** Puts the message in each queue and starts delivery; returns the rows durable queues must store. */
+  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): StoredMessage[] {
+    const rows: StoredMessage[] = [];
+    for (const queue of queues) {
+      const { entry, observeNow, dead } = queue.enqueue(message, now, options);
+      if (queue.durable) {
+        rows.push({ queue: queue.name, seq: entry.seq, message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil });
+      }
+      // Delivery may go ahead of the commit (as in AMQP); the answer may not. [CONFIRM-1]
+      if (observeNow) this.deps.delivery.broadcast(queue.name, deliveryFrame(JSON.stringify(queue.name), entry));
+      this.deadLetter(queue, dead, now);
+      this.pump(queue);
+    }
+    return rows;
+  }
+
+  /** Republishes dead messages to the queue's dead-letter exchange, if it has one; else they are dropped. */
+  private deadLetter(queue: Queue, dead: DeadLetter[], now: number): void {
+    const dlx = queue.args.deadLetterExchange;
+    if (dead.length === 0 || dlx === undefined) return;
+    for (const { entry, reason } of dead) {
+      const message = deadLetteredMessage(entry, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
+      const routed = this.topology.route(dlx, message.routingKey, message.headers);
+      if (!routed.ok) {
+        this.deps.log?.(`dead-letter exchange "${dlx}" of queue "${queue.name}" does not exist; message ${message.id} dropped`);
+        continue;
+      }
+      // A message expiring back into its own queue would cycle forever; only rejections may return.
+      const targets = routed.value.filter((q) => q !== queue || reason === "rejected");
+      const rows = this.enqueue(targets, message, now, {});
+      if (rows.length > 0) {
+        this.deps.store.append(rows).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
+      }
+    }
   }
 
   // ---- subscribers ---------------------------------------------------------------------------
 
-  /** Checks that the queue exists; the transport subscribes the socket, then calls attached(). */
-  canSubscribe(name: string): Result<void> {
-    return this.topology.queues.has(name) ? ok(undefined) : fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
+  /**
+   * Checks the queue, and what a subscriber resuming after `since` must be sent first. The
+   * transport sends the replay, subscribes the socket to the queue's topic in the same turn (no
+   * gap, no duplicate), then calls attached().
+   */
+  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> {
+    const queue = this.usable(name, owner);
+    if (!queue.ok) return queue;
+    if (since === undefined) return ok({ replay: [], gap: undefined });
+    const replay = queue.value.replay(since);
+    const queueJson = JSON.stringify(name);
+    return ok({
+      replay: replay.entries.map((entry) => deliveryFrame(queueJson, entry)),
+      gap: replay.gap ? { firstAvailable: replay.firstAvailable } : undefined,
+    });
+  }
+
+  private usable(name: string, owner: string): Result<Queue> {
+    const queue = this.topology.queues.get(name);
+    if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
+    if (queue.owner !== undefined && queue.owner !== owner) {
+      return fail(ErrorCodes.QUEUE_EXCLUSIVE, `queue "${name}" is exclusive to another connection`);
+    }
+    return ok(queue);
   }
 
   /** A subscriber joined: the queue's backlog, if any, starts flowing to its subscribers, in order. */
@@ -235,44 +361,121 @@ export class Broker {
     const queue = this.topology.queues.get(name);
     if (queue === undefined) return;
     queue.subscribers++;
-    this.deliver(queue);
+    queue.everAttached = true;
+    this.pump(queue);
   }
 
   detached(name: string): void {
     const queue = this.topology.queues.get(name);
-    if (queue !== undefined && queue.subscribers > 0) queue.subscribers--;
+    if (queue === undefined || queue.subscribers === 0) return;
+    queue.subscribers--;
+    this.maybeAutoDelete(queue);
   }
 
-  /** Some subscriber of the queue caught up: resume a paused backlog at once. */
-  drained(name: string): void {
-    const timer = this.drainTimers.get(name);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.drainTimers.delete(name);
-    this.draining.delete(name);
+  // ---- consumers -----------------------------------------------------------------------------
+
+  /** `accepted` runs once the queue took the consumer, before its first delivery: the transport answers there. */
+  consume(consumer: string, name: string, owner: string, prefetch: number, accepted?: () => void): Result<void> {
+    const queue = this.usable(name, owner);
+    if (!queue.ok) return queue;
+    queue.value.addConsumer(consumer, prefetch);
+    accepted?.();
+    this.pump(queue.value);
+    return ok(undefined);
+  }
+
+  /** The consumer stopped (CANCEL or disconnect): what it held goes back to the head of the queue. */
+  cancel(consumer: string, name: string): void {
     const queue = this.topology.queues.get(name);
-    if (queue !== undefined) this.deliver(queue);
+    if (queue === undefined || !queue.hasConsumer(consumer)) return;
+    this.deadLetter(queue, queue.removeConsumer(consumer), this.deps.now());
+    this.pump(queue);
+    this.maybeAutoDelete(queue);
   }
 
-  private deliver(queue: Queue): void {
-    if (queue.subscribers === 0 || queue.depth === 0 || this.draining.has(queue.name)) return;
-    const batch = queue.take(DRAIN_BATCH, DRAIN_BATCH_BYTES);
-    const queueJson = JSON.stringify(queue.name);
-    let pressured = false;
-    for (const queued of batch) {
-      if (!this.deps.fanout.send(queue.name, deliveryFrame(queueJson, queued))) pressured = true;
+  ack(consumer: string, name: string, tag: number): Result<void> {
+    const queue = this.topology.queues.get(name);
+    if (queue === undefined) return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag}`);
+    const acked = queue.ack(consumer, tag);
+    if (!acked.ok) return acked;
+    this.pump(queue);
+    return ok(undefined);
+  }
+
+  nack(consumer: string, name: string, tag: number, requeue: boolean): Result<void> {
+    const queue = this.topology.queues.get(name);
+    if (queue === undefined) return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag}`);
+    const nacked = queue.nack(consumer, tag, requeue);
+    if (!nacked.ok) return nacked;
+    this.deadLetter(queue, nacked.value, this.deps.now());
+    this.pump(queue);
+    return ok(undefined);
+  }
+
+  /** A connection closed: exclusive queues it owned go with it. */
+  connectionClosed(owner: string): void {
+    for (const queue of [...this.topology.queues.values()]) {
+      if (queue.owner !== owner) continue;
+      void this.serial(async () => {
+        if (this.topology.queues.get(queue.name) === queue) await this.removeQueue(queue, "its exclusive connection closed");
+      });
     }
-    this.delivered += batch.length;
+  }
+
+  private maybeAutoDelete(queue: Queue): void {
+    if (!queue.args.autoDelete || !queue.everAttached || queue.subscribers + queue.consumerCount > 0) return;
+    void this.serial(async () => {
+      const current = this.topology.queues.get(queue.name);
+      if (current === queue && queue.subscribers + queue.consumerCount === 0) await this.removeQueue(queue, "auto-delete: its last user left");
+    });
+  }
+
+  // ---- delivery ------------------------------------------------------------------------------
+
+  /** Moves messages on: to consumers when there are any, else the backlog to subscribers. */
+  private pump(queue: Queue): void {
+    // [REDELIVERED-1] Nothing goes out once close() began: a delivery after the store closed
+    // could not be marked, and the next run would hand it out again as new.
+    if (this.closing) return;
+    const queueJson = JSON.stringify(queue.name);
+    if (queue.consumerCount > 0) {
+      const { dispatches, dead } = queue.dispatch(this.deps.now(), this.nextTag);
+      for (const d of dispatches) {
+        this.deps.delivery.toConsumer(
+          d.consumer,
+          deliveryFrame(queueJson, d.entry, { tag: d.tag, redelivered: d.redelivered, deliveries: d.entry.deliveries }),
+          d.tag,
+        );
+      }
+      this.deadLetter(queue, dead, this.deps.now());
+      return;
+    }
+    if (queue.subscribers === 0 || queue.depth === 0 || this.draining.has(queue.name)) return;
+    const { send, dead } = queue.takeForSubscribers(this.deps.now(), DRAIN_BATCH, DRAIN_BATCH_BYTES);
+    let pressured = false;
+    for (const entry of send) {
+      if (!this.deps.delivery.broadcast(queue.name, deliveryFrame(queueJson, entry))) pressured = true;
+    }
+    this.deadLetter(queue, dead, this.deps.now());
     if (queue.depth === 0) return;
     // A backlog: continue next turn so publishes and other sockets are served in between.
     this.draining.add(queue.name);
     const resume = () => {
       this.drainTimers.delete(queue.name);
       this.draining.delete(queue.name);
-      if (this.topology.queues.get(queue.name) === queue) this.deliver(queue);
+      if (this.topology.queues.get(queue.name) === queue) this.pump(queue);
     };
     if (pressured) this.drainTimers.set(queue.name, setTimeout(resume, DRAIN_RETRY_MS));
     else setImmediate(resume);
+  }
+
+  /** Some subscriber of the queue caught up: resume a paused backlog at once. */
+  drained(name: string): void {
+    const timer = this.drainTimers.get(name);
+    if (timer === undefined) return;
+    this.stopDraining(name);
+    const queue = this.topology.queues.get(name);
+    if (queue !== undefined) this.pump(queue);
   }
 
   private stopDraining(name: string): void {
@@ -282,9 +485,22 @@ export class Broker {
     this.draining.delete(name);
   }
 
+  /** TTLs, delays and ack timeouts. */
+  private tick(): void {
+    const now = this.deps.now();
+    this.recentIds.prune(now);
+    for (const queue of this.topology.queues.values()) {
+      const { dead, due } = queue.tick(now);
+      const queueJson = JSON.stringify(queue.name);
+      for (const entry of due) this.deps.delivery.broadcast(queue.name, deliveryFrame(queueJson, entry));
+      this.deadLetter(queue, dead, now);
+      this.pump(queue);
+    }
+  }
+
   // ---- durability ----------------------------------------------------------------------------
 
-  /** Removes delivered messages from the store and records last seqs. Never what makes a publish durable. */
+  /** Removes messages that left their queues from the store and records last seqs. Never what makes a publish durable. */
   checkpoint(): Promise<void> {
     this.checkpointing ??= this.runCheckpoint().finally(() => {
       this.checkpointing = undefined;
@@ -297,28 +513,38 @@ export class Broker {
     const lastSeqs = new Map<string, number>();
     for (const queue of this.topology.queues.values()) {
       if (!queue.durable) continue;
-      const done = this.checkpointedThrough.get(queue.name) ?? 0;
-      if (queue.deliveredSeq > done) removals.set(queue.name, [[done + 1, queue.deliveredSeq]]);
+      const removed = queue.takeRemoved();
+      if (removed.length > 0) removals.set(queue.name, seqRanges(removed));
       lastSeqs.set(queue.name, queue.lastSeq);
     }
     try {
-      await this.serial(() => this.deps.store.checkpoint(removals, lastSeqs));
-      for (const [name, ranges] of removals) {
-        if (this.topology.queues.has(name)) this.checkpointedThrough.set(name, ranges[0]![1]);
-      }
+      await this.serial(() => this.deps.store.checkpoint(removals, lastSeqs, this.deps.now()));
     } catch (error) {
       this.deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
+      // Put the removals back so the next checkpoint tries them again.
+      for (const [name, ranges] of removals) this.topology.queues.get(name)?.forgetLater(ranges);
     }
   }
 
-  /** Refuses new publishes, checkpoints and closes the store. */
+  /** Refuses new publishes, stops deliveries, checkpoints, marks what may have been delivered as redelivered and closes the store. */
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.checkpointTimer);
+    for (const timer of this.timers) clearInterval(timer);
     for (const name of [...this.drainTimers.keys()]) this.stopDraining(name);
+    // A periodic checkpoint already running took its removals earlier: a second one takes the acks since.
+    await this.checkpoint();
     await this.checkpoint();
     await this.serialTail.catch(() => undefined);
-    await this.deps.store.close();
+    // [REDELIVERED-1] Stored as redelivered: what consumers hold, what is flagged already, and what
+    // left its queue after that checkpoint began (acks keep coming while it runs; the store still
+    // has those messages, so they come again, and must say so).
+    const possiblyDelivered = new Map<string, number[]>();
+    for (const queue of this.topology.queues.values()) {
+      if (!queue.durable) continue;
+      const seqs = [...queue.possiblyDeliveredSeqs(), ...queue.takeRemoved()];
+      if (seqs.length > 0) possiblyDelivered.set(queue.name, seqs);
+    }
+    await this.deps.store.close(possiblyDelivered);
   }
 
   get isClosing(): boolean {
@@ -333,4 +559,4 @@ export class Broker {
   }
 }
 
-export type { BindingView, ExchangeView, QueueView, Binding };
+export type { BindingView, ExchangeView, QueueView, Entry };

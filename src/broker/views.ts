@@ -1,5 +1,6 @@
 import type { Binding, Headers } from "../core/exchanges/types.ts";
 import type { Queue } from "../core/queue.ts";
+import { queueArgsView } from "../core/queue-args.ts";
 import type { Exchange } from "../core/topology.ts";
 
 /** What the management API shows; field names follow the seed's snake_case. */
@@ -8,11 +9,16 @@ export type QueueView = {
   name: string;
   durable: boolean;
   messages: number;
+  unacked: number;
   bytes: number;
   subscribers: number;
+  consumers: number;
   published: number;
   delivered: number;
+  acked: number;
+  dead_lettered: number;
   last_seq: number;
+  arguments: Record<string, string | number | boolean>;
 };
 export type BindingView = { exchange_name: string; queue_name: string; key: string; arguments: Headers };
 
@@ -27,11 +33,16 @@ export const queueView = (q: Queue): QueueView => ({
   name: q.name,
   durable: q.durable,
   messages: q.depth,
+  unacked: q.unacked,
   bytes: q.bytes,
   subscribers: q.subscribers,
+  consumers: q.consumerCount,
   published: q.published,
   delivered: q.delivered,
+  acked: q.acked,
+  dead_lettered: q.deadLettered,
   last_seq: q.lastSeq,
+  arguments: queueArgsView(q.args),
 });
 
 export const bindingView = (b: Binding): BindingView => ({

@@ -1,4 +1,4 @@
-/** FIFO with O(1) push and shift: an array and a head index, compacted now and then. */
+/** FIFO with O(1) push, shift and (mostly) unshift: an array and a head index, compacted now and then. */
 export class Deque<T> {
   private items: T[] = [];
   private head = 0;
@@ -11,8 +11,14 @@ export class Deque<T> {
     this.items.push(item);
   }
 
+  /** Puts an item in front; O(1) while shifted room remains in front, O(n) otherwise. */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
   peek(): T | undefined {
-    return this.items[this.head];
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
   shift(): T | undefined {
@@ -32,6 +38,19 @@ export class Deque<T> {
     this.items = [];
     this.head = 0;
     return rest;
+  }
+
+  /** Keeps the items for which `keep` is true, in order; returns the others. */
+  filter(keep: (item: T) => boolean): T[] {
+    const kept: T[] = [];
+    const dropped: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as T;
+      (keep(item) ? kept : dropped).push(item);
+    }
+    this.items = kept;
+    this.head = 0;
+    return dropped;
   }
 
   *[Symbol.iterator](): IterableIterator<T> {

@@ -13,6 +13,13 @@ export const ErrorCodes = {
   QUEUE_NOT_FOUND: "Q002",
   QUEUE_NOT_EMPTY: "Q003",
   QUEUE_IN_USE: "Q004",
+  /** A reject-publish queue at its max_length / max_bytes. */
+  QUEUE_FULL: "Q005",
+  /** An exclusive queue used from a connection that does not own it. */
+  QUEUE_EXCLUSIVE: "Q006",
+  UNKNOWN_DELIVERY_TAG: "D001",
+  /** The broker holds as many message bytes as it may (MAX_QUEUED_BYTES): publish later. */
+  FLOW_CONTROL: "FLOW_CONTROL",
   SUBSCRIPTION_NOT_FOUND: "S001",
   BINDING_NOT_FOUND: "B001",
   BINDING_INVALID: "B002",

@@ -11,12 +11,8 @@ export type Message = {
   readonly body: string;
   /** Milliseconds since the epoch, when the broker accepted it. */
   readonly timestamp: number;
-};
-
-/** A message's place in one queue: `seq` grows by one per enqueue and is never reused. */
-export type QueuedMessage = {
-  readonly seq: number;
-  readonly message: Message;
+  /** The publisher's own id, for de-duplication (idempotent publish). */
+  readonly messageId?: string;
 };
 
 /** Bytes a message holds in memory, roughly; used for the queue's byte count. */

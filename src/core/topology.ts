@@ -2,7 +2,8 @@ import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
 import { bindingId, type Binding, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
-import { Queue } from "./queue.ts";
+import { Queue, type QueueOptions } from "./queue.ts";
+import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
 
 export type Exchange = {
   readonly name: string;
@@ -13,7 +14,7 @@ export type Exchange = {
 };
 
 export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
-export type QueueSpec = { name: unknown; durable?: boolean };
+export type QueueSpec = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
 export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: Headers };
 
 /** The default exchange: routes a message to the queue named by its routing key (as in AMQP). */
@@ -79,17 +80,20 @@ export class Topology {
     if (nameError) return { ok: false, error: nameError };
     const existing = this.queues.get(spec.name as string);
     if (existing === undefined) return ok({ exists: false });
-    if (existing.durable !== (spec.durable ?? false)) {
+    if (existing.owner !== undefined && existing.owner !== spec.owner) {
+      return fail(ErrorCodes.QUEUE_EXCLUSIVE, `queue "${existing.name}" is exclusive to another connection`);
+    }
+    if (existing.durable !== (spec.durable ?? false) || !sameArgs(existing.args, spec.args ?? DEFAULT_QUEUE_ARGS)) {
       return fail(
         ErrorCodes.QUEUE_EXISTS,
-        `queue "${existing.name}" already exists as ${existing.durable ? "durable" : "transient"}`,
+        `queue "${existing.name}" already exists as ${existing.durable ? "durable" : "transient"} with arguments ${JSON.stringify(queueArgsView(existing.args))}`,
       );
     }
     return ok({ exists: true });
   }
 
-  applyDeclareQueue(name: string, durable: boolean, lastSeq = 0): Queue {
-    const queue = new Queue(name, { durable }, lastSeq);
+  applyDeclareQueue(name: string, options: QueueOptions, lastSeq = 0): Queue {
+    const queue = new Queue(name, options, lastSeq);
     this.queues.set(name, queue);
     return queue;
   }
@@ -97,8 +101,8 @@ export class Topology {
   checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<Queue> {
     const queue = this.queues.get(name);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
-    if (guards.ifUnused && queue.subscribers > 0) {
-      return fail(ErrorCodes.QUEUE_IN_USE, `queue "${name}" has ${queue.subscribers} subscriber(s)`);
+    if (guards.ifUnused && queue.subscribers + queue.consumerCount > 0) {
+      return fail(ErrorCodes.QUEUE_IN_USE, `queue "${name}" has ${queue.subscribers} subscriber(s) and ${queue.consumerCount} consumer(s)`);
     }
     if (guards.ifEmpty && queue.depth > 0) {
       return fail(ErrorCodes.QUEUE_NOT_EMPTY, `queue "${name}" holds ${queue.depth} message(s)`);

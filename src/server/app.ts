@@ -1,22 +1,18 @@
 import { Elysia } from "elysia";
-import type { Broker } from "../broker/broker.ts";
-import { ErrorCodes, type Result } from "../core/errors.ts";
+import type { Broker, PublishResult } from "../broker/broker.ts";
+import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { errorBody, statusOf } from "./http-errors.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
-import { parseHeaders } from "./ws-frames.ts";
-
-const missingPayload: Result<never> = {
-  ok: false,
-  error: { code: ErrorCodes.VALIDATION, message: "/payload: Expected required property (any JSON value)" },
-};
+import { parseQueueArgs } from "../core/queue-args.ts";
+import { parseHeaders, parsePublishFields } from "./ws-frames.ts";
 
 export type AppDeps = { broker: Broker; version: string; metrics: () => unknown };
 
 const E = { 400: "Error", 404: "Error", 409: "Error", 413: "Error", 422: "Error", 503: "Error" } as const;
 
 /** Turns a broker Result into the answer, or into `{"error":{code,message}}` with its status. */
-function answer<T>(result: Result<T>, set: { status?: number | string }): T | ReturnType<typeof errorBody> {
+function answer<T>(result: Result<T> | { ok: false; error: BrokerError }, set: { status?: number | string }): T | ReturnType<typeof errorBody> {
   if (result.ok) return result.value;
   set.status = statusOf(result.error.code);
   return errorBody(result.error);
@@ -74,7 +70,15 @@ export function createApp({ broker, version, metrics }: AppDeps) {
       )
 
       // ---- queues -----------------------------------------------------------------------------
-      .post("/queues", async ({ body, set }) => answer(await broker.declareQueue(body), set), {
+      .post(
+        "/queues",
+        async ({ body, set }) => {
+          const args = parseQueueArgs(body);
+          if (!args.ok) return answer<{ created: boolean }>(args, set);
+          const declared = await broker.declareQueue({ name: body.name, durable: body.durable, args: args.value });
+          return answer(declared.ok ? { ok: true, value: { created: declared.value.created } } : declared, set);
+        },
+        {
         body: "QueueDeclare",
         response: { 200: "Declared", ...E },
         parse: "json",
@@ -144,19 +148,13 @@ export function createApp({ broker, version, metrics }: AppDeps) {
       .post(
         "/publish",
         async ({ body, set }) => {
-          // t.Unknown() lets an absent payload through; the seed's contract requires one.
-          const headers = parseHeaders(body.headers);
+          // One parser for HTTP and WebSocket: t.Unknown() lets an absent payload through, and
+          // Elysia would coerce bad headers into objects.
+          const fields = parsePublishFields(body as Record<string, unknown>);
+          if (!fields.ok) return answer<PublishResult>(fields, set);
+          const p = fields.value;
           return answer(
-            !("payload" in body)
-              ? missingPayload
-              : !headers.ok
-                ? headers
-                : await broker.publish({
-                    exchange: body.exchange_name,
-                    routingKey: body.key ?? body.Key ?? "",
-                    body: JSON.stringify(body.payload),
-                    headers: headers.value,
-                  }),
+            await broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId }),
             set,
           );
         },

@@ -14,6 +14,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.EXCHANGE_IN_USE]: 409,
   [ErrorCodes.QUEUE_IN_USE]: 409,
   [ErrorCodes.QUEUE_NOT_EMPTY]: 409,
+  [ErrorCodes.QUEUE_EXCLUSIVE]: 409,
+  [ErrorCodes.UNKNOWN_DELIVERY_TAG]: 404,
+  /** Back-pressure, not a mistake: retry later. */
+  [ErrorCodes.QUEUE_FULL]: 429,
+  [ErrorCodes.FLOW_CONTROL]: 503,
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.VALIDATION]: 422,
   [ErrorCodes.INVALID_NAME]: 422,

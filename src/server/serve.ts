@@ -4,7 +4,7 @@ import type { Config } from "../config.ts";
 import { ErrorCodes } from "../core/errors.ts";
 import { hostGuard } from "./allowed-hosts.ts";
 import { errorResponse } from "./http-errors.ts";
-import type { SocketState, WsHub } from "./ws-session.ts";
+import { newSocketState, type SocketState, type WsHub } from "./ws-session.ts";
 
 /** WebSocket frames may exceed the payload limit by this much for the envelope (names, key, headers). */
 const ENVELOPE_BYTES = 64 << 10;
@@ -40,7 +40,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
         if (broker.isClosing) {
           return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
         }
-        if (server.upgrade(request, { data: { queues: new Set<string>() } })) return undefined;
+        if (server.upgrade(request, { data: newSocketState() })) return undefined;
         return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
       }
       const declared = request.headers.get("content-length");

@@ -1,12 +1,34 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { Headers, HeaderValue } from "../core/exchanges/types.ts";
+import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
+
+type Id = string | number | undefined;
 
 /** Frames a client may send. `id` is optional: when present the broker answers with a frame naming it. */
 export type ClientFrame =
-  | { type: "SUBSCRIBE"; queue: string; id?: string | number }
-  | { type: "UNSUBSCRIBE"; queue: string; id?: string | number }
-  | { type: "PUBLISH"; exchange: string; key: string; body: string; headers: Headers; id?: string | number }
-  | { type: "PING"; id?: string | number };
+  | { type: "SUBSCRIBE"; queue: string; since?: number; id: Id }
+  | { type: "UNSUBSCRIBE"; queue: string; id: Id }
+  | { type: "CONSUME"; queue: string; prefetch: number; id: Id }
+  | { type: "CANCEL"; queue: string; id: Id }
+  | { type: "ACK"; tag: number; id: Id }
+  | { type: "NACK"; tag: number; requeue: boolean; id: Id }
+  | { type: "DECLARE_QUEUE"; name: string | undefined; durable: boolean; args: QueueArgs; id: Id }
+  | { type: "PUBLISH"; publish: PublishFields; id: Id }
+  | { type: "PING"; id: Id };
+
+export type PublishFields = {
+  exchange: string;
+  key: string;
+  body: string;
+  headers: Headers;
+  ttl?: number;
+  delay?: number;
+  messageId?: string;
+};
+
+/** A consumer's unacknowledged messages at most: bounds what one socket can have buffered. */
+export const MAX_PREFETCH = 10_000;
+export const DEFAULT_PREFETCH = 10;
 
 /** Parses and checks one text frame before anything acts on it. */
 export function parseClientFrame(text: string): Result<ClientFrame> {
@@ -25,37 +47,96 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
   if (id !== undefined && typeof id !== "string" && typeof id !== "number") {
     return fail(ErrorCodes.VALIDATION, '"id" must be a string or a number');
   }
+  const queue = (): Result<string> =>
+    typeof payload.queue_name === "string" ? ok(payload.queue_name) : fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.queue_name (string)`);
+  const tag = (): Result<number> =>
+    isWhole(payload.delivery_tag) ? ok(payload.delivery_tag) : fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.delivery_tag (a whole number)`);
+
   switch (frame.type) {
-    case "SUBSCRIBE":
-    case "UNSUBSCRIBE": {
-      if (typeof payload.queue_name !== "string") {
-        return fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.queue_name (string)`);
+    case "SUBSCRIBE": {
+      const q = queue();
+      if (!q.ok) return q;
+      if (payload.since !== undefined && !isWhole(payload.since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq)");
+      return ok({ type: "SUBSCRIBE", queue: q.value, since: payload.since as number | undefined, id });
+    }
+    case "UNSUBSCRIBE":
+    case "CANCEL": {
+      const q = queue();
+      return q.ok ? ok({ type: frame.type, queue: q.value, id }) : q;
+    }
+    case "CONSUME": {
+      const q = queue();
+      if (!q.ok) return q;
+      const prefetch = payload.prefetch ?? DEFAULT_PREFETCH;
+      if (!isWhole(prefetch) || prefetch < 1 || prefetch > MAX_PREFETCH) {
+        return fail(ErrorCodes.VALIDATION, `prefetch must be a whole number from 1 to ${MAX_PREFETCH}`);
       }
-      return ok({ type: frame.type, queue: payload.queue_name, id });
+      return ok({ type: "CONSUME", queue: q.value, prefetch, id });
+    }
+    case "ACK": {
+      const t = tag();
+      return t.ok ? ok({ type: "ACK", tag: t.value, id }) : t;
+    }
+    case "NACK": {
+      const t = tag();
+      if (!t.ok) return t;
+      if (payload.requeue !== undefined && typeof payload.requeue !== "boolean") return fail(ErrorCodes.VALIDATION, "requeue must be true or false");
+      return ok({ type: "NACK", tag: t.value, requeue: payload.requeue !== false, id });
+    }
+    case "DECLARE_QUEUE": {
+      if (payload.name !== undefined && typeof payload.name !== "string") return fail(ErrorCodes.VALIDATION, "name must be a string");
+      if (payload.durable !== undefined && typeof payload.durable !== "boolean") return fail(ErrorCodes.VALIDATION, "durable must be true or false");
+      const args = parseQueueArgs(payload);
+      if (!args.ok) return args;
+      return ok({ type: "DECLARE_QUEUE", name: payload.name as string | undefined, durable: payload.durable === true, args: args.value, id });
     }
     case "PUBLISH": {
-      if (typeof payload.exchange_name !== "string") {
-        return fail(ErrorCodes.VALIDATION, "PUBLISH needs payload.exchange_name (string)");
-      }
-      const key = payload.key ?? payload.Key ?? "";
-      if (typeof key !== "string") return fail(ErrorCodes.VALIDATION, "payload.key must be a string");
-      if (!("payload" in payload)) return fail(ErrorCodes.VALIDATION, "PUBLISH needs payload.payload (any JSON value)");
-      const headers = parseHeaders(payload.headers);
-      if (!headers.ok) return headers;
-      return ok({
-        type: "PUBLISH",
-        exchange: payload.exchange_name,
-        key,
-        body: JSON.stringify(payload.payload),
-        headers: headers.value,
-        id,
-      });
+      const fields = parsePublishFields(payload);
+      return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
     }
     case "PING":
       return ok({ type: "PING", id });
     default:
       return fail(ErrorCodes.UNKNOWN_FRAME, `unknown frame type ${JSON.stringify(frame.type)}`);
   }
+}
+
+/** The id of a frame parseClientFrame refused, if it carried a usable one (its ERROR names it). */
+export function frameIdOf(text: string): string | number | undefined {
+  try {
+    const frame: unknown = JSON.parse(text);
+    if (!isObject(frame)) return undefined;
+    const id = (isObject(frame.payload) ? frame.payload.id : undefined) ?? frame.id;
+    return typeof id === "string" || typeof id === "number" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The publish fields shared by the HTTP body and the WebSocket frame. */
+export function parsePublishFields(payload: Record<string, unknown>): Result<PublishFields> {
+  if (typeof payload.exchange_name !== "string") return fail(ErrorCodes.VALIDATION, "exchange_name must be a string");
+  const key = payload.key ?? payload.Key ?? "";
+  if (typeof key !== "string") return fail(ErrorCodes.VALIDATION, "key must be a string");
+  if (!("payload" in payload) || payload.payload === undefined) return fail(ErrorCodes.VALIDATION, "payload is required (any JSON value)");
+  const headers = parseHeaders(payload.headers);
+  if (!headers.ok) return headers;
+  for (const name of ["ttl", "delay"] as const) {
+    if (payload[name] !== undefined && !isWhole(payload[name])) return fail(ErrorCodes.VALIDATION, `${name} must be a whole number of milliseconds`);
+  }
+  const messageId = payload.message_id;
+  if (messageId !== undefined && (typeof messageId !== "string" || messageId === "" || messageId.length > 255)) {
+    return fail(ErrorCodes.VALIDATION, "message_id must be a string of 1 to 255 characters");
+  }
+  return ok({
+    exchange: payload.exchange_name,
+    key,
+    body: JSON.stringify(payload.payload),
+    headers: headers.value,
+    ttl: payload.ttl as number | undefined,
+    delay: payload.delay as number | undefined,
+    messageId: messageId as string | undefined,
+  });
 }
 
 /** Headers are a flat object of scalars: what a headers exchange can match. */
@@ -69,6 +150,8 @@ export function parseHeaders(raw: unknown): Result<Headers> {
   }
   return ok(raw as Headers);
 }
+
+const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 const isHeaderValue = (v: unknown): v is HeaderValue =>
   v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));

@@ -1,34 +1,50 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { Broker } from "../broker/broker.ts";
-import type { Fanout } from "../broker/fanout.ts";
-import { errorFrame } from "../broker/frames.ts";
+import type { Delivery } from "../broker/delivery.ts";
+import { errorFrame, replyFrame } from "../broker/frames.ts";
 import { ErrorCodes, type BrokerError } from "../core/errors.ts";
-import { parseClientFrame } from "./ws-frames.ts";
+import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 
 /** Close codes the broker uses; documented in the README. */
 export const CloseCodes = {
   GOING_AWAY: 1001,
   TOO_BIG: 1009,
-  /** The subscriber fell too far behind; it may reconnect (and a durable queue keeps what it missed only if nobody else received it). */
+  /** The subscriber fell too far behind; it may reconnect. */
   SLOW_SUBSCRIBER: 4008,
-  /** The queue it subscribed to was deleted. */
-  QUEUE_DELETED: 4004,
 } as const;
 
-export type SocketState = { readonly queues: Set<string> };
+export type SocketState = {
+  readonly connection: string;
+  /** Queues this socket subscribes to. */
+  readonly queues: Set<string>;
+  /** Queues this socket consumes from. */
+  readonly consuming: Set<string>;
+  /** Delivery tag → queue, for the messages this socket holds unacknowledged. */
+  readonly tags: Map<number, string>;
+};
 export type Socket = ServerWebSocket<SocketState>;
 
 const topicOf = (queue: string): string => `queue:${queue}`;
+const consumerOf = (ws: Socket, queue: string): string => `${ws.data.connection}\u0000${queue}`;
+
+let connections = 0;
+export const newSocketState = (): SocketState => ({
+  connection: `c${++connections}`,
+  queues: new Set(),
+  consuming: new Set(),
+  tags: new Map(),
+});
 
 /**
- * The WebSocket side of the broker: Bun's raw handlers (Elysia's wrapper halves throughput), the
- * subscribers of each queue, and the Fanout the broker delivers through (`server.publish`).
+ * The WebSocket side of the broker: Bun's raw handlers (Elysia's wrapper halves throughput),
+ * subscribers fed through Bun's native topics, consumers fed one socket at a time.
  */
-export class WsHub implements Fanout {
+export class WsHub implements Delivery {
   private server: Server<SocketState> | undefined;
   private broker: Broker | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly subscribers = new Map<string, Set<Socket>>();
+  private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
 
   constructor(private readonly maxBufferBytes: number) {}
 
@@ -41,9 +57,9 @@ export class WsHub implements Fanout {
     return this.sockets.size;
   }
 
-  // ---- Fanout ---------------------------------------------------------------------------------
+  // ---- Delivery -------------------------------------------------------------------------------
 
-  send(queue: string, frame: string): boolean {
+  broadcast(queue: string, frame: string): boolean {
     const sent = this.server?.publish(topicOf(queue), frame) ?? 0;
     // publish reports the worst subscriber: -1 queued under backpressure, 0 dropped.
     if (sent > 0) return true;
@@ -51,25 +67,36 @@ export class WsHub implements Fanout {
     return false;
   }
 
+  toConsumer(consumer: string, frame: string, tag?: number): void {
+    const target = this.consumers.get(consumer);
+    if (target === undefined) return;
+    if (tag !== undefined) target.ws.data.tags.set(tag, target.queue);
+    target.ws.send(frame);
+  }
+
   detachAll(queue: string, reason: string): void {
-    const sockets = this.subscribers.get(queue);
-    if (sockets === undefined) return;
-    this.subscribers.delete(queue);
-    for (const ws of sockets) {
+    const notice = errorFrame(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue}" was deleted: ${reason}`, { queue_name: queue });
+    const told = new Set<Socket>();
+    for (const ws of this.subscribers.get(queue) ?? []) {
       ws.unsubscribe(topicOf(queue));
       ws.data.queues.delete(queue);
-      ws.send(errorFrame(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue}" was deleted: ${reason}`, { queue_name: queue }));
+      told.add(ws);
     }
+    this.subscribers.delete(queue);
+    for (const [id, target] of [...this.consumers]) {
+      if (target.queue !== queue) continue;
+      this.consumers.delete(id);
+      target.ws.data.consuming.delete(queue);
+      this.dropTags(target.ws, queue);
+      told.add(target.ws);
+    }
+    for (const ws of told) ws.send(notice);
   }
 
   /** Closes subscribers of the queue whose send buffer passed the limit; the others carry on. */
   private closeSlow(queue: string): void {
-    const sockets = this.subscribers.get(queue);
-    if (sockets === undefined) return;
-    for (const ws of sockets) {
-      if (ws.getBufferedAmount() > this.maxBufferBytes) {
-        ws.close(CloseCodes.SLOW_SUBSCRIBER, "slow subscriber: send buffer over limit");
-      }
+    for (const ws of this.subscribers.get(queue) ?? []) {
+      if (ws.getBufferedAmount() > this.maxBufferBytes) ws.close(CloseCodes.SLOW_SUBSCRIBER, "slow subscriber: send buffer over limit");
     }
   }
 
@@ -81,7 +108,14 @@ export class WsHub implements Fanout {
 
   message(ws: Socket, raw: string | Buffer): void {
     try {
-      this.handle(ws, raw);
+      const text = typeof raw === "string" ? raw : raw.toString("utf8");
+      const parsed = parseClientFrame(text);
+      if (!parsed.ok) {
+        // [ERROR-ID-1] A refused frame's ERROR names its id, so a client with many in flight knows which one failed.
+        const id = frameIdOf(text);
+        return void ws.send(errorFrame(parsed.error.code, parsed.error.message, id === undefined ? {} : { id }));
+      }
+      this.handle(ws, parsed.value);
     } catch (error) {
       // A bug in one frame's handling must cost that frame, not the broker.
       console.error(`websocket frame failed: ${error instanceof Error ? error.stack : String(error)}`);
@@ -89,50 +123,94 @@ export class WsHub implements Fanout {
     }
   }
 
-  private handle(ws: Socket, raw: string | Buffer): void {
-    const parsed = parseClientFrame(typeof raw === "string" ? raw : raw.toString("utf8"));
-    if (!parsed.ok) return void ws.send(errorFrame(parsed.error.code, parsed.error.message));
-    const frame = parsed.value;
+  private handle(ws: Socket, frame: ClientFrame): void {
     const broker = this.broker!;
     const withId = frame.id === undefined ? {} : { id: frame.id };
     const reject = (error: BrokerError): void => void ws.send(errorFrame(error.code, error.message, withId));
+    const reply = (type: string, payload: Record<string, unknown>): void => {
+      if (frame.id !== undefined) ws.send(replyFrame(type, { ...payload, ...withId }));
+    };
     switch (frame.type) {
       case "SUBSCRIBE": {
-        const allowed = broker.canSubscribe(frame.queue);
-        if (!allowed.ok) return reject(allowed.error);
-        if (!ws.data.queues.has(frame.queue)) {
-          // Reply before the backlog so a client that asked for it sees SUBSCRIBED first.
-          if (frame.id !== undefined) ws.send(JSON.stringify({ type: "SUBSCRIBED", payload: { queue_name: frame.queue, ...withId } }));
-          ws.data.queues.add(frame.queue);
-          ws.subscribe(topicOf(frame.queue));
-          let set = this.subscribers.get(frame.queue);
-          if (set === undefined) this.subscribers.set(frame.queue, (set = new Set()));
-          set.add(ws);
-          broker.attached(frame.queue);
-        } else if (frame.id !== undefined) {
-          ws.send(JSON.stringify({ type: "SUBSCRIBED", payload: { queue_name: frame.queue, ...withId } }));
+        if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
+        const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since);
+        if (!subscribed.ok) return reject(subscribed.error);
+        // Reply, gap notice and replay go out before the topic subscription, all in this turn:
+        // nothing published in between can be missed or sent twice.
+        reply("SUBSCRIBED", { queue_name: frame.queue });
+        const { replay, gap } = subscribed.value;
+        if (gap !== undefined) {
+          ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
         }
+        for (const delivery of replay) ws.send(delivery);
+        ws.data.queues.add(frame.queue);
+        ws.subscribe(topicOf(frame.queue));
+        let set = this.subscribers.get(frame.queue);
+        if (set === undefined) this.subscribers.set(frame.queue, (set = new Set()));
+        set.add(ws);
+        broker.attached(frame.queue);
         return;
       }
       case "UNSUBSCRIBE": {
         if (!ws.data.queues.has(frame.queue)) {
           return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not subscribed to queue "${frame.queue}"` });
         }
-        this.detach(ws, frame.queue);
-        if (frame.id !== undefined) ws.send(JSON.stringify({ type: "UNSUBSCRIBED", payload: { queue_name: frame.queue, ...withId } }));
+        this.unsubscribe(ws, frame.queue);
+        return reply("UNSUBSCRIBED", { queue_name: frame.queue });
+      }
+      case "CONSUME": {
+        const consumer = consumerOf(ws, frame.queue);
+        this.consumers.set(consumer, { ws, queue: frame.queue });
+        ws.data.consuming.add(frame.queue);
+        // [CONSUME-1] CONSUMING only for a queue that took the consumer (no CONSUMING-then-ERROR), before any delivery.
+        const consumed = broker.consume(consumer, frame.queue, ws.data.connection, frame.prefetch, () =>
+          reply("CONSUMING", { queue_name: frame.queue, prefetch: frame.prefetch }),
+        );
+        if (!consumed.ok) {
+          this.consumers.delete(consumer);
+          ws.data.consuming.delete(frame.queue);
+          return reject(consumed.error);
+        }
+        return;
+      }
+      case "CANCEL": {
+        if (!ws.data.consuming.has(frame.queue)) {
+          return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not consuming from queue "${frame.queue}"` });
+        }
+        this.cancel(ws, frame.queue);
+        return reply("CANCELLED", { queue_name: frame.queue });
+      }
+      case "ACK":
+      case "NACK": {
+        const queue = ws.data.tags.get(frame.tag);
+        if (queue === undefined) {
+          return reject({ code: ErrorCodes.UNKNOWN_DELIVERY_TAG, message: `unknown delivery tag ${frame.tag} (already acknowledged, or never delivered here)` });
+        }
+        ws.data.tags.delete(frame.tag);
+        const consumer = consumerOf(ws, queue);
+        const done = frame.type === "ACK" ? broker.ack(consumer, queue, frame.tag) : broker.nack(consumer, queue, frame.tag, frame.requeue);
+        if (!done.ok) return reject(done.error);
+        return reply(frame.type === "ACK" ? "ACKED" : "NACKED", { delivery_tag: frame.tag });
+      }
+      case "DECLARE_QUEUE": {
+        const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
+        void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
+          if (!declared.ok) return reject(declared.error);
+          // Always answered: a server-named queue is useless until its name is known.
+          ws.send(replyFrame("QUEUE_DECLARED", { queue_name: name, created: declared.value.created, ...withId }));
+        });
         return;
       }
       case "PING":
-        return void ws.send(JSON.stringify({ type: "PONG", payload: withId }));
+        return void ws.send(replyFrame("PONG", withId));
       case "PUBLISH": {
+        const p = frame.publish;
         broker
-          .publish({ exchange: frame.exchange, routingKey: frame.key, body: frame.body, headers: frame.headers })
+          .publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId })
           .then(
             (result) => {
               if (!result.ok) return reject(result.error);
-              if (frame.id !== undefined) {
-                ws.send(JSON.stringify({ type: "CONFIRM", payload: { ...withId, routed: result.value.routed } }));
-              }
+              reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
             },
             () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }),
           );
@@ -147,17 +225,31 @@ export class WsHub implements Fanout {
 
   close(ws: Socket): void {
     this.sockets.delete(ws);
-    for (const queue of [...ws.data.queues]) this.detach(ws, queue);
+    for (const queue of [...ws.data.queues]) this.unsubscribe(ws, queue);
+    for (const queue of [...ws.data.consuming]) this.cancel(ws, queue);
+    this.broker?.connectionClosed(ws.data.connection);
   }
 
-  private detach(ws: Socket, queue: string): void {
+  private unsubscribe(ws: Socket, queue: string): void {
     ws.data.queues.delete(queue);
     ws.unsubscribe(topicOf(queue));
     this.subscribers.get(queue)?.delete(ws);
     this.broker?.detached(queue);
   }
 
-  /** At shutdown: every socket is closed with 1001 so clients know to reconnect elsewhere or later. */
+  private cancel(ws: Socket, queue: string): void {
+    ws.data.consuming.delete(queue);
+    const consumer = consumerOf(ws, queue);
+    this.consumers.delete(consumer);
+    this.dropTags(ws, queue);
+    this.broker?.cancel(consumer, queue);
+  }
+
+  private dropTags(ws: Socket, queue: string): void {
+    for (const [tag, q] of ws.data.tags) if (q === queue) ws.data.tags.delete(tag);
+  }
+
+  /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */
   closeAll(): void {
     for (const ws of this.sockets) ws.close(CloseCodes.GOING_AWAY, "broker shutting down");
   }

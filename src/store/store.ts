@@ -1,9 +1,22 @@
 import type { Binding, ExchangeKind } from "../core/exchanges/types.ts";
 import type { Message } from "../core/message.ts";
+import type { QueueArgs } from "../core/queue-args.ts";
 
 export type StoredExchange = { readonly name: string; readonly kind: ExchangeKind };
-export type StoredQueue = { readonly name: string; readonly lastSeq: number };
-export type StoredMessage = { readonly queue: string; readonly seq: number; readonly message: Message };
+export type StoredQueue = { readonly name: string; readonly lastSeq: number; readonly args: QueueArgs };
+export type StoredMessage = {
+  readonly queue: string;
+  readonly seq: number;
+  readonly message: Message;
+  readonly expiresAt?: number;
+  readonly deliverAt?: number;
+  /** Handed to a consumer before a clean shutdown (a crash marks every restored message). */
+  readonly redelivered?: boolean;
+  /** With message.messageId: the id is remembered for de-duplication until then. */
+  readonly dedupUntil?: number;
+};
+/** A publisher's message id seen recently (idempotent publish), kept across restarts. */
+export type RecentId = { readonly messageId: string; readonly until: number };
 
 /** What a restart rebuilds from. Messages come ordered by queue, then seq. */
 export type Snapshot = {
@@ -11,6 +24,9 @@ export type Snapshot = {
   readonly queues: StoredQueue[];
   readonly bindings: Binding[];
   readonly messages: StoredMessage[];
+  readonly recentIds: RecentId[];
+  /** False after a crash: every restored message may have been delivered already. */
+  readonly cleanShutdown: boolean;
 };
 
 /** Inclusive seq ranges per queue: messages that left their queue and no longer need to be kept. */
@@ -46,6 +62,11 @@ export interface Store {
    * Deletes delivered messages, records each queue's last seq (so seqs are never reused) and
    * checkpoints the write-ahead log. Until it runs, a crash brings delivered messages back.
    */
-  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>): Promise<void>;
-  close(): Promise<void>;
+  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void>;
+  /**
+   * Marks the given messages as redelivered (out with consumers, or possibly delivered before) and
+   * records a clean shutdown, then closes.
+   * A start that finds no clean shutdown treats every restored message as possibly delivered.
+   */
+  close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void>;
 }

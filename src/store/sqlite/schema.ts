@@ -10,6 +10,8 @@ export const queues = sqliteTable("queues", {
   name: text("name").primaryKey(),
   /** Highest seq ever given out, so a restart never reuses one even when no message is left. */
   lastSeq: integer("last_seq").notNull().default(0),
+  /** Queue arguments (limits, TTL, dead-lettering, history) as JSON. */
+  args: text("args").notNull().default("{}"),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -36,6 +38,23 @@ export const messages = sqliteTable(
     headers: text("headers").notNull(),
     body: text("body").notNull(),
     publishedAt: integer("published_at").notNull(),
+    messageId: text("message_id"),
+    expiresAt: integer("expires_at"),
+    deliverAt: integer("deliver_at"),
+    /** Set at a clean shutdown for messages a consumer held unacknowledged. */
+    redelivered: integer("redelivered").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.queue, t.seq] })],
 );
+
+/** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */
+export const recentIds = sqliteTable("recent_ids", {
+  messageId: text("message_id").primaryKey(),
+  until: integer("until").notNull(),
+});
+
+/** Small facts about the database itself, such as whether the last shutdown was clean. */
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});

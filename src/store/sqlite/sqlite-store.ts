@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
-import { and, asc, between, eq, sql } from "drizzle-orm";
+import { and, between, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
 import type { Binding, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
 import { canonicalArgs } from "../binding-args.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
@@ -20,6 +21,24 @@ export type SqliteOptions = {
 
 /** Rows deleted per transaction at checkpoint: keeps each synchronous step well under ~20 ms. */
 const DELETE_CHUNK_ROWS = 1_000;
+/** The meta row saying whether the last shutdown was clean. */
+const CLEAN_SHUTDOWN = "clean_shutdown";
+
+type MessageRow = {
+  queue: string;
+  seq: number;
+  id: string;
+  exchange: string;
+  routing_key: string;
+  headers: string;
+  body: string;
+  published_at: number;
+  message_id: string | null;
+  expires_at: number | null;
+  deliver_at: number | null;
+  redelivered: number;
+};
+
 /** A second broker on the same file waits this long for the lock before it gives up. */
 const LOCK_WAIT_MS = 1_500;
 
@@ -31,6 +50,8 @@ const LOCK_WAIT_MS = 1_500;
 export class SqliteStore implements Store {
   private readonly db: BunSQLiteDatabase<typeof schema>;
   private readonly insertMessage;
+  private readonly insertRecentId;
+  private readonly markRedelivered;
   private readonly commits: GroupCommit<StoredMessage>;
 
   private constructor(
@@ -52,7 +73,21 @@ export class SqliteStore implements Store {
         headers: sql.placeholder("headers"),
         body: sql.placeholder("body"),
         publishedAt: sql.placeholder("publishedAt"),
+        messageId: sql.placeholder("messageId"),
+        expiresAt: sql.placeholder("expiresAt"),
+        deliverAt: sql.placeholder("deliverAt"),
       })
+      .prepare();
+    this.insertRecentId = this.db
+      .insert(schema.recentIds)
+      .values({ messageId: sql.placeholder("messageId"), until: sql.placeholder("until") })
+      .onConflictDoUpdate({ target: schema.recentIds.messageId, set: { until: sql`excluded.until` } })
+      .prepare();
+    // Prepared: a clean stop after a crash marks the whole restored backlog, row by row.
+    this.markRedelivered = this.db
+      .update(schema.messages)
+      .set({ redelivered: 1 })
+      .where(and(eq(schema.messages.queue, sql.placeholder("queue")), eq(schema.messages.seq, sql.placeholder("seq"))))
       .prepare();
     this.commits = new GroupCommit((rows) => this.writeMessages(rows));
   }
@@ -81,14 +116,25 @@ export class SqliteStore implements Store {
     const exchanges = this.db.select().from(schema.exchanges).all();
     const queues = this.db.select().from(schema.queues).all();
     const bindings = this.db.select().from(schema.bindings).all();
-    const messages = this.db
-      .select()
-      .from(schema.messages)
-      .orderBy(asc(schema.messages.queue), asc(schema.messages.seq))
+    // Raw rows: drizzle's per-row mapping is the slow part of restoring a large backlog.
+    const messages = this.sqlite
+      .query<MessageRow, []>(
+        "SELECT queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered FROM messages ORDER BY queue, seq",
+      )
       .all();
+    const recentIds = this.db.select().from(schema.recentIds).all();
+    const clean = this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN)).get();
+    // Running from here on: a crash leaves the marker "false".
+    this.write(() => {
+      this.db
+        .insert(schema.meta)
+        .values({ key: CLEAN_SHUTDOWN, value: "false" })
+        .onConflictDoUpdate({ target: schema.meta.key, set: { value: "false" } })
+        .run();
+    });
     return {
       exchanges: exchanges.map((e) => ({ name: e.name, kind: e.kind as ExchangeKind })),
-      queues: queues.map((q) => ({ name: q.name, lastSeq: q.lastSeq })),
+      queues: queues.map((q) => ({ name: q.name, lastSeq: q.lastSeq, args: { ...DEFAULT_QUEUE_ARGS, ...(JSON.parse(q.args) as Partial<QueueArgs>) } })),
       bindings: bindings.map((b) => ({
         exchange: b.exchange,
         queue: b.queue,
@@ -101,12 +147,19 @@ export class SqliteStore implements Store {
         message: {
           id: m.id,
           exchange: m.exchange,
-          routingKey: m.routingKey,
+          routingKey: m.routing_key,
           headers: JSON.parse(m.headers) as Headers,
           body: m.body,
-          timestamp: m.publishedAt,
+          timestamp: m.published_at,
+          ...(m.message_id === null ? {} : { messageId: m.message_id }),
         },
+        expiresAt: m.expires_at ?? undefined,
+        deliverAt: m.deliver_at ?? undefined,
+        redelivered: m.redelivered === 1,
       })),
+      recentIds: recentIds.map((r) => ({ messageId: r.messageId, until: r.until })),
+      // A database that never ran (no marker) has nothing to redeliver either.
+      cleanShutdown: clean === undefined || clean.value === "true",
     };
   }
 
@@ -133,7 +186,7 @@ export class SqliteStore implements Store {
     this.write(() => {
       this.db
         .insert(schema.queues)
-        .values({ name: queue.name, lastSeq: queue.lastSeq, createdAt: Date.now() })
+        .values({ name: queue.name, lastSeq: queue.lastSeq, args: JSON.stringify(queue.args), createdAt: Date.now() })
         .onConflictDoNothing()
         .run();
     });
@@ -185,8 +238,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
     this.commits.flushNow();
+    this.write(() => {
+      this.db.delete(schema.recentIds).where(lte(schema.recentIds.until, now)).run();
+    });
     // [SEQ-1] Last seqs first: a crash between the chunked deletes below must not let seqs restart.
     this.write(() =>
       this.db.transaction((tx) => {
@@ -213,12 +269,21 @@ export class SqliteStore implements Store {
     this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
   }
 
-  async close(): Promise<void> {
+  async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {
     this.commits.flushNow();
     try {
+      this.write(() =>
+        this.db.transaction((tx) => {
+          for (const [queue, seqs] of inFlight) {
+            for (const seq of seqs) this.markRedelivered.run({ queue, seq });
+          }
+          tx.update(schema.meta).set({ value: "true" }).where(eq(schema.meta.key, CLEAN_SHUTDOWN)).run();
+        }),
+      );
       this.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } finally {
-      this.sqlite.close();
+      // true: finalize every statement and release the file (and its exclusive lock) now, not at GC.
+      this.sqlite.close(true);
     }
   }
 
@@ -236,6 +301,9 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const row of rows) {
         const m = row.message;
+        if (m.messageId !== undefined && row.dedupUntil !== undefined) {
+          this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil });
+        }
         this.insertMessage.run({
           queue: row.queue,
           seq: row.seq,
@@ -245,6 +313,9 @@ export class SqliteStore implements Store {
           headers: JSON.stringify(m.headers),
           body: m.body,
           publishedAt: m.timestamp,
+          messageId: m.messageId ?? null,
+          expiresAt: row.expiresAt ?? null,
+          deliverAt: row.deliverAt ?? null,
         });
       }
     });

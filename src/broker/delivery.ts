@@ -1,0 +1,16 @@
+/**
+ * How the broker reaches subscribers and consumers, implemented by the WebSocket transport. The
+ * broker never opens sockets itself.
+ */
+export interface Delivery {
+  /**
+   * Hands one frame to every subscriber of the queue (Bun's native topics). Returns false when
+   * some subscriber is backpressured: the frame is still buffered for it, and the broker slows
+   * its backlog replay.
+   */
+  broadcast(queue: string, frame: string): boolean;
+  /** Sends one delivery to one consumer; prefetch bounds how much a consumer can have buffered. */
+  toConsumer(consumer: string, frame: string, tag: number): void;
+  /** The queue is gone: its subscribers and consumers are told and detached. */
+  detachAll(queue: string, reason: string): void;
+}

@@ -1,0 +1,65 @@
+import { call, pathOf, type HttpOptions } from "./http.ts";
+import type { BindingDeclare, Binding, Declared, Exchange, ExchangeDeclare, Queue, QueueDeclare, Removed } from "./wire.ts";
+
+/** Exchanges over REST; every call rejects with a PubsubError carrying the broker's code. */
+export type ExchangesApi = {
+  /** Idempotent: `{created: false}` when it exists alike; 409 `E001` when it exists otherwise. */
+  declare(exchange: ExchangeDeclare): Promise<Declared>;
+  list(): Promise<Exchange[]>;
+  /** 404 `E002` when there is none. */
+  get(name: string): Promise<Exchange>;
+  /** Removes it and its bindings; with `ifUnused`, 409 `E003` while it has bindings. */
+  delete(name: string, options?: { ifUnused?: boolean }): Promise<void>;
+};
+
+export type QueuesApi = {
+  /** Idempotent: `{created: false}` when it exists alike; 409 `Q001` when it exists otherwise. */
+  declare(queue: QueueDeclare): Promise<Declared>;
+  list(): Promise<Queue[]>;
+  /** 404 `Q002` when there is none. */
+  get(name: string): Promise<Queue>;
+  /** Resolves with the number of messages dropped; guards answer 409 `Q004` (in use) / `Q003` (not empty). */
+  delete(name: string, options?: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<Removed>;
+  /** Drops every waiting message. */
+  purge(name: string): Promise<Removed>;
+};
+
+export type BindingsApi = {
+  /** Binding twice with the same key and arguments is a no-op (`created: false`). */
+  declare(binding: BindingDeclare): Promise<Declared>;
+  list(filter?: { exchange?: string; queue?: string }): Promise<Binding[]>;
+  /** 404 `B001` when there is no such binding. */
+  delete(binding: BindingDeclare): Promise<void>;
+};
+
+export function exchangesApi(http: HttpOptions): ExchangesApi {
+  return {
+    declare: (exchange) => call(http, "POST", "/exchanges", { body: exchange }),
+    list: () => call(http, "GET", "/exchanges"),
+    get: (name) => call(http, "GET", pathOf("exchanges", name)),
+    delete: async (name, options = {}) => {
+      await call(http, "DELETE", pathOf("exchanges", name), { query: { if_unused: options.ifUnused } });
+    },
+  };
+}
+
+export function queuesApi(http: HttpOptions): QueuesApi {
+  return {
+    declare: (queue) => call(http, "POST", "/queues", { body: queue }),
+    list: () => call(http, "GET", "/queues"),
+    get: (name) => call(http, "GET", pathOf("queues", name)),
+    delete: (name, options = {}) =>
+      call(http, "DELETE", pathOf("queues", name), { query: { if_unused: options.ifUnused, if_empty: options.ifEmpty } }),
+    purge: (name) => call(http, "DELETE", `${pathOf("queues", name)}/messages`),
+  };
+}
+
+export function bindingsApi(http: HttpOptions): BindingsApi {
+  return {
+    declare: (binding) => call(http, "POST", "/bindings", { body: binding }),
+    list: (filter = {}) => call(http, "GET", "/bindings", { query: filter }),
+    delete: async (binding) => {
+      await call(http, "DELETE", "/bindings", { body: binding });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
+
+export type HttpOptions = {
+  /** The broker's base URL, e.g. http://127.0.0.1:8060 (a path prefix is kept). */
+  readonly baseUrl: URL;
+  readonly fetch: typeof fetch;
+  /** Longest a REST call may take. */
+  readonly timeoutMs: number;
+};
+
+/** `/queues/a%2Fb` is the queue `a/b`: names go into paths encoded. */
+export const pathOf = (...parts: string[]): string => `/${parts.map(encodeURIComponent).join("/")}`;
+
+/** The URL of `path` under the base URL, keeping the base's own path. */
+export function urlOf(baseUrl: URL, path: string, query: Record<string, string | boolean | undefined> = {}): URL {
+  const base = baseUrl.href.endsWith("/") ? baseUrl.href : `${baseUrl.href}/`;
+  const url = new URL(path.replace(/^\//, ""), base);
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
+  return url;
+}
+
+/** Where the broker is, said the way people write it: `http://127.0.0.1:8060`. */
+export const brokerAt = (baseUrl: URL): string => baseUrl.href.replace(/\/$/, "");
+
+/**
+ * One REST call. Resolves with the parsed answer; rejects with a PubsubError carrying the broker's
+ * code (and status), or UNREACHABLE / TIMEOUT / BAD_RESPONSE when there is no broker answer to read.
+ */
+export async function call<T>(
+  http: HttpOptions,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  options: { body?: unknown; query?: Record<string, string | boolean | undefined> } = {},
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await http.fetch(urlOf(http.baseUrl, path, options.query), {
+      method,
+      headers: options.body === undefined ? {} : { "content-type": "application/json" },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(http.timeoutMs),
+    });
+  } catch (error) {
+    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+      throw new PubsubError(ClientErrorCodes.TIMEOUT, `${method} ${path}: no answer from ${brokerAt(http.baseUrl)} within ${http.timeoutMs} ms`);
+    }
+    throw new PubsubError(ClientErrorCodes.UNREACHABLE, `cannot reach the broker at ${brokerAt(http.baseUrl)}: ${reasonOf(error)}`);
+  }
+  const text = await response.text();
+  let answer: unknown;
+  try {
+    answer = text === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new PubsubError(ClientErrorCodes.BAD_RESPONSE, `${method} ${path}: ${response.status} with a body that is not JSON`, response.status);
+  }
+  if (response.ok) return answer as T;
+  if (isErrorBody(answer)) throw brokerError(answer.error, response.status);
+  throw new PubsubError(ClientErrorCodes.BAD_RESPONSE, `${method} ${path}: ${response.status} ${text.slice(0, 200)}`, response.status);
+}
+
+const isErrorBody = (v: unknown): v is { error: { code: string; message: string } } =>
+  typeof v === "object" && v !== null && typeof (v as { error?: { code?: unknown } }).error?.code === "string";
+
+/** fetch's own errors say little ("fetch failed"); the cause says "ECONNREFUSED". */
+export function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = (error as { code?: unknown }).code ?? cause?.code;
+  if (typeof code === "string") return /refused/i.test(code) || code === "ECONNREFUSED" ? "connection refused" : code;
+  return typeof cause?.message === "string" ? cause.message : error.message;
+}

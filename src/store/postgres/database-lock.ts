@@ -1,0 +1,30 @@
+/**
+ * One broker per database, until clustering exists. [LOCK-1]
+ *
+ * At start the broker takes a session-level advisory lock; a second broker finds it held and
+ * refuses to start. A session lock dies with its connection, though: after Postgres restarts, the
+ * broker takes it again before its next write, and every write also takes the transaction-level
+ * lock on the same key (the fence). A session always gets a lock it already holds, so the fence
+ * costs the lock holder nothing, but a broker that lost the lock to another one cannot write.
+ */
+import { sql } from "drizzle-orm";
+import type { BunSQLDatabase } from "drizzle-orm/bun-sql";
+import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
+
+/** "pubsub" in ASCII. Advisory locks are per database: brokers on other databases never meet it. */
+export const LOCK_KEY = 0x707562737562;
+
+/** Takes the session-level lock if no other session holds it. Re-entrant for the session holding it. */
+export async function tryLock(db: BunSQLDatabase<Record<string, unknown>>): Promise<boolean> {
+  const [row] = await db.execute<{ locked: boolean }>(sql`select pg_try_advisory_lock(${sql.raw(String(LOCK_KEY))}) as locked`);
+  return row?.locked === true;
+}
+
+/** A query whose one row says whether this transaction may write (`held`). */
+export const fence = () => sql`select pg_try_advisory_xact_lock(${sql.raw(String(LOCK_KEY))}) as held`;
+
+export const lockLost = (database: string): BrokerFailure =>
+  new BrokerFailure({
+    code: ErrorCodes.STORE_UNAVAILABLE,
+    message: `another pubsub broker holds the lock on database "${database}"; this one no longer writes to it`,
+  });

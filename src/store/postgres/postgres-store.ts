@@ -1,0 +1,331 @@
+import { SQL } from "bun";
+import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { drizzle, type BunSQLDatabase } from "drizzle-orm/bun-sql";
+import type { PgDialect, PgSession } from "drizzle-orm/pg-core";
+import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
+import type { Binding } from "../../core/exchanges/types.ts";
+import { canonicalArgs } from "../binding-args.ts";
+import { describeDbError } from "../db-error.ts";
+import { GroupCommit } from "../group-commit.ts";
+import { postgresMigrations } from "../migrations.gen.ts";
+import { toMigrationMeta } from "../migrations.ts";
+import type { Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { deleteRanges, insertMessages, markRedelivered, setLastSeqs } from "./batch-statements.ts";
+import { isConnectionLoss, oneLine } from "./connection-errors.ts";
+import { LOCK_KEY, fence, lockLost, tryLock } from "./database-lock.ts";
+import { removalBatches } from "./removal-batches.ts";
+import * as schema from "./schema.ts";
+import { toSnapshot } from "./snapshot-rows.ts";
+import { describeTarget, parseDatabaseUrl, type PostgresTarget } from "./target.ts";
+
+export type PostgresOptions = {
+  migrate?: boolean;
+  log?: (line: string) => void;
+  /** How long a write may wait for the database before its caller is answered STORE_UNAVAILABLE. */
+  writeTimeoutMs?: number;
+};
+
+/** A broker that cannot reach its database at start exits well within 10 s, naming host and port. */
+const CONNECT_TIMEOUT_SECONDS = 4;
+/** A publish waits at most this long for the database: then 503, never an unbounded hang. */
+const WRITE_TIMEOUT_MS = 5_000;
+/** Rows per INSERT: group commit under load; the statement stays a few MB at most. */
+const MAX_BATCH_ROWS = 5_000;
+/** Bytes per INSERT: far below Postgres' 1 GB message limit even with 1 MB payloads. */
+const MAX_BATCH_BYTES = 16 << 20;
+/** Rows per DELETE at checkpoint: a few ms each, so appends never wait behind a long statement. */
+const DELETE_BATCH_ROWS = 10_000;
+/** The meta row saying whether the last shutdown was clean (the same row SQLite keeps). */
+const CLEAN_SHUTDOWN = "clean_shutdown";
+
+type Database = BunSQLDatabase<typeof schema>;
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/**
+ * The Postgres backend: drizzle on Bun's built-in client, over one connection owned by this store.
+ *
+ * One connection, because every write goes through one line anyway (call order, group commit with
+ * one batch in flight), and because that connection holds the advisory lock that keeps a second
+ * broker off the database [LOCK-1]: a write runs only in the session holding the lock, or in one
+ * that proves no other session holds it (the fence, see database-lock.ts).
+ *
+ * While Postgres is down every write fails fast (connection refused) or, at worst, its caller is
+ * answered after WRITE_TIMEOUT_MS; the client reconnects by itself at the next write after it is back.
+ */
+export class PostgresStore implements Store {
+  private readonly db: Database;
+  private readonly lane: GroupCommit<StoredMessage>;
+  /** Whether the current connection's session holds the advisory lock; a closed connection loses it. */
+  private sessionLocked = false;
+  private lostLockReported = false;
+  /** Set while writes fail for want of a connection; logged once each way. */
+  private unreachable = false;
+
+  private constructor(
+    private readonly client: SQL,
+    private readonly target: PostgresTarget,
+    private readonly log: (line: string) => void,
+    writeTimeoutMs: number,
+  ) {
+    this.db = drizzle({ client, schema });
+    this.lane = new GroupCommit((rows) => this.watched(() => this.insert(rows)), {
+      maxRows: MAX_BATCH_ROWS,
+      maxBytes: MAX_BATCH_BYTES,
+      sizeOf: (row) => row.message.body.length + row.message.routingKey.length + 128,
+      timeoutMs: writeTimeoutMs,
+    });
+  }
+
+  /**
+   * Connects, takes the database's advisory lock and applies the embedded migrations. Throws a
+   * one-line error naming host and port when Postgres cannot be reached, or when another broker
+   * holds the lock.
+   */
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+    const target = parseDatabaseUrl(url);
+    let store: PostgresStore | undefined;
+    const client = new SQL({
+      url,
+      // Bun lets PGDATABASE override the URL's database; the URL is what the operator configured.
+      database: target.database,
+      max: 1,
+      idleTimeout: 0,
+      maxLifetime: 0,
+      connectionTimeout: CONNECT_TIMEOUT_SECONDS,
+      onclose: () => {
+        if (store) store.sessionLocked = false;
+      },
+    });
+    store = new PostgresStore(client, target, options.log ?? (() => undefined), options.writeTimeoutMs ?? WRITE_TIMEOUT_MS);
+    try {
+      await store.start(options.migrate ?? true);
+    } catch (error) {
+      await client.close({ timeout: 0 }).catch(() => undefined);
+      throw error;
+    }
+    return store;
+  }
+
+  private async start(migrate: boolean): Promise<void> {
+    const where = `${this.target.host}:${this.target.port}`;
+    let locked: boolean;
+    try {
+      locked = await tryLock(this.db);
+    } catch (error) {
+      throw new Error(`cannot connect to Postgres at ${where} (database "${this.target.database}"): ${oneLine(describeDbError(error))}`);
+    }
+    if (!locked) {
+      throw new Error(
+        `database "${this.target.database}" at ${where} is in use by another pubsub broker ` +
+          `(it holds advisory lock ${LOCK_KEY}); stop that broker or point DATABASE_URL at another database`,
+      );
+    }
+    this.sessionLocked = true;
+    if (!migrate) return;
+    // drizzle's own migrator, fed the migrations embedded in the executable instead of files.
+    const internals = this.db as unknown as { dialect: PgDialect; session: PgSession };
+    try {
+      await internals.dialect.migrate(toMigrationMeta(postgresMigrations), internals.session, { migrationsFolder: "" });
+    } catch (error) {
+      throw new Error(`migrating Postgres database "${this.target.database}" at ${where} failed: ${oneLine(describeDbError(error))}`);
+    }
+  }
+
+  /** Where this store lives, for the start-up line: never the password. */
+  get location(): string {
+    return `postgres ${describeTarget(this.target)}`;
+  }
+
+  load(): Promise<Snapshot> {
+    return this.lane.exclusive(() =>
+      this.watched(async () => {
+        const m = schema.messages;
+        const rows = {
+          exchanges: await this.db.select().from(schema.exchanges),
+          queues: await this.db.select().from(schema.queues),
+          bindings: await this.db.select().from(schema.bindings),
+          // Byte order, as SQLite sorts: the snapshot must not depend on the database's collation.
+          messages: await this.db.select().from(m).orderBy(sql`${m.queue} collate "C"`, asc(m.seq)),
+          // Expiry order: the broker keeps its window of recent ids in that order.
+          recentIds: await this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)),
+        };
+        const [clean] = await this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN));
+        // Running from here on: a crash leaves the marker "false".
+        await this.fenced(async (tx) => {
+          await tx
+            .insert(schema.meta)
+            .values({ key: CLEAN_SHUTDOWN, value: "false" })
+            .onConflictDoUpdate({ target: schema.meta.key, set: { value: "false" } });
+        });
+        // A database that never ran (no marker) has nothing to redeliver either.
+        return toSnapshot({ ...rows, cleanShutdown: clean === undefined || clean.value === "true" });
+      }),
+    );
+  }
+
+  putExchange(exchange: StoredExchange): Promise<void> {
+    return this.write(async (tx) => {
+      await tx
+        .insert(schema.exchanges)
+        .values({ name: exchange.name, kind: exchange.kind, createdAt: Date.now() })
+        .onConflictDoNothing();
+    });
+  }
+
+  deleteExchange(name: string): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.delete(schema.bindings).where(eq(schema.bindings.exchange, name));
+      await tx.delete(schema.exchanges).where(eq(schema.exchanges.name, name));
+    });
+  }
+
+  putQueue(queue: StoredQueue): Promise<void> {
+    return this.write(async (tx) => {
+      await tx
+        .insert(schema.queues)
+        .values({ name: queue.name, lastSeq: queue.lastSeq, args: JSON.stringify(queue.args), createdAt: Date.now() })
+        .onConflictDoNothing();
+    });
+  }
+
+  deleteQueue(name: string): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.delete(schema.messages).where(eq(schema.messages.queue, name));
+      await tx.delete(schema.bindings).where(eq(schema.bindings.queue, name));
+      await tx.delete(schema.queues).where(eq(schema.queues.name, name));
+    });
+  }
+
+  putBinding(binding: Binding): Promise<void> {
+    const problem = unstorableText({ "binding key": binding.key });
+    if (problem) return Promise.reject(problem);
+    return this.write(async (tx) => {
+      await tx
+        .insert(schema.bindings)
+        .values({ exchange: binding.exchange, queue: binding.queue, key: binding.key, args: canonicalArgs(binding.args) })
+        .onConflictDoNothing();
+    });
+  }
+
+  deleteBinding(binding: Binding): Promise<void> {
+    const b = schema.bindings;
+    const args = canonicalArgs(binding.args);
+    return this.write(async (tx) => {
+      await tx
+        .delete(b)
+        .where(and(eq(b.exchange, binding.exchange), eq(b.queue, binding.queue), eq(b.key, binding.key), eq(b.args, args)));
+    });
+  }
+
+  append(messages: readonly StoredMessage[]): Promise<void> {
+    // Refused alone, before it joins a batch: one bad row must not fail its neighbours' publishes.
+    for (const row of messages) {
+      const m = row.message;
+      const problem = unstorableText({ "routing key": m.routingKey, body: m.body, "message id": m.messageId ?? "" });
+      if (problem) return Promise.reject(problem);
+    }
+    return this.lane.add(messages);
+  }
+
+  purge(queue: string): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.delete(schema.messages).where(eq(schema.messages.queue, queue));
+    });
+  }
+
+  /**
+   * Each delete batch takes its own turn in the write line, so appends commit in between rather
+   * than wait for a whole backlog's removal; they never touch the delivered seqs removed here.
+   */
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
+    // [SEQ-1] Last seqs first: a crash between the batched deletes below must not let seqs restart.
+    await this.write(async (tx) => {
+      await tx.delete(schema.recentIds).where(lte(schema.recentIds.until, now));
+      if (lastSeqs.size > 0) await tx.execute(setLastSeqs(lastSeqs));
+    });
+    for (const batch of removalBatches(removals, DELETE_BATCH_ROWS)) {
+      await this.write((tx) => tx.execute(deleteRanges(batch)));
+    }
+  }
+
+  async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {
+    try {
+      await this.write(async (tx) => {
+        if ([...inFlight.values()].some((seqs) => seqs.length > 0)) await tx.execute(markRedelivered(inFlight));
+        await tx.update(schema.meta).set({ value: "true" }).where(eq(schema.meta.key, CLEAN_SHUTDOWN));
+      });
+    } finally {
+      // Closing the connection also releases the advisory lock.
+      await this.client.close({ timeout: 5 });
+    }
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  /** A write other than an append: its own transaction, in line with the appends. */
+  private write<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    return this.lane.exclusive(() => this.watched(() => this.fenced(work)));
+  }
+
+  /** A transaction that first proves this session may write (the advisory lock's fence). */
+  private async fenced<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    await this.holdLock();
+    return await this.db.transaction(async (tx) => {
+      const [row] = await tx.execute<{ held: boolean }>(fence());
+      if (row?.held !== true) throw this.lockLost();
+      return await work(tx);
+    });
+  }
+
+  /** One statement for the whole batch; it writes nothing unless the fence holds. */
+  private async insert(rows: readonly StoredMessage[]): Promise<void> {
+    await this.holdLock();
+    const result = await this.db.execute(insertMessages(rows));
+    if ((result as unknown as { count: number }).count !== rows.length) throw this.lockLost();
+  }
+
+  /** In a new session (after a reconnect), takes the advisory lock again before the first write. */
+  private async holdLock(): Promise<void> {
+    if (this.sessionLocked) return;
+    if (!(await tryLock(this.db))) throw this.lockLost();
+    this.sessionLocked = true;
+    if (this.lostLockReported) this.log(`took the lock on database "${this.target.database}" again: writes resume`);
+    this.lostLockReported = false;
+  }
+
+  private lockLost(): BrokerFailure {
+    this.sessionLocked = false;
+    if (!this.lostLockReported) {
+      this.log(`another process holds the lock on database "${this.target.database}": refusing to write until it is released`);
+      this.lostLockReported = true;
+    }
+    return lockLost(this.target.database);
+  }
+
+  /** Runs a database step, and says so in the log when the database goes away or comes back. */
+  private async watched<R>(step: () => Promise<R>): Promise<R> {
+    const where = `${this.target.host}:${this.target.port}`;
+    try {
+      const result = await step();
+      if (this.unreachable) this.log(`Postgres at ${where} answers again: durable writes resume`);
+      this.unreachable = false;
+      return result;
+    } catch (error) {
+      if (!this.unreachable && isConnectionLoss(error)) {
+        this.unreachable = true;
+        this.log(`Postgres at ${where} is unreachable (${oneLine(describeDbError(error))}): durable writes are refused until it is back`);
+      }
+      throw error;
+    }
+  }
+}
+
+/** Postgres text cannot hold U+0000 (SQLite can): such a value is refused (VALIDATION), not stored. */
+function unstorableText(fields: Record<string, string>): BrokerFailure | undefined {
+  for (const [what, value] of Object.entries(fields)) {
+    if (value.includes("\u0000")) {
+      return new BrokerFailure({ code: ErrorCodes.VALIDATION, message: `${what} contains U+0000, which the database cannot store` });
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,65 @@
+/**
+ * The Postgres mirror of ../sqlite/schema.ts: same tables, columns and keys. Integers that hold
+ * seqs or millisecond timestamps are int8, read back as JS numbers (exact up to 2^53).
+ * ../schema-parity.ts fails the type check if the two schemas' row types drift apart.
+ */
+import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+
+export const exchanges = pgTable("exchanges", {
+  name: text("name").primaryKey(),
+  kind: text("kind").notNull(),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+});
+
+export const queues = pgTable("queues", {
+  name: text("name").primaryKey(),
+  /** Highest seq ever given out, so a restart never reuses one even when no message is left. */
+  lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+  /** Queue arguments (limits, TTL, dead-lettering, history) as JSON. */
+  args: text("args").notNull().default("{}"),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+});
+
+export const bindings = pgTable(
+  "bindings",
+  {
+    exchange: text("exchange").notNull(),
+    queue: text("queue").notNull(),
+    key: text("key").notNull(),
+    /** Binding arguments as canonical JSON (sorted keys); part of the binding's identity. */
+    args: text("args").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.exchange, t.queue, t.key, t.args] }), index("bindings_queue").on(t.queue)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    queue: text("queue").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    id: text("id").notNull(),
+    exchange: text("exchange").notNull(),
+    routingKey: text("routing_key").notNull(),
+    headers: text("headers").notNull(),
+    body: text("body").notNull(),
+    publishedAt: bigint("published_at", { mode: "number" }).notNull(),
+    messageId: text("message_id"),
+    expiresAt: bigint("expires_at", { mode: "number" }),
+    deliverAt: bigint("deliver_at", { mode: "number" }),
+    /** Set at a clean shutdown for messages a consumer held unacknowledged. */
+    redelivered: integer("redelivered").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.seq] })],
+);
+
+/** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */
+export const recentIds = pgTable("recent_ids", {
+  messageId: text("message_id").primaryKey(),
+  until: bigint("until", { mode: "number" }).notNull(),
+});
+
+/** Small facts about the database itself, such as whether the last shutdown was clean. */
+export const meta = pgTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});

@@ -1,0 +1,200 @@
+import { describe, expect, test } from "bun:test";
+import type { Message } from "../../src/core/message.ts";
+import { Queue } from "../../src/core/queue.ts";
+import { DEFAULT_QUEUE_ARGS, parseQueueArgs, type QueueArgs } from "../../src/core/queue-args.ts";
+
+const msg = (n: number, at = 0): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
+const args = (over: Partial<QueueArgs>): QueueArgs => ({ ...DEFAULT_QUEUE_ARGS, ...over });
+const tags = () => {
+  let t = 0;
+  return () => ++t;
+};
+const bodies = (xs: { entry: { message: Message } }[]) => xs.map((x) => Number(x.entry.message.body));
+
+describe("queue: consumers", () => {
+  test("each message goes to exactly one consumer, round robin, within prefetch", () => {
+    const q = new Queue("q", { durable: false });
+    q.addConsumer("a", 2);
+    q.addConsumer("b", 2);
+    for (let i = 1; i <= 6; i++) q.enqueue(msg(i), 0);
+    const { dispatches } = q.dispatch(0, tags());
+    expect(dispatches.map((d) => d.consumer)).toEqual(["a", "b", "a", "b"]);
+    expect(bodies(dispatches)).toEqual([1, 2, 3, 4]);
+    expect(q.depth).toBe(2);
+    expect(q.unacked).toBe(4);
+  });
+
+  test("ack frees credit; an unknown or repeated tag is refused", () => {
+    const q = new Queue("q", { durable: true });
+    q.addConsumer("a", 1);
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    const next = tags();
+    const [first] = q.dispatch(0, next).dispatches;
+    expect(q.dispatch(0, next).dispatches).toHaveLength(0);
+    expect(q.ack("a", first!.tag).ok).toBe(true);
+    const again = q.ack("a", first!.tag);
+    expect(again.ok || again.error.code).toBe("D001");
+    expect(q.ack("other", 99).ok).toBe(false);
+    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
+    expect(q.takeRemoved()).toEqual([1]);
+  });
+
+  test("a consumer that leaves puts its messages back at the head, in order, redelivered", () => {
+    const q = new Queue("q", { durable: false });
+    q.addConsumer("a", 3);
+    for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
+    const next = tags();
+    q.dispatch(0, next);
+    q.removeConsumer("a");
+    q.addConsumer("b", 10);
+    const { dispatches } = q.dispatch(0, next);
+    expect(bodies(dispatches)).toEqual([1, 2, 3, 4, 5]);
+    expect(dispatches.map((d) => d.redelivered)).toEqual([true, true, true, false, false]);
+  });
+
+  test("nack requeue puts it back first; nack without requeue dead-letters it as rejected", () => {
+    const q = new Queue("q", { durable: false });
+    q.addConsumer("a", 1);
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    const next = tags();
+    const [d1] = q.dispatch(0, next).dispatches;
+    expect(q.nack("a", d1!.tag, true).ok).toBe(true);
+    const [d2] = q.dispatch(0, next).dispatches;
+    expect(bodies([d2!])).toEqual([1]);
+    expect(d2!.redelivered).toBe(true);
+    const rejected = q.nack("a", d2!.tag, false);
+    expect(rejected.ok && rejected.value.map((d) => d.reason)).toEqual(["rejected"]);
+  });
+
+  test("past the delivery limit a message is dead-lettered instead of requeued", () => {
+    const q = new Queue("q", { durable: false, args: args({ deliveryLimit: 2 }) });
+    q.addConsumer("a", 1);
+    q.enqueue(msg(1), 0);
+    const next = tags();
+    const first = q.dispatch(0, next).dispatches[0]!;
+    expect(q.nack("a", first.tag, true).ok && q.depth).toBe(1);
+    const second = q.dispatch(0, next).dispatches[0]!;
+    const dead = q.nack("a", second.tag, true);
+    expect(dead.ok && dead.value.map((d) => d.reason)).toEqual(["delivery_limit"]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("an unacked delivery past the ack timeout comes back", () => {
+    const q = new Queue("q", { durable: false, ackTimeoutMs: 1000 });
+    q.addConsumer("a", 1);
+    q.enqueue(msg(1), 0);
+    const next = tags();
+    const first = q.dispatch(0, next).dispatches[0]!;
+    q.tick(999);
+    expect(q.unacked).toBe(1);
+    q.tick(1000);
+    expect(q.unacked).toBe(0);
+    const again = q.dispatch(1000, next).dispatches[0]!;
+    expect(again.redelivered).toBe(true);
+    expect(q.ack("a", first.tag).ok).toBe(false);
+  });
+});
+
+describe("queue: subscribers", () => {
+  test("with subscribers and no consumer a message is observed and leaves at once", () => {
+    const q = new Queue("q", { durable: true });
+    q.subscribers = 1;
+    expect(q.enqueue(msg(1), 0).observeNow).toBe(true);
+    expect(q.depth).toBe(0);
+    expect(q.takeRemoved()).toEqual([1]);
+  });
+
+  test("a backlog goes to subscribers first, in order; new messages wait behind it", () => {
+    const q = new Queue("q", { durable: false });
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    q.subscribers = 1;
+    expect(q.enqueue(msg(3), 0).observeNow).toBe(false);
+    expect(q.takeForSubscribers(0, 2, 1 << 20).send.map((e) => e.seq)).toEqual([1, 2]);
+    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([3]);
+    expect(q.enqueue(msg(4), 0).observeNow).toBe(true);
+  });
+
+  test("with consumers, subscribers observe while consumers own the message", () => {
+    const q = new Queue("q", { durable: false });
+    q.subscribers = 1;
+    q.addConsumer("a", 10);
+    expect(q.enqueue(msg(1), 0).observeNow).toBe(true);
+    expect(q.depth).toBe(1);
+    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([1]);
+  });
+
+  test("replay gives retained messages after since, and says when history no longer reaches back", () => {
+    const q = new Queue("q", { durable: false, args: args({ historySize: 3 }) });
+    q.subscribers = 1;
+    for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
+    expect(q.replay(3)).toEqual(expect.objectContaining({ gap: false, firstAvailable: 3 }));
+    expect(q.replay(3).entries.map((e) => e.seq)).toEqual([4, 5]);
+    expect(q.replay(0).gap).toBe(true);
+    expect(q.replay(0).entries.map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(q.replay(5).entries).toEqual([]);
+  });
+});
+
+describe("queue: limits and time", () => {
+  test("drop-head: the oldest make room and are dead-lettered as maxlen", () => {
+    const q = new Queue("q", { durable: false, args: args({ maxLength: 2 }) });
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    const third = q.enqueue(msg(3), 0);
+    expect(third.dead.map((d) => [d.entry.seq, d.reason])).toEqual([[1, "maxlen"]]);
+    expect(q.depth).toBe(2);
+  });
+
+  test("reject-publish: a full queue refuses before anything is enqueued", () => {
+    const q = new Queue("q", { durable: false, args: args({ maxLength: 1, overflow: "reject-publish" }) });
+    expect(q.admits(10)).toBe(true);
+    q.enqueue(msg(1), 0);
+    expect(q.admits(10)).toBe(false);
+  });
+
+  test("message_ttl and per-message ttl expire waiting messages as expired", () => {
+    const q = new Queue("q", { durable: false, args: args({ messageTtl: 100 }) });
+    q.enqueue(msg(1, 0), 0);
+    q.enqueue(msg(2, 50), 50, { ttl: 10 });
+    expect(q.tick(59).dead).toEqual([]);
+    expect(q.tick(60).dead.map((d) => [d.entry.seq, d.reason])).toEqual([[2, "expired"]]);
+    expect(q.tick(100).dead.map((d) => d.entry.seq)).toEqual([1]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("a delayed message is not delivered before its time", () => {
+    const q = new Queue("q", { durable: false });
+    q.addConsumer("a", 10);
+    q.enqueue(msg(1), 0, { delay: 500 });
+    q.enqueue(msg(2), 0);
+    const next = tags();
+    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
+    q.tick(499);
+    expect(q.dispatch(499, next).dispatches).toEqual([]);
+    q.tick(500);
+    expect(bodies(q.dispatch(500, next).dispatches)).toEqual([1]);
+  });
+});
+
+describe("queue arguments", () => {
+  test.each([
+    [{ max_length: -1 }, "VALIDATION"],
+    [{ max_length: 1.5 }, "VALIDATION"],
+    [{ overflow: "drop-tail" }, "VALIDATION"],
+    [{ delivery_limit: 0 }, "VALIDATION"],
+    [{ dead_letter_exchange: "\u0001" }, "INVALID_NAME"],
+    [{ exclusive: "yes" }, "VALIDATION"],
+    [{ history_size: 10_000_000 }, "VALIDATION"],
+  ])("%j is refused with %s", (input, code) => {
+    const parsed = parseQueueArgs(input);
+    expect(parsed.ok ? "accepted" : parsed.error.code).toBe(code);
+  });
+
+  test("defaults: drop-head, delivery limit 20, no history", () => {
+    const parsed = parseQueueArgs({});
+    expect(parsed.ok && parsed.value).toEqual(DEFAULT_QUEUE_ARGS);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Dead-lettering: a message rejected (NACK requeue:false), delivered `delivery_limit` times, expired
+ * (queue `message_ttl` or per-message `ttl`) or dropped from the head of a full queue is republished
+ * to the queue's dead-letter exchange, with headers saying why and where it came from.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { declareQueue, nack, openConsumer, openSubscriber, publish, queueInfo, roundTrip } from "../support/consumer.ts";
+import { until } from "../support/until.ts";
+import type { TestSocket } from "../support/ws-client.ts";
+
+let broker: BrokerProcess;
+const sockets: TestSocket[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker();
+  // Every dead message of these tests goes to "dlx" and, by its routing key, to one dead-letter queue.
+  await api(broker.url, "POST", "/exchanges", { name: "dlx", type: "direct" });
+});
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+afterAll(async () => {
+  await broker.stop();
+  removeDir(broker.dataDir);
+});
+
+/** A source queue dead-lettering to "dlx", and its dead-letter queue bound there by `key`. */
+async function withDeadLetterQueue(source: string, args: Record<string, unknown>, key = source): Promise<TestSocket> {
+  await declareQueue(broker.url, `${source}.dead`);
+  const bound = await api(broker.url, "POST", "/bindings", { exchange_name: "dlx", queue_name: `${source}.dead`, key });
+  expect(bound.status).toBe(200);
+  await declareQueue(broker.url, source, { dead_letter_exchange: "dlx", ...args });
+  const graveyard = await openSubscriber(broker.wsUrl, `${source}.dead`);
+  sockets.push(graveyard);
+  return graveyard;
+}
+
+async function consumer(queue: string, prefetch = 1): Promise<TestSocket> {
+  const socket = await openConsumer(broker.wsUrl, queue, prefetch);
+  sockets.push(socket);
+  return socket;
+}
+
+describe("why a message died", () => {
+  test("NACK requeue:false → rejected, with the headers saying where it came from", async () => {
+    const graveyard = await withDeadLetterQueue("orders", {});
+    const worker = await consumer("orders");
+    await publish(broker.url, "orders", { order: 7 }, { headers: { tenant: "acme" } });
+    await worker.untilMessages(1);
+    const delivery = worker.messages()[0];
+    nack(worker, delivery, false);
+    await graveyard.untilMessages(1);
+
+    const dead = graveyard.messages()[0];
+    expect(dead).toMatchObject({
+      body: { order: 7 },
+      unique_id: delivery.unique_id,
+      exchange: "dlx",
+      routing_key: "orders",
+      queue: "orders.dead",
+      headers: {
+        tenant: "acme",
+        "x-death-reason": "rejected",
+        "x-death-queue": "orders",
+        "x-death-exchange": "",
+        "x-death-routing-key": "orders",
+        "x-first-death-queue": "orders",
+        "x-first-death-reason": "rejected",
+        "x-death-count": 1,
+      },
+    });
+    expect(typeof dead.headers["x-death-time"]).toBe("number");
+    expect(await queueInfo(broker.url, "orders")).toMatchObject({ messages: 0, unacked: 0, dead_lettered: 1 });
+  });
+
+  test("delivery_limit 2: the second NACK requeue:true dead-letters it as delivery_limit", async () => {
+    const graveyard = await withDeadLetterQueue("poison", { delivery_limit: 2 });
+    const worker = await consumer("poison");
+    await publish(broker.url, "poison", "boom");
+    await worker.untilMessages(1);
+    nack(worker, worker.messages()[0], true);
+    await worker.untilMessages(2);
+    expect(worker.messages()[1]).toMatchObject({ redelivered: true, delivery_count: 2 });
+    nack(worker, worker.messages()[1], true);
+    await graveyard.untilMessages(1);
+
+    expect(graveyard.messages()[0]).toMatchObject({ body: "boom", headers: { "x-death-reason": "delivery_limit", "x-death-queue": "poison" } });
+    await roundTrip(worker);
+    expect(worker.messages()).toHaveLength(2);
+    expect(await queueInfo(broker.url, "poison")).toMatchObject({ messages: 0, unacked: 0, dead_lettered: 1 });
+  });
+
+  test("delivery_limit counts a consumer that disconnects without acking like a requeue", async () => {
+    const graveyard = await withDeadLetterQueue("crashy", { delivery_limit: 2 });
+    await publish(broker.url, "crashy", "job");
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const worker = await consumer("crashy");
+      await worker.untilMessages(1);
+      expect(worker.messages()[0]).toMatchObject({ body: "job", delivery_count: attempt });
+      worker.close();
+      await until(async () => (await queueInfo(broker.url, "crashy")).consumers === 0);
+    }
+    await graveyard.untilMessages(1);
+    expect(graveyard.messages()[0].headers["x-death-reason"]).toBe("delivery_limit");
+  });
+
+  test("message_ttl → expired, while nobody takes it", async () => {
+    const graveyard = await withDeadLetterQueue("stale", { message_ttl: 100 });
+    const { id } = await publish(broker.url, "stale", "old news");
+    await graveyard.untilMessages(1);
+    expect(graveyard.messages()[0]).toMatchObject({ unique_id: id, body: "old news", headers: { "x-death-reason": "expired", "x-death-queue": "stale" } });
+    expect(await queueInfo(broker.url, "stale")).toMatchObject({ messages: 0, dead_lettered: 1 });
+  });
+
+  test("a per-message ttl → expired; a message without one stays", async () => {
+    const graveyard = await withDeadLetterQueue("short-lived", {});
+    await publish(broker.url, "short-lived", "ephemeral", { ttl: 100 });
+    await publish(broker.url, "short-lived", "lasting");
+    await graveyard.untilMessages(1);
+    expect(graveyard.messages()[0]).toMatchObject({ body: "ephemeral", headers: { "x-death-reason": "expired" } });
+    expect(await queueInfo(broker.url, "short-lived")).toMatchObject({ messages: 1, dead_lettered: 1 });
+  });
+
+  test("the shorter of message_ttl and the message's ttl wins", async () => {
+    const graveyard = await withDeadLetterQueue("both-ttls", { message_ttl: 60_000 });
+    await publish(broker.url, "both-ttls", "quick", { ttl: 50 });
+    await graveyard.untilMessages(1);
+    expect(graveyard.messages()[0]).toMatchObject({ body: "quick", headers: { "x-death-reason": "expired" } });
+  });
+
+  test("an expired message is dead-lettered, not delivered, when a consumer comes for it", async () => {
+    const graveyard = await withDeadLetterQueue("expire-before-consume", { message_ttl: 50 });
+    await publish(broker.url, "expire-before-consume", "too late");
+    await graveyard.untilMessages(1);
+    const worker = await consumer("expire-before-consume");
+    await roundTrip(worker);
+    expect(worker.messages()).toEqual([]);
+  });
+
+  test("max_length with drop-head → the oldest is dead-lettered as maxlen", async () => {
+    const graveyard = await withDeadLetterQueue("bounded", { max_length: 2, overflow: "drop-head" });
+    for (const n of [1, 2, 3, 4]) await publish(broker.url, "bounded", n);
+    await graveyard.untilMessages(2);
+    expect(graveyard.messages().map((m) => [m.body, m.headers["x-death-reason"]])).toEqual([
+      [1, "maxlen"],
+      [2, "maxlen"],
+    ]);
+    expect(await queueInfo(broker.url, "bounded")).toMatchObject({ messages: 2, dead_lettered: 2 });
+  });
+});
+
+describe("where it goes", () => {
+  test("dead_letter_routing_key replaces the routing key; the original is kept in x-death-routing-key", async () => {
+    await api(broker.url, "POST", "/exchanges", { name: "events", type: "topic" });
+    const graveyard = await withDeadLetterQueue("audit", { dead_letter_routing_key: "failed" }, "failed");
+    await api(broker.url, "POST", "/bindings", { exchange_name: "events", queue_name: "audit", key: "user.*" });
+    const worker = await consumer("audit");
+    const sent = await api(broker.url, "POST", "/publish", { exchange_name: "events", key: "user.created", payload: { id: 1 } });
+    expect(sent.body.routed).toBe(1);
+    await worker.untilMessages(1);
+    nack(worker, worker.messages()[0], false);
+    await graveyard.untilMessages(1);
+
+    expect(graveyard.messages()[0]).toMatchObject({
+      routing_key: "failed",
+      headers: { "x-death-exchange": "events", "x-death-routing-key": "user.created", "x-death-queue": "audit" },
+    });
+  });
+
+  test("dying twice: x-death-count counts, x-first-death-queue keeps the first", async () => {
+    // first → (rejected) → second, which dead-letters to "dlx" with key "twice.dead" → twice.dead
+    await api(broker.url, "POST", "/exchanges", { name: "dlx-first", type: "fanout" });
+    const graveyard = await withDeadLetterQueue("twice", {});
+    await declareQueue(broker.url, "twice.first", { dead_letter_exchange: "dlx-first", dead_letter_routing_key: "twice" });
+    await declareQueue(broker.url, "twice.second", { dead_letter_exchange: "dlx", message_ttl: 50 });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "dlx-first", queue_name: "twice.second" });
+    const worker = await consumer("twice.first");
+    await publish(broker.url, "twice.first", "again");
+    await worker.untilMessages(1);
+    nack(worker, worker.messages()[0], false);
+    await graveyard.untilMessages(1);
+
+    expect(graveyard.messages()[0].headers).toMatchObject({
+      "x-death-reason": "expired",
+      "x-death-queue": "twice.second",
+      // It died the second time after coming through the first dead-letter exchange.
+      "x-death-exchange": "dlx-first",
+      "x-death-routing-key": "twice",
+      "x-death-count": 2,
+      "x-first-death-queue": "twice.first",
+      "x-first-death-reason": "rejected",
+    });
+  });
+
+  test("without a dead-letter exchange a rejected message is dropped; a missing DLX drops it too, and the broker carries on", async () => {
+    await declareQueue(broker.url, "no-dlx");
+    await declareQueue(broker.url, "missing-dlx", { dead_letter_exchange: "never-declared" });
+    for (const queue of ["no-dlx", "missing-dlx"]) {
+      const worker = await consumer(queue);
+      await publish(broker.url, queue, "x");
+      await worker.untilMessages(1);
+      nack(worker, worker.messages()[0], false);
+      await until(async () => (await queueInfo(broker.url, queue)).dead_lettered === 1);
+      expect(await queueInfo(broker.url, queue)).toMatchObject({ messages: 0, unacked: 0 });
+    }
+    expect((await api(broker.url, "GET", "/ping")).status).toBe(200);
+  });
+
+  test("a durable dead-letter queue keeps what was dead-lettered into it across kill -9", async () => {
+    const own = await startBroker({ env: { CHECKPOINT_IN_SECONDS: "3600" } });
+    try {
+      await api(own.url, "POST", "/exchanges", { name: "dlx", type: "fanout" });
+      await declareQueue(own.url, "jobs.dead", { durable: true });
+      await api(own.url, "POST", "/bindings", { exchange_name: "dlx", queue_name: "jobs.dead" });
+      await declareQueue(own.url, "jobs", { durable: true, dead_letter_exchange: "dlx" });
+      const worker = await openConsumer(own.wsUrl, "jobs", 1);
+      sockets.push(worker);
+      await publish(own.url, "jobs", "failed job");
+      await worker.untilMessages(1);
+      nack(worker, worker.messages()[0], false);
+      await until(async () => (await queueInfo(own.url, "jobs.dead")).messages === 1);
+      // One more publish is a barrier: appends are committed in call order.
+      await publish(own.url, "jobs.dead", "marker");
+      await own.kill9();
+
+      const again = await startBroker({ dataDir: own.dataDir, env: { CHECKPOINT_IN_SECONDS: "3600" } });
+      try {
+        const reader = await openSubscriber(again.wsUrl, "jobs.dead");
+        sockets.push(reader);
+        await reader.untilMessages(2);
+        expect(reader.messages().map((m) => [m.body, m.headers["x-death-reason"]])).toEqual([
+          ["failed job", "rejected"],
+          ["marker", undefined],
+        ]);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      if (own.proc.exitCode === null) await own.kill9();
+      removeDir(own.dataDir);
+    }
+  }, 20_000);
+});

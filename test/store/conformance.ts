@@ -1,0 +1,322 @@
+/**
+ * The one suite every storage backend must pass (STYLE.md, example 10): what the Store interface
+ * promises, checked through the interface only. A backend's test file calls `storeConformance`
+ * with a function that opens an empty store.
+ */
+import { afterEach, expect, test } from "bun:test";
+import fc from "fast-check";
+import { BrokerFailure, ErrorCodes } from "../../src/core/errors.ts";
+import type { Headers } from "../../src/core/exchanges/types.ts";
+import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../src/core/queue-args.ts";
+import type { Snapshot, Store, StoredMessage } from "../../src/store/store.ts";
+
+export type OpenedStore = {
+  store: Store;
+  /** Opens the same database again; the caller has closed `store` first. */
+  reopen: () => Promise<Store>;
+  /** Closes whatever is still open and removes the database. */
+  cleanup: () => Promise<void>;
+};
+
+const NOTHING_IN_FLIGHT: ReadonlyMap<string, readonly number[]> = new Map();
+
+let counter = 0;
+type Extras = Pick<StoredMessage, "expiresAt" | "deliverAt" | "dedupUntil"> & { body?: string; messageId?: string };
+
+/** A message as the broker would store it; `extra` sets the body and the optional fields. */
+export function stored(queue: string, seq: number, extra: Extras = {}): StoredMessage {
+  const { body, messageId, ...rest } = extra;
+  counter++;
+  return {
+    queue,
+    seq,
+    message: {
+      id: `id-${counter}`,
+      exchange: "orders",
+      routingKey: `eu.${seq}`,
+      headers: { seq, tag: "x" },
+      body: body ?? JSON.stringify({ queue, seq }),
+      timestamp: 1_700_000_000_000 + seq,
+      ...(messageId === undefined ? {} : { messageId }),
+    },
+    ...rest,
+  };
+}
+
+const withHeaders = (row: StoredMessage, headers: Headers): StoredMessage => ({ ...row, message: { ...row.message, headers } });
+const seqsOf = (snapshot: Snapshot, queue: string): number[] => snapshot.messages.filter((m) => m.queue === queue).map((m) => m.seq);
+const sortedBy = <T>(items: T[], key: (item: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+export function storeConformance(open: () => Promise<OpenedStore>): void {
+  let opened: OpenedStore | undefined;
+  /** Opens an empty store; the suite cleans it up after the test. */
+  const fresh = async (): Promise<OpenedStore> => {
+    opened = await open();
+    return opened;
+  };
+  /** Closes `store` cleanly, opens the database again and loads it. */
+  const reopenAndLoad = async (store: Store, inFlight = NOTHING_IN_FLIGHT): Promise<{ store: Store; snapshot: Snapshot }> => {
+    await store.close(inFlight);
+    const again = await opened!.reopen();
+    return { store: again, snapshot: await again.load() };
+  };
+
+  afterEach(async () => {
+    await opened?.cleanup();
+    opened = undefined;
+  });
+
+  test("an empty database loads empty, as after a clean shutdown", async () => {
+    const { store } = await fresh();
+    expect(await store.load()).toEqual({ exchanges: [], queues: [], bindings: [], messages: [], recentIds: [], cleanShutdown: true });
+  });
+
+  test("topology round trip: exchanges, queues with their arguments, bindings; declaring again changes nothing", async () => {
+    const { store } = await fresh();
+    const limited: QueueArgs = { ...DEFAULT_QUEUE_ARGS, maxLength: 10, overflow: "reject-publish", deadLetterExchange: "dlx", messageTtl: 60_000 };
+    await store.putExchange({ name: "orders", kind: "direct" });
+    await store.putExchange({ name: "events", kind: "topic" });
+    await store.putExchange({ name: "orders", kind: "direct" });
+    await store.putQueue({ name: "billing", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putQueue({ name: "audit", lastSeq: 7, args: limited });
+    await store.putBinding({ exchange: "orders", queue: "billing", key: "eu", args: {} });
+    await store.putBinding({ exchange: "events", queue: "audit", key: "order.#", args: { "x-match": "any", region: "eu" } });
+    await store.putBinding({ exchange: "orders", queue: "billing", key: "eu", args: {} });
+
+    const { snapshot } = await reopenAndLoad(store);
+    expect(sortedBy(snapshot.exchanges, (e) => e.name)).toEqual([
+      { name: "events", kind: "topic" },
+      { name: "orders", kind: "direct" },
+    ]);
+    expect(sortedBy(snapshot.queues, (q) => q.name)).toEqual([
+      { name: "audit", lastSeq: 7, args: limited },
+      { name: "billing", lastSeq: 0, args: DEFAULT_QUEUE_ARGS },
+    ]);
+    expect(sortedBy(snapshot.bindings, (b) => b.exchange)).toEqual([
+      { exchange: "events", queue: "audit", key: "order.#", args: { "x-match": "any", region: "eu" } },
+      { exchange: "orders", queue: "billing", key: "eu", args: {} },
+    ]);
+  });
+
+  test("append then load: messages by queue, then seq, with exact bodies, headers and optional fields", async () => {
+    const { store } = await fresh();
+    const bodies = ["", '"plain"', JSON.stringify({ text: "✓ naïve 日本 🎉", quote: '"', backslash: "\\", newline: "\n\t" }), "x".repeat(200_000)];
+    const rows: StoredMessage[] = [
+      stored("b", 2, { body: bodies[0] }),
+      stored("a", 1, { body: bodies[1], expiresAt: 1_700_000_060_000 }),
+      stored("b", 1, { body: bodies[2], deliverAt: 1_700_000_005_000, messageId: "m-1" }),
+      stored("a", 3, { body: bodies[3] }),
+      withHeaders(stored("a", 2), { n: 1.5, negative: -7, big: 2 ** 53 - 1, flag: true, off: false, none: null, empty: "", "key with spaces ✓": "v" }),
+    ];
+    await store.append(rows.slice(0, 2));
+    await store.append(rows.slice(2));
+
+    const expected = sortedBy(rows, (m) => `${m.queue}/${m.seq}`).map((m) => ({ ...m, redelivered: false }));
+    expect((await store.load()).messages).toEqual(expected);
+    const { snapshot } = await reopenAndLoad(store);
+    expect(snapshot.messages).toEqual(expected);
+  });
+
+  test("bodies, keys and headers come back exactly, whatever their characters (property)", async () => {
+    const { store } = await fresh();
+    // U+0000 excepted: Postgres text cannot hold it and refuses it (see the Postgres tests).
+    const text = fc.string({ unit: "grapheme", maxLength: 40 }).filter((s) => !s.includes("\u0000"));
+    let seq = 0;
+    await fc.assert(
+      fc.asyncProperty(text, text, fc.dictionary(text, fc.oneof(text, fc.integer(), fc.boolean()), { noNullPrototype: true }), async (body, routingKey, headers) => {
+        seq++;
+        const row = withHeaders(stored("q", seq, { body }), headers);
+        const written: StoredMessage = { ...row, message: { ...row.message, routingKey } };
+        await store.append([written]);
+        const back = (await store.load()).messages.find((m) => m.seq === seq);
+        expect(back).toEqual({ ...written, redelivered: false });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test("group commit: many concurrent appends all resolve, and every row is there after reopening", async () => {
+    const { store } = await fresh();
+    const count = 3_000;
+    const appends: Promise<void>[] = [];
+    for (let seq = 1; seq <= count; seq++) appends.push(store.append([stored("q", seq)]));
+    // One publish routed to three queues arrives as one append of three rows.
+    appends.push(store.append([stored("x", 1), stored("y", 1), stored("z", 1)]));
+    await Promise.all(appends);
+    expect(seqsOf(await store.load(), "q")).toEqual(range(1, count));
+    const { snapshot } = await reopenAndLoad(store);
+    expect(seqsOf(snapshot, "q")).toEqual(range(1, count));
+    expect(snapshot.messages.filter((m) => m.queue !== "q").map((m) => m.queue)).toEqual(["x", "y", "z"]);
+  });
+
+  test("an append of nothing resolves", async () => {
+    const { store } = await fresh();
+    await store.append([]);
+    expect((await store.load()).messages).toEqual([]);
+  });
+
+  test("a failed write rejects with STORE_UNAVAILABLE and does not echo what it tried to write", async () => {
+    const { store } = await fresh();
+    await store.append([stored("q", 1)]);
+    const secret = "secret-body-3f9a";
+    const error = await store.append([stored("q", 1, { body: secret })]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerFailure);
+    expect((error as BrokerFailure).error.code).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    expect((error as BrokerFailure).message).not.toContain(secret);
+    // The store still works afterwards.
+    await store.append([stored("q", 2)]);
+    expect(seqsOf(await store.load(), "q")).toEqual([1, 2]);
+  });
+
+  test("purge removes every message of that queue and nothing else", async () => {
+    const { store } = await fresh();
+    await store.putQueue({ name: "a", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.append([stored("a", 1), stored("a", 2), stored("b", 1)]);
+    await store.purge("a");
+    const snapshot = await store.load();
+    expect(snapshot.messages.map((m) => `${m.queue}/${m.seq}`)).toEqual(["b/1"]);
+    expect(snapshot.queues.map((q) => q.name)).toEqual(["a"]);
+  });
+
+  test("deleteQueue removes the queue, its messages and its bindings, and nothing else", async () => {
+    const { store } = await fresh();
+    await store.putExchange({ name: "ex", kind: "fanout" });
+    await store.putQueue({ name: "gone", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putQueue({ name: "kept", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putBinding({ exchange: "ex", queue: "gone", key: "", args: {} });
+    await store.putBinding({ exchange: "ex", queue: "kept", key: "", args: {} });
+    await store.append([stored("gone", 1), stored("kept", 1), stored("gone", 2)]);
+    await store.deleteQueue("gone");
+    const { snapshot } = await reopenAndLoad(store);
+    expect(snapshot.queues.map((q) => q.name)).toEqual(["kept"]);
+    expect(snapshot.bindings.map((b) => b.queue)).toEqual(["kept"]);
+    expect(snapshot.messages.map((m) => `${m.queue}/${m.seq}`)).toEqual(["kept/1"]);
+    expect(snapshot.exchanges.map((e) => e.name)).toEqual(["ex"]);
+  });
+
+  test("deleteExchange removes the exchange and its bindings", async () => {
+    const { store } = await fresh();
+    await store.putExchange({ name: "gone", kind: "direct" });
+    await store.putExchange({ name: "kept", kind: "direct" });
+    await store.putQueue({ name: "q", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putBinding({ exchange: "gone", queue: "q", key: "k", args: {} });
+    await store.putBinding({ exchange: "kept", queue: "q", key: "k", args: {} });
+    await store.deleteExchange("gone");
+    const snapshot = await store.load();
+    expect(snapshot.exchanges.map((e) => e.name)).toEqual(["kept"]);
+    expect(snapshot.bindings.map((b) => b.exchange)).toEqual(["kept"]);
+  });
+
+  test("binding arguments are part of a binding's identity; their key order is not", async () => {
+    const { store } = await fresh();
+    const base = { exchange: "h", queue: "q", key: "" };
+    await store.putBinding({ ...base, args: { a: 1, b: "two" } });
+    await store.putBinding({ ...base, args: { b: "two", a: 1 } }); // the same binding
+    await store.putBinding({ ...base, args: { a: "1", b: "two" } }); // "1" is not 1
+    await store.putBinding({ ...base, args: {} });
+    expect((await store.load()).bindings).toHaveLength(3);
+    await store.deleteBinding({ ...base, args: { b: "two", a: 1 } });
+    const left = (await store.load()).bindings.map((b) => b.args);
+    expect(sortedBy(left, (a) => JSON.stringify(a))).toEqual([{ a: "1", b: "two" }, {}]);
+  });
+
+  test("checkpoint removes the given seq ranges, records last seqs and forgets expired recent ids", async () => {
+    const { store } = await fresh();
+    await store.putQueue({ name: "big", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putQueue({ name: "small", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    // Past any backend's delete batch size, so the batching is exercised.
+    const bigCount = 25_000;
+    for (let from = 1; from <= bigCount; from += 5_000) {
+      await store.append(range(from, from + 4_999).map((seq) => stored("big", seq)));
+    }
+    await store.append([
+      ...range(1, 10).map((seq) => stored("small", seq)),
+      stored("other", 1, { messageId: "old", dedupUntil: 1_000 }),
+      stored("other", 2, { messageId: "new", dedupUntil: 9_000 }),
+    ]);
+    await store.checkpoint(
+      new Map([
+        ["big", [[1, 12_000], [20_000, 20_010]]],
+        ["small", [[3, 5]]],
+      ]),
+      new Map([
+        ["big", 30_000],
+        ["small", 10],
+      ]),
+      5_000,
+    );
+    const expectLeft = (snapshot: Snapshot) => {
+      expect(seqsOf(snapshot, "big")).toEqual([...range(12_001, 19_999), ...range(20_011, bigCount)]);
+      expect(seqsOf(snapshot, "small")).toEqual([1, 2, 6, 7, 8, 9, 10]);
+      expect(sortedBy(snapshot.queues, (q) => q.name).map((q) => [q.name, q.lastSeq])).toEqual([
+        ["big", 30_000],
+        ["small", 10],
+      ]);
+      expect(snapshot.recentIds).toEqual([{ messageId: "new", until: 9_000 }]);
+    };
+    expectLeft(await store.load());
+    expectLeft((await reopenAndLoad(store)).snapshot);
+  });
+
+  test("recent ids: stored with their messages, the latest window wins, kept across a reopen", async () => {
+    const { store } = await fresh();
+    // One publish routed to two queues: the same id twice in one append.
+    await store.append([stored("a", 1, { messageId: "m-1", dedupUntil: 5_000 }), stored("b", 1, { messageId: "m-1", dedupUntil: 5_000 })]);
+    await store.append([stored("a", 2, { messageId: "m-1", dedupUntil: 8_000 }), stored("a", 3, { messageId: "m-2", dedupUntil: 6_000 })]);
+    await store.append([stored("a", 4, { messageId: "no-window" })]);
+    const { snapshot } = await reopenAndLoad(store);
+    expect(sortedBy(snapshot.recentIds, (r) => r.messageId)).toEqual([
+      { messageId: "m-1", until: 8_000 },
+      { messageId: "m-2", until: 6_000 },
+    ]);
+    expect(snapshot.messages.map((m) => m.message.messageId)).toEqual(["m-1", "m-1", "m-2", "no-window", "m-1"]);
+  });
+
+  test("close records a clean shutdown and marks the messages consumers held as redelivered", async () => {
+    const { store } = await fresh();
+    await store.load(); // as the broker does first: from here on a crash would count as one
+    await store.append(range(1, 5).map((seq) => stored("q", seq)));
+    await store.append([stored("r", 1)]);
+    const first = await reopenAndLoad(store, new Map([["q", [2, 4]], ["r", []]]));
+    expect(first.snapshot.cleanShutdown).toBe(true);
+    expect(first.snapshot.messages.filter((m) => m.redelivered).map((m) => `${m.queue}/${m.seq}`)).toEqual(["q/2", "q/4"]);
+    const second = await reopenAndLoad(first.store);
+    expect(second.snapshot.cleanShutdown).toBe(true);
+    expect(second.snapshot.messages.filter((m) => m.redelivered)).toHaveLength(2);
+  });
+
+  test("writes apply in call order, even when nobody waits in between", async () => {
+    const { store } = await fresh();
+    await store.putQueue({ name: "q", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    const calls = [
+      store.append([stored("q", 1), stored("q", 2)]),
+      store.purge("q"),
+      store.append([stored("q", 3)]),
+      store.append([stored("gone", 1)]),
+      store.deleteQueue("gone"),
+      store.putQueue({ name: "gone", lastSeq: 0, args: DEFAULT_QUEUE_ARGS }),
+      store.append([stored("gone", 1)]),
+      store.checkpoint(new Map([["gone", [[1, 1]]]]), new Map([["gone", 1]]), 0),
+      store.append([stored("gone", 2)]),
+    ];
+    await Promise.all(calls);
+    const snapshot = await store.load();
+    expect(snapshot.messages.map((m) => `${m.queue}/${m.seq}`)).toEqual(["gone/2", "q/3"]);
+    expect(sortedBy(snapshot.queues, (q) => q.name).map((q) => [q.name, q.lastSeq])).toEqual([
+      ["gone", 1],
+      ["q", 0],
+    ]);
+  });
+
+  test("reopen after close sees everything that was answered", async () => {
+    const { store } = await fresh();
+    await store.putExchange({ name: "ex", kind: "headers" });
+    await store.putQueue({ name: "q", lastSeq: 0, args: DEFAULT_QUEUE_ARGS });
+    await store.putBinding({ exchange: "ex", queue: "q", key: "", args: { "x-match": "all", a: "1" } });
+    await Promise.all(range(1, 500).map((seq) => store.append([stored("q", seq, { messageId: `m-${seq}`, dedupUntil: 10_000 + seq })])));
+    const before = await store.load();
+    const { snapshot } = await reopenAndLoad(store);
+    expect(snapshot).toEqual(before);
+  });
+}
