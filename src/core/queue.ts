@@ -267,16 +267,24 @@ export class Queue {
   private remember(entry: Entry, now: number): void {
     const { historySize } = this.args;
     if (historySize === 0) return;
+    // [MEM-2] Retained history holds memory too: it counts against the broker's limit (an entry
+    // both waiting and retained counts twice, erring on the safe side).
     this.history.push(entry);
-    while (this.history.length > historySize) this.history.shift();
+    this.gauge.bytes += entry.bytes;
+    while (this.history.length > historySize) this.forgetOldest();
     this.forgetOldHistory(now);
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.history.shift();
+    if (oldest !== undefined) this.gauge.bytes -= oldest.bytes;
   }
 
   /** [RESUME-2] history_ttl: retained messages older than it are dropped (also when nothing new is published). */
   private forgetOldHistory(now: number): void {
     const { historyTtl } = this.args;
     if (historyTtl === undefined) return;
-    while ((this.history.peek()?.message.timestamp ?? Infinity) < now - historyTtl) this.history.shift();
+    while ((this.history.peek()?.message.timestamp ?? Infinity) < now - historyTtl) this.forgetOldest();
   }
 
   // ---- consumers ------------------------------------------------------------------------------
@@ -438,6 +446,7 @@ export class Queue {
 
   /** The queue is deleted: its messages no longer count against the broker's memory. */
   release(): void {
+    for (const entry of this.history) this.gauge.bytes -= entry.bytes;
     for (const entry of this.ready) this.gauge.bytes -= entry.bytes;
     for (const entry of this.delayed) this.gauge.bytes -= entry.bytes;
     for (const flight of this.inFlight.values()) this.gauge.bytes -= flight.entry.bytes;

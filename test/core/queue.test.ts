@@ -198,3 +198,19 @@ describe("queue arguments", () => {
     expect(parsed.ok && parsed.value).toEqual(DEFAULT_QUEUE_ARGS);
   });
 });
+
+describe("queue: memory accounting", () => {
+  test("[MEM-2] retained history counts against the gauge, and stops counting once forgotten", () => {
+    const gauge = { bytes: 0 };
+    const q = new Queue("q", { durable: false, gauge, args: args({ historySize: 2 }) });
+    q.subscribers = 1; // each message is observed and leaves the queue at once
+    q.enqueue(msg(1), 0);
+    const one = gauge.bytes;
+    expect(one).toBeGreaterThan(0);
+    q.enqueue(msg(2), 0);
+    q.enqueue(msg(3), 0);
+    expect(gauge.bytes).toBe(2 * one);
+    q.release();
+    expect(gauge.bytes).toBe(0);
+  });
+});

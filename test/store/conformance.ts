@@ -18,6 +18,9 @@ export type OpenedStore = {
   cleanup: () => Promise<void>;
 };
 
+/** For the tests that write thousands of rows: a loaded CI machine must not fail them on time alone. */
+const HEAVY_MS = 30_000;
+
 const NOTHING_IN_FLIGHT: ReadonlyMap<string, readonly number[]> = new Map();
 
 let counter = 0;
@@ -134,7 +137,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
       }),
       { numRuns: 60 },
     );
-  });
+  }, HEAVY_MS);
 
   test("group commit: many concurrent appends all resolve, and every row is there after reopening", async () => {
     const { store } = await fresh();
@@ -148,7 +151,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     const { snapshot } = await reopenAndLoad(store);
     expect(seqsOf(snapshot, "q")).toEqual(range(1, count));
     expect(snapshot.messages.filter((m) => m.queue !== "q").map((m) => m.queue)).toEqual(["x", "y", "z"]);
-  });
+  }, HEAVY_MS);
 
   test("an append of nothing resolves", async () => {
     const { store } = await fresh();
@@ -257,7 +260,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     };
     expectLeft(await store.load());
     expectLeft((await reopenAndLoad(store)).snapshot);
-  });
+  }, HEAVY_MS);
 
   test("recent ids: stored with their messages, the latest window wins, kept across a reopen", async () => {
     const { store } = await fresh();
@@ -318,5 +321,5 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     const before = await store.load();
     const { snapshot } = await reopenAndLoad(store);
     expect(snapshot).toEqual(before);
-  });
+  }, HEAVY_MS);
 }

@@ -2,6 +2,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createDatabase, type TestDatabase } from "../postgres/databases.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 export const BUN = process.execPath;
@@ -29,6 +30,30 @@ export type StartOptions = {
   port?: number;
 };
 
+/**
+ * `PUBSUB_TEST_BACKEND=postgres` runs the same suites on Postgres: each data dir gets its own fresh
+ * database (the same dir, the same database, so restarts find their state), all dropped after the
+ * last test file.
+ */
+export const testBackend: "sqlite" | "postgres" = process.env.PUBSUB_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
+const databases = new Map<string, TestDatabase>();
+
+async function databaseUrlFor(dataDir: string): Promise<string> {
+  let database = databases.get(dataDir);
+  if (database === undefined) {
+    database = await createDatabase();
+    databases.set(dataDir, database);
+  }
+  return database.url;
+}
+
+/** Called once after every test file (test/support/preload.ts): bun test runs no exit handlers. */
+export async function dropTestDatabases(): Promise<void> {
+  const all = [...databases.values()];
+  databases.clear();
+  await Promise.all(all.map((database) => database.drop().catch(() => undefined)));
+}
+
 export const tempDir = (prefix = "pubsub-test-"): string => mkdtempSync(join(tmpdir(), prefix));
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
 
@@ -36,6 +61,8 @@ export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, f
 export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const cmd = options.executable ? [options.executable] : [BUN, MAIN];
+  const backendEnv: Record<string, string> =
+    testBackend === "postgres" && options.env?.DATABASE_URL === undefined ? { DATABASE_URL: await databaseUrlFor(dataDir) } : {};
   const proc = Bun.spawn(cmd, {
     cwd: options.cwd ?? dataDir,
     env: {
@@ -44,6 +71,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
       HOST: "127.0.0.1",
       HTTP_PORT: String(options.port ?? 0),
       DATA_DIR: dataDir,
+      ...backendEnv,
       ...options.env,
     },
     stdin: "ignore",

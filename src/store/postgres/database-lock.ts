@@ -4,8 +4,9 @@
  * At start the broker takes a session-level advisory lock; a second broker finds it held and
  * refuses to start. A session lock dies with its connection, though: after Postgres restarts, the
  * broker takes it again before its next write, and every write also takes the transaction-level
- * lock on the same key (the fence). A session always gets a lock it already holds, so the fence
- * costs the lock holder nothing, but a broker that lost the lock to another one cannot write.
+ * lock on the same key (the fence). The store writes only over the connection that holds the
+ * session lock, and a session always gets a lock it already holds, so the fence costs the holder
+ * nothing; a broker that lost the lock to another one cannot write, even before it notices.
  */
 import { sql } from "drizzle-orm";
 import type { BunSQLDatabase } from "drizzle-orm/bun-sql";

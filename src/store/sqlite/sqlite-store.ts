@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { and, between, eq, lte, sql } from "drizzle-orm";
+import { and, asc, between, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
@@ -122,7 +122,8 @@ export class SqliteStore implements Store {
         "SELECT queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered FROM messages ORDER BY queue, seq",
       )
       .all();
-    const recentIds = this.db.select().from(schema.recentIds).all();
+    // Expiry order: RecentIds prunes from the front.
+    const recentIds = this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)).all();
     const clean = this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN)).get();
     // Running from here on: a crash leaves the marker "false".
     this.write(() => {
