@@ -50,22 +50,67 @@ export function cpuModel(): string {
   }
 }
 
-/** CPU use of several processes over an interval, as % of one core each. */
+/** CPU seconds the whole machine spent busy (all cores, everything but idle and iowait). */
+export function machineBusySeconds(): number | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    const [, ...ticks] = line.trim().split(/\s+/).map(Number);
+    const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    return (total - (ticks[3] ?? 0) - (ticks[4] ?? 0)) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** The 1-minute load average: how busy the machine was before a run. */
+export function loadAverage(): number | null {
+  try {
+    return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
+export type CpuReading = {
+  /** Percent of one core per pid, in the order given (null where unreadable); the harness excluded. */
+  perPid: Array<number | null>;
+  /**
+   * Percent of one core used by everything else: other processes, and kernel work not charged
+   * to any process. A few % is normal; much more means someone else shared the machine.
+   */
+  other: number | null;
+};
+
+/** CPU use of several processes, and of the rest of the machine, over an interval. */
 export class CpuMeter {
   private readonly start: Map<number, number | null>;
+  private readonly machineStart = machineBusySeconds();
   private readonly startedAt = performance.now();
 
-  constructor(private readonly pids: number[]) {
-    this.start = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+  /** The harness's own process is measured too, and counted as neither broker nor "other". */
+  private readonly pids: number[];
+
+  constructor(pids: number[]) {
+    this.pids = [...pids, process.pid];
+    this.start = new Map(this.pids.map((pid) => [pid, cpuSeconds(pid)]));
   }
 
-  /** Percent of one core per pid since construction (null where unreadable). */
-  read(): Array<number | null> {
+  read(): CpuReading {
     const seconds = (performance.now() - this.startedAt) / 1000;
-    return this.pids.map((pid) => {
+    const percent = (used: number) => Math.round((used / seconds) * 100);
+    let ours = 0;
+    const perPid = this.pids.map((pid) => {
       const before = this.start.get(pid);
       const after = cpuSeconds(pid);
-      return before == null || after == null || seconds <= 0 ? null : Math.round(((after - before) / seconds) * 100);
+      if (before == null || after == null || seconds <= 0) return null;
+      ours += after - before;
+      return percent(after - before);
     });
+    const machineEnd = machineBusySeconds();
+    const other =
+      this.machineStart === null || machineEnd === null || seconds <= 0
+        ? null
+        : Math.max(0, percent(machineEnd - this.machineStart - ours));
+    return { perPid: perPid.slice(0, -1), other };
   }
 }

@@ -66,6 +66,13 @@ How to read it: each value is the median of the runs listed beside it. "÷ raw" 
 divide this row's value by that target's value in the same scenario: above 1 means more
 throughput, or more milliseconds and MiB. Load generators, the broker and the harness share the
 machine's cores, so the notes give each process's CPU use (% of one core) over the measured window:
-a load process near 100% means the client, not the broker, may be what limits the number.
+a load process near 100% means the client, not the broker, may be what limits the number, and
+"other" well above a few % means someone else's work shared the machine during that row.
+
+What "confirmed" and "durable" mean differs between brokers: RabbitMQ confirms a persistent
+message on a durable queue once it is written and synced to disk (syncs are batched); NATS
+JetStream's file store acknowledges once the message is written, and by default syncs to disk
+periodically, not per message; pubsub answers 200 once the message is committed to its store.
+The NATS and AMQP load clients are JavaScript libraries (\`nats\`, \`amqplib\`) running on Bun.
 `;
 }

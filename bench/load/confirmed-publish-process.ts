@@ -2,6 +2,7 @@
  * Load process: keeps `inflight` confirmed publishes outstanding, for warmup + measure ms, then
  * reports how many were confirmed inside the measurement window and their latencies.
  */
+import type { ConfirmedPublishConfig } from "./messages.ts";
 import { exitAfter, fail, nextMessage, sleep, tell } from "./ipc-child.ts";
 import { newHistogram, record } from "./latency-histogram.ts";
 import { openConfirmedPublisher } from "./protocols/open.ts";
@@ -12,8 +13,9 @@ const ERROR_BACKOFF_MS = 10;
 /** In-flight requests still unanswered this long after the window are abandoned. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
-const config = await nextMessage("configure");
-if (!("inflight" in config)) fail(new Error("not a confirmed-publish configuration"));
+const configuration = await nextMessage("configure");
+if (!("inflight" in configuration)) fail(new Error("not a confirmed-publish configuration"));
+const config: ConfirmedPublishConfig = configuration;
 exitAfter(config.warmupMs + config.measureMs + DRAIN_TIMEOUT_MS + 30_000);
 
 let publisher: ConfirmedPublisher;

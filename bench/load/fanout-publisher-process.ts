@@ -6,6 +6,7 @@
  * much it buffers or drops when flooded. If the count stops moving while the window is full, the
  * outstanding messages are written off as lost (`resyncs`) so a dropping broker cannot stall the run.
  */
+import type { FanoutPublisherConfig } from "./messages.ts";
 import { exitAfter, fail, nextMessage, onMessage, tell } from "./ipc-child.ts";
 import { openStreamPublisher } from "./protocols/open.ts";
 import type { StreamPublisher } from "./protocols/roles.ts";
@@ -14,11 +15,14 @@ import type { StreamPublisher } from "./protocols/roles.ts";
 const MESSAGES_PER_TURN = 1024;
 /** A full window with no progress for this long means messages were dropped. */
 const STALL_MS = 500;
+/** At stop, buffered messages get this long to reach the broker. */
+const FLUSH_TIMEOUT_MS = 2_000;
 /** Probe messages go out this often until `go`. */
 const PROBE_EVERY_MS = 20;
 
-const config = await nextMessage("configure");
-if (!("window" in config)) fail(new Error("not a fanout-publisher configuration"));
+const configuration = await nextMessage("configure");
+if (!("window" in configuration)) fail(new Error("not a fanout-publisher configuration"));
+const config: FanoutPublisherConfig = configuration;
 exitAfter(config.deadlineMs);
 
 let publisher: StreamPublisher;
@@ -96,8 +100,11 @@ onMessage((message) => {
     case "stop":
       stopped = true;
       if (probe) clearInterval(probe);
-      tell({ kind: "published", sent, resyncs });
-      setTimeout(() => void publisher.close().finally(() => process.exit(0)), 50);
+      // Messages counted as sent may still sit in the connection's buffer: flush before closing.
+      void Promise.race([new Promise<void>((resolve) => publisher.whenWritable(resolve)), Bun.sleep(FLUSH_TIMEOUT_MS)]).then(() => {
+        tell({ kind: "published", sent, resyncs });
+        setTimeout(() => void publisher.close().finally(() => process.exit(0)), 50);
+      });
       break;
   }
 });

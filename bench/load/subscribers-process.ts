@@ -1,10 +1,12 @@
 /** Load process: holds several subscriber connections and reports their counts every few ms. */
+import type { SubscribersConfig } from "./messages.ts";
 import { exitAfter, fail, nextMessage, onMessage, tell } from "./ipc-child.ts";
 import { openSubscriber } from "./protocols/open.ts";
 import type { Subscriber } from "./protocols/roles.ts";
 
-const config = await nextMessage("configure");
-if (!("specs" in config)) fail(new Error("not a subscribers configuration"));
+const configuration = await nextMessage("configure");
+if (!("specs" in configuration)) fail(new Error("not a subscribers configuration"));
+const config: SubscribersConfig = configuration;
 exitAfter(config.deadlineMs);
 
 let subscribers: Subscriber[];

@@ -9,9 +9,10 @@ import { LoadProcess } from "../load/process-handle.ts";
 import type { ConfirmedPublishSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { errorMessage, median, skippedRow, type Row } from "../row.ts";
+import { median, skippedRow, type Row } from "../row.ts";
 import type { Target, TargetName } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
+import { discardedNote, repeatClean } from "./repeat.ts";
 
 /** Per load process, whatever the duration: keeps a run finite even against a broken timer. */
 const MAX_REQUESTS_PER_PROCESS = 50_000_000;
@@ -26,6 +27,8 @@ type PublishRun = {
   p99: number | null;
   cpu: CpuUse;
   stallMs: number | null;
+  /** The same reading before the load started: a stall at start-up is not one under load. */
+  stallBeforeMs: number | null;
   note: string | undefined;
 };
 
@@ -44,20 +47,12 @@ export async function confirmedPublishScenario(targets: Target[], options: Bench
           continue;
         }
       }
-      const runs: PublishRun[] = [];
-      let failure: string | null = null;
-      for (let run = 0; run < options.runs && !failure; run++) {
-        try {
-          runs.push(await publishOnce(target, durable, options));
-        } catch (error) {
-          failure = errorMessage(error);
-        }
-      }
+      const { runs, discarded, failure } = await repeatClean(options.runs, () => publishOnce(target, durable, options));
       if (failure) {
         rows.push(skippedRow(scenario, target.name, "req/s", failure));
         continue;
       }
-      rows.push(publishRow(scenario, target.name, runs, options));
+      rows.push(publishRow(scenario, target.name, runs, options, discarded));
       const stalls = runs.map((run) => run.stallMs).filter((value): value is number => value !== null);
       if (stalls.length && (durable || target.name === "raw")) {
         stallRows.push({
@@ -66,7 +61,10 @@ export async function confirmedPublishScenario(targets: Target[], options: Bench
           unit: "ms",
           value: median(stalls),
           runs: stalls,
-          notes: [durable ? "durable queue" : "raw: no disk, the transient runs"],
+          notes: [
+            durable ? "durable queue" : "raw: no disk, the transient runs",
+            `max since start; before the load it was ${formatMedian(runs.map((run) => run.stallBeforeMs))} ms`,
+          ],
         });
       }
     }
@@ -74,7 +72,7 @@ export async function confirmedPublishScenario(targets: Target[], options: Bench
   return [...rows, ...stallRows];
 }
 
-function publishRow(scenario: string, target: TargetName, runs: PublishRun[], options: BenchOptions): Row {
+function publishRow(scenario: string, target: TargetName, runs: PublishRun[], options: BenchOptions, discarded: number): Row {
   const rates = runs.map((run) => run.rate);
   const errors = runs.reduce((sum, run) => sum + run.errors, 0);
   const firstError = runs.find((run) => run.firstError)?.firstError;
@@ -85,7 +83,8 @@ function publishRow(scenario: string, target: TargetName, runs: PublishRun[], op
     `load: ${options.publishProcs} process(es), ${options.inflight} in flight`,
     `latency p50 ${latency((run) => run.p50)} ms, p99 ${latency((run) => run.p99)} ms`,
     cpuNote(runs.map((run) => run.cpu)),
-  ].filter(Boolean);
+    discardedNote(discarded),
+  ].filter((note): note is string => Boolean(note));
   if (errors) notes.push(`**${errors} errors** (first: ${firstError})`);
   return { scenario, target, unit: "req/s", value: median(rates), runs: rates, notes };
 }
@@ -95,14 +94,15 @@ async function publishOnce(target: Target, durable: boolean, options: BenchOptio
   try {
     if (!instance.confirmedPublishPlan) throw new Error("no confirmed publishing on this target");
     const plan = await instance.confirmedPublishPlan(durable);
-    let measured: Omit<PublishRun, "stallMs" | "note">;
+    const stallBeforeMs = (await instance.maxEventLoopStallMs?.()) ?? null;
+    let measured: Omit<PublishRun, "stallMs" | "stallBeforeMs" | "note">;
     try {
       measured = await driveLoad(plan.spec, instance.pid, options);
     } finally {
       await plan.cleanup().catch(() => {});
     }
     const stallMs = (await instance.maxEventLoopStallMs?.()) ?? null;
-    return { ...measured, stallMs, note: plan.note ?? (plan.spec.protocol === "http" ? "HTTP POST /publish, keep-alive" : undefined) };
+    return { ...measured, stallMs, stallBeforeMs, note: plan.note ?? (plan.spec.protocol === "http" ? "HTTP POST /publish, keep-alive" : undefined) };
   } finally {
     await instance.stop();
   }
@@ -112,7 +112,7 @@ async function driveLoad(
   spec: ConfirmedPublishSpec,
   brokerPid: number | null,
   options: BenchOptions,
-): Promise<Omit<PublishRun, "stallMs" | "note">> {
+): Promise<Omit<PublishRun, "stallMs" | "stallBeforeMs" | "note">> {
   const processes = Array.from({ length: options.publishProcs }, () => new LoadProcess("confirmed-publish"));
   try {
     processes.forEach((load, i) =>
@@ -132,7 +132,8 @@ async function driveLoad(
     await Bun.sleep(options.warmupMs);
     const meter = new CpuMeter([brokerPid ?? -1, ...processes.map((load) => load.pid)]);
     await Bun.sleep(options.measureMs);
-    const [broker = null, ...load] = meter.read();
+    const { perPid, other } = meter.read();
+    const [broker = null, ...load] = perPid;
     const answers = await Promise.all(results);
     const histogram = merge(answers.map((answer) => answer.latencyBuckets));
     return {
@@ -141,11 +142,15 @@ async function driveLoad(
       firstError: answers.find((answer) => answer.firstError)?.firstError ?? null,
       p50: percentileMs(histogram, 0.5),
       p99: percentileMs(histogram, 0.99),
-      cpu: { broker: brokerPid === null ? null : broker, load },
+      cpu: { broker: brokerPid === null ? null : broker, load, other },
     };
   } finally {
     await Promise.all(processes.map((load) => load.finish()));
   }
+}
+
+function formatMedian(values: Array<number | null>): string {
+  return median(values.filter((value): value is number => value !== null))?.toFixed(1) ?? "?";
 }
 
 /** Process i's share of `total` split over `parts` as evenly as integers allow. */

@@ -2,9 +2,17 @@
 import { median } from "../row.ts";
 
 /** CPU use over one run's measured window, % of one core (null where unreadable). */
-export type CpuUse = { broker: number | null; load: Array<number | null> };
+export type CpuUse = {
+  broker: number | null;
+  load: Array<number | null>;
+  /** The harness itself plus everything else on the machine (see CpuReading.other). */
+  other: number | null;
+};
 
-/** Medians over runs, e.g. "CPU (% of a core): broker 98, load 61+44". */
+/** A run whose "other" CPU exceeds this shared the machine with someone else's work. */
+export const BUSY_MACHINE_PERCENT = 30;
+
+/** Medians over runs, e.g. "CPU (% of a core): broker 98, load 61+44, other 3". */
 export function cpuNote(runs: CpuUse[]): string {
   const med = (values: Array<number | null>) => {
     const known = values.filter((value): value is number => value !== null);
@@ -12,5 +20,7 @@ export function cpuNote(runs: CpuUse[]): string {
   };
   const loadCount = Math.max(0, ...runs.map((run) => run.load.length));
   const load = Array.from({ length: loadCount }, (_, i) => med(runs.map((run) => run.load[i] ?? null)));
-  return `CPU (% of a core): broker ${med(runs.map((run) => run.broker))}, load ${load.join("+")}`;
+  const other = med(runs.map((run) => run.other));
+  const busy = Number(other) > BUSY_MACHINE_PERCENT ? " (**machine shared with other work: numbers low**)" : "";
+  return `CPU (% of a core): broker ${med(runs.map((run) => run.broker))}, load ${load.join("+")}, other ${other}${busy}`;
 }

@@ -7,9 +7,10 @@ import { LoadProcess } from "../load/process-handle.ts";
 import { PAYLOAD_MARKER, type FanoutSpec, type SubscriberSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { errorMessage, median, skippedRow, type Row } from "../row.ts";
+import { median, skippedRow, type Row } from "../row.ts";
 import type { Target } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
+import { discardedNote, repeatClean } from "./repeat.ts";
 
 export const SUBSCRIBER_COUNTS = [1, 10] as const;
 /** Subscriber processes report their counts this often; the publisher's pacing lags by about this. */
@@ -17,8 +18,10 @@ const REPORT_EVERY_MS = 10;
 const READY_TIMEOUT_MS = 20_000;
 /** Every subscriber must have received a probe message by then, or the wiring is broken. */
 const PROBE_TIMEOUT_MS = 10_000;
-/** After the publisher stops, deliveries still in flight get this long to arrive before counting loss. */
-const DRAIN_MS = 500;
+/** After the publisher stops, counting loss waits until no delivery arrived for this long … */
+const QUIET_MS = 500;
+/** … or until this much time passed: a broker's backlog (up to a window per subscriber) drains by then. */
+const DRAIN_TIMEOUT_MS = 10_000;
 const MAX_MESSAGES = 200_000_000;
 
 type FanoutRun = { rate: number; loss: number; resyncs: number; cpu: CpuUse; note: string | undefined };
@@ -26,17 +29,9 @@ type FanoutRun = { rate: number; loss: number; resyncs: number; cpu: CpuUse; not
 export async function fanoutScenario(targets: Target[], options: BenchOptions): Promise<Row[]> {
   const rows: Row[] = [];
   for (const subscribers of SUBSCRIBER_COUNTS) {
-    const scenario = `3. delivered msg/s, ${subscribers} WebSocket-style subscriber${subscribers > 1 ? "s" : ""}, transient`;
+    const scenario = `3. delivered msg/s, fan-out to ${subscribers} subscriber${subscribers > 1 ? "s" : ""}, transient`;
     for (const target of targets) {
-      const runs: FanoutRun[] = [];
-      let failure: string | null = null;
-      for (let run = 0; run < options.runs && !failure; run++) {
-        try {
-          runs.push(await fanoutOnce(target, subscribers, options));
-        } catch (error) {
-          failure = errorMessage(error);
-        }
-      }
+      const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options));
       if (failure) {
         rows.push(skippedRow(scenario, target.name, "msg/s", failure));
         continue;
@@ -49,8 +44,13 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
         runs[0]?.note ?? "",
         `load: 1 publisher + ${subscriberProcs} subscriber process(es)`,
         cpuNote(runs.map((run) => run.cpu)),
-      ].filter(Boolean);
-      if (maxLoss > 0.001) notes.push(`**lost up to ${(maxLoss * 100).toFixed(1)}% of deliveries**`);
+        discardedNote(discarded),
+      ].filter((note): note is string => Boolean(note));
+      notes.push(
+        maxLoss > 0.001
+          ? `**up to ${(maxLoss * 100).toFixed(1)}% of deliveries missing at the end** (dropped, or still queued after the drain wait)`
+          : "every message delivered to every subscriber",
+      );
       if (resyncs) notes.push(`publisher window written off ${resyncs}× (deliveries stalled or dropped)`);
       rows.push({ scenario, target: target.name, unit: "msg/s", value: median(rates), runs: rates, notes });
     }
@@ -126,25 +126,40 @@ async function driveFanout(
     await Bun.sleep(options.measureMs);
     const endCount = total();
     const elapsedS = (performance.now() - startedAt) / 1000;
-    const [broker = null, ...load] = meter.read();
+    const { perPid, other } = meter.read();
+    const [broker = null, ...load] = perPid;
     if (closed()) throw new Error("the broker closed a subscriber connection during the run");
 
     const published = publisher.next("published", 5_000);
     publisher.send({ kind: "stop" });
     const { sent, resyncs } = await published;
-    await Bun.sleep(DRAIN_MS);
-    const finals = holders.map((holder) => holder.next("progress", 5_000));
+    await drained(total);
+    // Each holder sends a last report, then exits.
     for (const holder of holders) holder.send({ kind: "stop" });
-    await Promise.all(finals);
+    await Promise.all(holders.map((holder) => holder.finish(3_000)));
     const expected = sent * spec.subscribers.length;
     return {
       rate: (endCount - startCount) / elapsedS,
       loss: expected > 0 ? Math.max(0, 1 - total() / expected) : 0,
       resyncs,
-      cpu: { broker: brokerPid === null ? null : broker, load },
+      cpu: { broker: brokerPid === null ? null : broker, load, other },
     };
   } finally {
     await Promise.all([publisher, ...holders].map((load) => load.finish()));
+  }
+}
+
+/** Resolves once the delivered count stopped growing (or at the drain timeout). */
+async function drained(total: () => number): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  let last = total();
+  let quietSince = performance.now();
+  while (performance.now() < deadline && performance.now() - quietSince < QUIET_MS) {
+    await Bun.sleep(REPORT_EVERY_MS * 5);
+    if (total() !== last) {
+      last = total();
+      quietSince = performance.now();
+    }
   }
 }
 

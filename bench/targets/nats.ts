@@ -2,12 +2,15 @@
  * NATS at 127.0.0.1:4222, already running: core subjects for fan-out, JetStream streams for
  * confirmed publishing (memory storage for "transient", file storage for "durable").
  */
-import { connect, StorageType, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
 import type { Plan, Target, TargetInstance } from "./target.ts";
 
 const SERVERS = "127.0.0.1:4222";
+
+/** `nats` is an optional dev dependency: without it, NATS is skipped, not a crash. */
+const loadNats = () => import("nats");
 
 export function natsTarget(): Target {
   let version = "";
@@ -15,8 +18,14 @@ export function natsTarget(): Target {
   return {
     name: "nats",
     async unavailable() {
+      let nats: Awaited<ReturnType<typeof loadNats>>;
       try {
-        const connection = await connect({ servers: SERVERS, timeout: 2_000 });
+        nats = await loadNats();
+      } catch {
+        return "the nats package is not installed (npm install --no-save nats)";
+      }
+      try {
+        const connection = await nats.connect({ servers: SERVERS, timeout: 2_000 });
         version = connection.info?.version ?? "";
         jetstream = Boolean(connection.info?.jetstream);
         await connection.close();
@@ -27,7 +36,8 @@ export function natsTarget(): Target {
     },
     describe: () => `nats-server ${version} at ${SERVERS} via the \`nats\` client (service already running)`,
     async start(): Promise<TargetInstance> {
-      const connection: NatsConnection = await connect({ servers: SERVERS });
+      const { connect, StorageType } = await loadNats();
+      const connection: NatsConnection = await connect({ servers: SERVERS, timeout: 5_000 });
       const suffix = crypto.randomUUID().slice(0, 8);
       return {
         pid: pidByName("nats-server"),

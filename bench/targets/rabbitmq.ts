@@ -2,18 +2,26 @@
  * RabbitMQ at 127.0.0.1:5672 (guest/guest), already running; the harness only declares and
  * deletes its own exchanges and queues, with a random suffix per run.
  */
-import amqp from "amqplib";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
 import type { Plan, Target, TargetInstance } from "./target.ts";
 
 const URL = "amqp://guest:guest@127.0.0.1:5672";
 
+/** amqplib is an optional dev dependency: without it, RabbitMQ is skipped, not a crash. */
+const loadAmqp = async () => (await import("amqplib")).default;
+
 export function rabbitmqTarget(): Target {
   let version = "";
   return {
     name: "rabbitmq",
     async unavailable() {
+      let amqp: Awaited<ReturnType<typeof loadAmqp>>;
+      try {
+        amqp = await loadAmqp();
+      } catch {
+        return "the amqplib package is not installed (npm install --no-save amqplib)";
+      }
       try {
         const connection = await amqp.connect(URL, { timeout: 2_000 });
         version = String(connection.connection.serverProperties?.version ?? "");
@@ -25,7 +33,7 @@ export function rabbitmqTarget(): Target {
     },
     describe: () => `RabbitMQ ${version} at 127.0.0.1:5672 via amqplib (service already running)`,
     async start(): Promise<TargetInstance> {
-      const connection = await amqp.connect(URL);
+      const connection = await (await loadAmqp()).connect(URL, { timeout: 5_000 });
       const channel = await connection.createChannel();
       const suffix = crypto.randomUUID().slice(0, 8);
       return {

@@ -12,6 +12,7 @@ type Pending = { resolve: (answer: HttpAnswer) => void; reject: (error: Error) =
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const CHUNKED_END = Buffer.from("0\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
 
 /** Owns one TCP connection. */
 export class KeepAliveConnection {
@@ -59,11 +60,14 @@ export class KeepAliveConnection {
   }
 
   private onData(chunk: Buffer): void {
-    // The chunk may be reused by the runtime after this callback: copy what we keep.
-    this.received = this.received ? Buffer.concat([this.received, chunk]) : Buffer.from(chunk);
-    const parsed = parseResponse(this.received, this.pending?.wantBody ?? false);
-    if (!parsed) return;
-    this.received = parsed.length < this.received.length ? this.received.subarray(parsed.length) : null;
+    // Parse the runtime's chunk in place; copy only bytes kept past this callback.
+    const bytes = this.received ? Buffer.concat([this.received, chunk]) : chunk;
+    const parsed = parseResponse(bytes, this.pending?.wantBody ?? false);
+    if (!parsed) {
+      this.received = bytes === chunk ? Buffer.from(chunk) : bytes;
+      return;
+    }
+    this.received = parsed.length < bytes.length ? Buffer.from(bytes.subarray(parsed.length)) : null;
     const pending = this.pending;
     this.pending = null;
     pending?.resolve({ status: parsed.status, body: parsed.body });
@@ -83,16 +87,16 @@ type Parsed = { length: number; status: number; body: string | null };
 export function parseResponse(buffer: Buffer, wantBody: boolean): Parsed | null {
   const headerEnd = buffer.indexOf(HEADER_END);
   if (headerEnd < 0) return null;
-  const status = Number(buffer.toString("latin1", 9, 12));
-  const head = buffer.toString("latin1", 0, headerEnd).toLowerCase();
+  // "HTTP/1.1 200": three digits at offset 9.
+  const status = (buffer[9]! - 48) * 100 + (buffer[10]! - 48) * 10 + (buffer[11]! - 48);
   const bodyStart = headerEnd + HEADER_END.length;
-  const lengthMatch = /\r\ncontent-length:\s*(\d+)/.exec(head);
-  if (lengthMatch) {
-    const end = bodyStart + Number(lengthMatch[1]);
+  const contentLength = headerValue(buffer, headerEnd, CONTENT_LENGTH);
+  if (contentLength !== null) {
+    const end = bodyStart + Number(contentLength);
     if (buffer.length < end) return null;
     return { length: end, status, body: wantBody ? buffer.toString("utf8", bodyStart, end) : null };
   }
-  if (/\r\ntransfer-encoding:\s*chunked/.test(head)) {
+  if (/chunked/i.test(headerValue(buffer, headerEnd, TRANSFER_ENCODING) ?? "")) {
     for (let at = buffer.indexOf(CHUNKED_END, bodyStart); at >= 0; at = buffer.indexOf(CHUNKED_END, at + 1)) {
       if (at === bodyStart || (buffer[at - 2] === 13 && buffer[at - 1] === 10)) {
         const end = at + CHUNKED_END.length;
@@ -103,6 +107,30 @@ export function parseResponse(buffer: Buffer, wantBody: boolean): Parsed | null 
   }
   // No body framing: a bodiless answer (204, 304) or one the server will close. Treat as empty.
   return { length: bodyStart, status, body: wantBody ? "" : null };
+}
+
+type HeaderName = { spellings: Buffer[]; pattern: RegExp };
+
+/** Searched as bytes in the usual spellings first; a case-insensitive scan of the head otherwise. */
+function headerName(lower: string): HeaderName {
+  const title = lower.replace(/(^|-)([a-z])/g, (letters) => letters.toUpperCase());
+  return {
+    spellings: [title, lower].map((spelling) => Buffer.from(`\r\n${spelling}:`)),
+    pattern: new RegExp(`\\r\\n${lower}:([^\\r]*)`, "i"),
+  };
+}
+const CONTENT_LENGTH = headerName("content-length");
+const TRANSFER_ENCODING = headerName("transfer-encoding");
+
+function headerValue(buffer: Buffer, headerEnd: number, name: HeaderName): string | null {
+  for (const spelling of name.spellings) {
+    const at = buffer.indexOf(spelling);
+    if (at >= 0 && at < headerEnd) {
+      return buffer.toString("latin1", at + spelling.length, buffer.indexOf(CRLF, at + 2)).trim();
+    }
+  }
+  const match = name.pattern.exec(buffer.toString("latin1", 0, headerEnd));
+  return match ? match[1]!.trim() : null;
 }
 
 function dechunk(chunked: Buffer): string {

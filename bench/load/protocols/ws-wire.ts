@@ -3,49 +3,42 @@
  *
  * Why not the `WebSocket` class: it builds a string and an event object per message, which on a
  * 2-core machine makes the subscriber, not the broker, the bottleneck. This client reads frame
- * headers and skips payloads; it keeps the first message's text so a run can check it.
- * It answers pings, and sends prebuilt masked frames (a fixed mask is legal for a benchmark).
+ * headers and skips payloads (ws-frame-reader.ts), answers pings, and sends prebuilt masked
+ * frames (one fixed mask: servers do not check it, and a benchmark needs no more).
  */
 import type { Socket } from "bun";
+import { WsFrameReader } from "./ws-frame-reader.ts";
 
-/** The longest first message we keep for checking. */
-const FIRST_MESSAGE_KEEP_BYTES = 2048;
 const HEADER_END = Buffer.from("\r\n\r\n");
-const OPCODE_CONTINUATION = 0x0;
+const OPCODE_TEXT = 0x1;
 const OPCODE_CLOSE = 0x8;
 const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
+const MASK = Buffer.from([0x12, 0x34, 0x56, 0x78]);
 
 /** Owns one TCP connection speaking WebSocket. */
 export class WireWebSocket {
   private socket: Socket<undefined> | null = null;
-  private upgraded = false;
-  private handshake: Buffer | null = null;
+  private handshake: Buffer | null = Buffer.alloc(0);
   private unwritten: Uint8Array | null = null;
-  /** Header bytes of a frame split across reads. */
-  private partialHeader: Buffer | null = null;
-  /** Payload bytes of the current frame still to skip. */
-  private remaining = 0;
-  private frameOpcode = 0;
-  private frameFin = false;
-  private keep: Buffer[] | null = null;
-  private messageOpcode = 0;
-
-  /** Complete text or binary messages received. */
-  messages = 0;
-  firstMessage: string | null = null;
+  private readonly reader = new WsFrameReader((opcode, payload) => {
+    if (opcode === OPCODE_PING) this.send(clientFrame(OPCODE_PONG, payload));
+    else if (opcode === OPCODE_CLOSE) this.close();
+  });
   closed = false;
   onDrain: (() => void) | null = null;
 
+  private constructor() {}
+
+  /** Resolves once the server answered 101 Switching Protocols. */
   static open(host: string, port: number, path: string): Promise<WireWebSocket> {
     const ws = new WireWebSocket();
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {
         ws.closed = true;
-        if (!ws.upgraded) reject(error);
+        reject(error); // No effect once resolved.
       };
-      ws.whenUpgraded = () => resolve(ws);
-      ws.whenFailed = fail;
+      const upgraded = () => resolve(ws);
       Bun.connect({
         hostname: host,
         port,
@@ -58,33 +51,37 @@ export class WireWebSocket {
                 `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
             );
           },
-          data: (_socket, chunk) => ws.onData(chunk),
+          data: (_socket, chunk) => ws.onData(chunk, upgraded, fail),
           drain: () => ws.flush(),
-          close: () => fail(new Error("closed before the upgrade")),
+          close: () => fail(new Error("connection closed")),
           error: (_socket, error) => fail(error),
         },
       }).catch(reject);
     });
   }
 
-  private whenUpgraded: () => void = () => {};
-  private whenFailed: (error: Error) => void = () => {};
+  /** Complete text or binary messages received. */
+  get messages(): number {
+    return this.reader.messages;
+  }
 
-  /** Writes prebuilt frames. False: the kernel buffer is full; wait for `onDrain`. */
-  send(frames: Uint8Array): boolean {
-    if (this.closed || !this.socket) return false;
-    if (this.unwritten) {
-      this.unwritten = Buffer.concat([this.unwritten, frames]);
-      return false;
-    }
-    const written = this.socket.write(frames);
-    if (written >= frames.length) return true;
-    this.unwritten = frames.subarray(Math.max(0, written));
-    return false;
+  get firstMessage(): string | null {
+    return this.reader.firstMessage;
   }
 
   get writable(): boolean {
     return !this.closed && this.unwritten === null;
+  }
+
+  /** Writes prebuilt frames; what the kernel does not take now goes out on drain. */
+  send(frames: Uint8Array): void {
+    if (this.closed || !this.socket) return;
+    if (this.unwritten) {
+      this.unwritten = Buffer.concat([this.unwritten, frames]);
+      return;
+    }
+    const written = this.socket.write(frames);
+    if (written < frames.length) this.unwritten = frames.subarray(Math.max(0, written));
   }
 
   close(): void {
@@ -99,92 +96,31 @@ export class WireWebSocket {
     if (!this.unwritten) this.onDrain?.();
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.upgraded) {
-      this.handshake = this.handshake ? Buffer.concat([this.handshake, chunk]) : Buffer.from(chunk);
-      const end = this.handshake.indexOf(HEADER_END);
-      if (end < 0) return;
-      const statusLine = this.handshake.toString("latin1", 0, this.handshake.indexOf("\r\n"));
-      if (!/^HTTP\/1\.1 101/.test(statusLine)) {
-        this.whenFailed(new Error(`upgrade refused: ${statusLine}`));
-        this.close();
-        return;
-      }
-      this.upgraded = true;
-      const rest = this.handshake.subarray(end + HEADER_END.length);
-      this.handshake = null;
-      this.whenUpgraded();
-      if (rest.length > 0) this.readFrames(Buffer.from(rest));
+  private onData(chunk: Buffer, upgraded: () => void, fail: (error: Error) => void): void {
+    if (this.handshake === null) {
+      this.reader.feed(chunk);
       return;
     }
-    this.readFrames(chunk);
-  }
-
-  private readFrames(chunk: Buffer): void {
-    let at = 0;
-    if (this.partialHeader) {
-      chunk = Buffer.concat([this.partialHeader, chunk]);
-      this.partialHeader = null;
+    this.handshake = Buffer.concat([this.handshake, chunk]);
+    const end = this.handshake.indexOf(HEADER_END);
+    if (end < 0) return;
+    const statusLine = this.handshake.toString("latin1", 0, this.handshake.indexOf("\r\n"));
+    if (!/^HTTP\/1\.1 101/.test(statusLine)) {
+      fail(new Error(`upgrade refused: ${statusLine}`));
+      this.close();
+      return;
     }
-    while (at < chunk.length) {
-      if (this.remaining > 0) {
-        const take = Math.min(this.remaining, chunk.length - at);
-        if (this.keep) this.keep.push(Buffer.from(chunk.subarray(at, at + take)));
-        at += take;
-        this.remaining -= take;
-        if (this.remaining === 0) this.endFrame();
-        continue;
-      }
-      const available = chunk.length - at;
-      if (available < 2) break;
-      const b0 = chunk[at]!;
-      const b1 = chunk[at + 1]!;
-      const masked = (b1 & 0x80) !== 0;
-      let length = b1 & 0x7f;
-      let headerLength = 2;
-      if (length === 126) headerLength = 4;
-      else if (length === 127) headerLength = 10;
-      if (masked) headerLength += 4;
-      if (available < headerLength) break;
-      if (length === 126) length = chunk.readUInt16BE(at + 2);
-      else if (length === 127) length = Number(chunk.readBigUInt64BE(at + 2));
-      at += headerLength;
-      this.frameFin = (b0 & 0x80) !== 0;
-      this.frameOpcode = b0 & 0x0f;
-      if (this.frameOpcode !== OPCODE_CONTINUATION && this.frameOpcode < 0x8) this.messageOpcode = this.frameOpcode;
-      const keepThis =
-        this.frameOpcode >= 0x8 || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
-      this.keep = keepThis ? [] : null;
-      this.remaining = length;
-      if (length === 0) this.endFrame();
-    }
-    if (at < chunk.length) this.partialHeader = Buffer.from(chunk.subarray(at));
-  }
-
-  private endFrame(): void {
-    const kept = this.keep ? Buffer.concat(this.keep) : null;
-    this.keep = null;
-    switch (this.frameOpcode) {
-      case OPCODE_PING:
-        this.send(clientFrame(OPCODE_PONG, kept ?? Buffer.alloc(0)));
-        return;
-      case OPCODE_CLOSE:
-        this.close();
-        return;
-      case OPCODE_PONG:
-        return;
-    }
-    if (!this.frameFin || this.messageOpcode === 0) return;
-    this.messages += 1;
-    if (this.firstMessage === null && kept) this.firstMessage = kept.toString("utf8");
+    const rest = Buffer.from(this.handshake.subarray(end + HEADER_END.length));
+    this.handshake = null;
+    upgraded();
+    if (rest.length > 0) this.reader.feed(rest);
   }
 }
 
 /** A masked client frame. */
 export function clientFrame(opcode: number, payload: Uint8Array): Buffer {
-  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
   const extended = payload.length < 126 ? 0 : payload.length < 65536 ? 2 : 8;
-  const frame = Buffer.alloc(2 + extended + 4 + payload.length);
+  const frame = Buffer.alloc(2 + extended + MASK.length + payload.length);
   frame[0] = 0x80 | opcode;
   if (extended === 0) frame[1] = 0x80 | payload.length;
   else if (extended === 2) {
@@ -194,12 +130,12 @@ export function clientFrame(opcode: number, payload: Uint8Array): Buffer {
     frame[1] = 0x80 | 127;
     frame.writeBigUInt64BE(BigInt(payload.length), 2);
   }
-  mask.copy(frame, 2 + extended);
-  const start = 2 + extended + 4;
-  for (let i = 0; i < payload.length; i++) frame[start + i] = payload[i]! ^ mask[i & 3]!;
+  MASK.copy(frame, 2 + extended);
+  const start = 2 + extended + MASK.length;
+  for (let i = 0; i < payload.length; i++) frame[start + i] = payload[i]! ^ MASK[i & 3]!;
   return frame;
 }
 
 export function textFrame(text: string): Buffer {
-  return clientFrame(0x1, Buffer.from(text));
+  return clientFrame(OPCODE_TEXT, Buffer.from(text));
 }

@@ -1,0 +1,75 @@
+/** The load generators' hand-written parsers: what they count must be what the broker sent. */
+import { describe, expect, test } from "bun:test";
+import { parseResponse } from "./http-keepalive.ts";
+import { WsFrameReader } from "./ws-frame-reader.ts";
+
+describe("parseResponse", () => {
+  const parse = (text: string) => parseResponse(Buffer.from(text), true);
+
+  test.each([
+    ["Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"routed\":1}", 200, '{"routed":1}'],
+    ["lower-case header", "HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok", 201, "ok"],
+    ["upper-case header", "HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 2\r\n\r\nok", 200, "ok"],
+    ["chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 200, "hello world"],
+    ["no body", "HTTP/1.1 204 No Content\r\n\r\n", 204, ""],
+  ])("%s", (_name, text, status, body) => {
+    expect(parse(text)).toEqual({ length: Buffer.byteLength(text), status, body });
+  });
+
+  test("an incomplete answer needs more bytes", () => {
+    expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"rou")).toBeNull();
+    expect(parse("HTTP/1.1 200 OK\r\nContent-Len")).toBeNull();
+  });
+
+  test("two answers in one read: the first one's length", () => {
+    const one = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    expect(parse(one + one)?.length).toBe(one.length);
+  });
+});
+
+/** An unmasked server frame. */
+function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const length = payload.length;
+  const header =
+    length < 126
+      ? Buffer.from([(fin ? 0x80 : 0) | opcode, length])
+      : length < 65536
+        ? Buffer.from([(fin ? 0x80 : 0) | opcode, 126, length >> 8, length & 0xff])
+        : Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode, 127]), bigEndian64(length)]);
+  return Buffer.concat([header, payload]);
+}
+
+function bigEndian64(value: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt(value));
+  return bytes;
+}
+
+describe("WsFrameReader", () => {
+  const first = Buffer.from('{"unique_id":"a","body":"bench-payload:xx","TTL":0}');
+  const stream = Buffer.concat([
+    serverFrame(0x1, first),
+    serverFrame(0x1, Buffer.alloc(300, "m")), // 16-bit length
+    serverFrame(0x9, Buffer.from("are you there")), // ping, between messages
+    serverFrame(0x2, Buffer.alloc(70_000, 1)), // 64-bit length
+    serverFrame(0x1, Buffer.from("frag"), false), // a message in two fragments counts once
+    serverFrame(0x0, Buffer.from("ment"), true),
+    serverFrame(0x1, Buffer.alloc(0)), // empty message
+  ]);
+
+  function readInChunks(size: number) {
+    const pings: string[] = [];
+    const reader = new WsFrameReader((opcode, payload) => {
+      if (opcode === 0x9) pings.push(payload.toString());
+    });
+    for (let at = 0; at < stream.length; at += size) reader.feed(stream.subarray(at, at + size));
+    return { reader, pings };
+  }
+
+  test.each([1, 2, 3, 7, 64, 1000, 1 << 20])("in chunks of %i bytes", (size) => {
+    const { reader, pings } = readInChunks(size);
+    expect(reader.messages).toBe(5);
+    expect(reader.firstMessage).toBe(first.toString());
+    expect(pings).toEqual(["are you there"]);
+  });
+});

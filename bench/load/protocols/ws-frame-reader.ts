@@ -1,0 +1,85 @@
+/**
+ * Reads server-to-client WebSocket frames from a byte stream and counts complete messages
+ * without decoding them. Keeps the first message's bytes (so a run can check what arrived) and
+ * hands control frames (ping, pong, close) to the caller.
+ */
+
+/** The longest first message kept for checking. */
+const FIRST_MESSAGE_KEEP_BYTES = 2048;
+const OPCODE_CONTINUATION = 0x0;
+/** Opcodes 0x8 and up are control frames. */
+const FIRST_CONTROL_OPCODE = 0x8;
+
+/** Owns the parsing state of one connection's incoming stream. */
+export class WsFrameReader {
+  /** Header bytes of a frame split across reads. */
+  private partialHeader: Buffer | null = null;
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+  private frameOpcode = 0;
+  private frameFin = false;
+  private messageOpcode = 0;
+  private kept: Buffer[] | null = null;
+
+  /** Complete text or binary messages read so far. */
+  messages = 0;
+  firstMessage: string | null = null;
+
+  constructor(private readonly onControl: (opcode: number, payload: Buffer) => void) {}
+
+  feed(chunk: Buffer): void {
+    if (this.partialHeader) {
+      chunk = Buffer.concat([this.partialHeader, chunk]);
+      this.partialHeader = null;
+    }
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, chunk.length - at);
+        this.kept?.push(Buffer.from(chunk.subarray(at, at + take)));
+        at += take;
+        this.remaining -= take;
+        if (this.remaining === 0) this.endFrame();
+        continue;
+      }
+      const headerLength = frameHeaderLength(chunk, at);
+      if (headerLength === null) break;
+      const lengthCode = chunk[at + 1]! & 0x7f;
+      const length =
+        lengthCode === 126 ? chunk.readUInt16BE(at + 2) : lengthCode === 127 ? Number(chunk.readBigUInt64BE(at + 2)) : lengthCode;
+      this.frameFin = (chunk[at]! & 0x80) !== 0;
+      this.frameOpcode = chunk[at]! & 0x0f;
+      at += headerLength;
+      if (this.frameOpcode !== OPCODE_CONTINUATION && this.frameOpcode < FIRST_CONTROL_OPCODE) {
+        this.messageOpcode = this.frameOpcode;
+      }
+      const keep =
+        this.frameOpcode >= FIRST_CONTROL_OPCODE || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
+      this.kept = keep ? [] : null;
+      this.remaining = length;
+      if (length === 0) this.endFrame();
+    }
+    if (at < chunk.length) this.partialHeader = Buffer.from(chunk.subarray(at));
+  }
+
+  private endFrame(): void {
+    const payload = this.kept ? Buffer.concat(this.kept) : null;
+    this.kept = null;
+    if (this.frameOpcode >= FIRST_CONTROL_OPCODE) {
+      this.onControl(this.frameOpcode, payload ?? Buffer.alloc(0));
+      return;
+    }
+    if (!this.frameFin || this.messageOpcode === 0) return;
+    this.messages += 1;
+    if (this.firstMessage === null && payload) this.firstMessage = payload.toString("utf8");
+  }
+}
+
+/** The header's length if all of it is in `chunk` from `at`, else null. */
+function frameHeaderLength(chunk: Buffer, at: number): number | null {
+  if (chunk.length - at < 2) return null;
+  const lengthCode = chunk[at + 1]! & 0x7f;
+  const masked = (chunk[at + 1]! & 0x80) !== 0;
+  const length = 2 + (lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0) + (masked ? 4 : 0);
+  return chunk.length - at >= length ? length : null;
+}
