@@ -4,29 +4,18 @@
  * the dedup window is confirmed (`duplicate: true`) but enqueued once, also across kill -9 for a
  * durable queue.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { brokerForFile } from "../support/file-broker.ts";
 import { ack, bodies, declareQueue, openConsumer, openSubscriber, publish, queueInfo, roundTrip } from "../support/consumer.ts";
 import { until } from "../support/until.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
-let broker: BrokerProcess;
-const sockets: TestSocket[] = [];
+const file = brokerForFile();
 
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-afterAll(async () => {
-  await broker.stop();
-  removeDir(broker.dataDir);
-});
-
-async function publisher(url = broker.wsUrl): Promise<TestSocket> {
+async function publisher(url = file.broker.wsUrl): Promise<TestSocket> {
   const socket = await TestSocket.open(url);
-  sockets.push(socket);
+  file.sockets.push(socket);
   return socket;
 }
 
@@ -40,7 +29,7 @@ async function publishOverWs(socket: TestSocket, id: string, fields: Record<stri
 
 describe("confirms", () => {
   test("1000 publishes in flight to a durable queue: each id confirmed exactly once, all enqueued in order", async () => {
-    await declareQueue(broker.url, "confirmed", { durable: true });
+    await declareQueue(file.broker.url, "confirmed", { durable: true });
     const socket = await publisher();
     const count = 1_000;
     // Numeric and string ids both come back as sent.
@@ -54,10 +43,10 @@ describe("confirms", () => {
     expect(new Set(confirms.map((f) => f.payload.id))).toEqual(new Set(ids));
     expect(confirms.every((f) => f.payload.routed === 1 && f.payload.duplicate === undefined)).toBe(true);
     expect(socket.frames.filter((f) => f.type === "ERROR")).toEqual([]);
-    expect((await queueInfo(broker.url, "confirmed")).messages).toBe(count);
+    expect((await queueInfo(file.broker.url, "confirmed")).messages).toBe(count);
 
-    const reader = await openSubscriber(broker.wsUrl, "confirmed");
-    sockets.push(reader);
+    const reader = await openSubscriber(file.broker.wsUrl, "confirmed");
+    file.sockets.push(reader);
     await reader.untilMessages(count, 10_000);
     expect(bodies(reader.messages())).toEqual([...Array(count).keys()]);
   }, 20_000);
@@ -74,10 +63,10 @@ describe("confirms", () => {
   });
 
   test("a PUBLISH without an id is not answered when it succeeds", async () => {
-    await declareQueue(broker.url, "fire-and-forget");
+    await declareQueue(file.broker.url, "fire-and-forget");
     const socket = await publisher();
     socket.send({ type: "PUBLISH", payload: { exchange_name: "", key: "fire-and-forget", payload: 1 } });
-    await until(async () => (await queueInfo(broker.url, "fire-and-forget")).messages === 1);
+    await until(async () => (await queueInfo(file.broker.url, "fire-and-forget")).messages === 1);
     await roundTrip(socket);
     expect(socket.frames.map((f) => f.type)).toEqual(["PONG"]);
   });
@@ -101,47 +90,47 @@ describe("confirms", () => {
 
 describe("idempotent publish", () => {
   test("HTTP: the same message_id again is 200 duplicate:true and is not enqueued twice", async () => {
-    await declareQueue(broker.url, "dedup-http");
-    const first = await publish(broker.url, "dedup-http", "once", { message_id: "order-1" });
-    const again = await publish(broker.url, "dedup-http", "once", { message_id: "order-1" });
-    const other = await publish(broker.url, "dedup-http", "twice", { message_id: "order-2" });
+    await declareQueue(file.broker.url, "dedup-http");
+    const first = await publish(file.broker.url, "dedup-http", "once", { message_id: "order-1" });
+    const again = await publish(file.broker.url, "dedup-http", "once", { message_id: "order-1" });
+    const other = await publish(file.broker.url, "dedup-http", "twice", { message_id: "order-2" });
     expect(first).toMatchObject({ routed: 1, duplicate: false });
     expect(again).toMatchObject({ duplicate: true });
     expect(other).toMatchObject({ routed: 1, duplicate: false });
-    expect((await queueInfo(broker.url, "dedup-http")).messages).toBe(2);
+    expect((await queueInfo(file.broker.url, "dedup-http")).messages).toBe(2);
   });
 
   test("WebSocket: CONFIRM with duplicate:true; HTTP and WebSocket share the window", async () => {
-    await declareQueue(broker.url, "dedup-ws");
+    await declareQueue(file.broker.url, "dedup-ws");
     const socket = await publisher();
     expect(await publishOverWs(socket, "a", { key: "dedup-ws", payload: 1, message_id: "m-1" })).toEqual({ type: "CONFIRM", payload: { routed: 1, id: "a" } });
     expect(await publishOverWs(socket, "b", { key: "dedup-ws", payload: 1, message_id: "m-1" })).toMatchObject({
       type: "CONFIRM",
       payload: { id: "b", duplicate: true },
     });
-    expect(await publish(broker.url, "dedup-ws", 1, { message_id: "m-1" })).toMatchObject({ duplicate: true });
-    expect((await queueInfo(broker.url, "dedup-ws")).messages).toBe(1);
+    expect(await publish(file.broker.url, "dedup-ws", 1, { message_id: "m-1" })).toMatchObject({ duplicate: true });
+    expect((await queueInfo(file.broker.url, "dedup-ws")).messages).toBe(1);
   });
 
   test("many publishes of one message_id in flight at once enqueue it once", async () => {
-    await declareQueue(broker.url, "dedup-burst", { durable: true });
+    await declareQueue(file.broker.url, "dedup-burst", { durable: true });
     const socket = await publisher();
     for (let i = 0; i < 50; i++) socket.send({ type: "PUBLISH", id: i, payload: { exchange_name: "", key: "dedup-burst", payload: i, message_id: "burst" } });
     await socket.until((frames) => frames.filter((f) => f.type === "CONFIRM").length === 50);
     const confirms = socket.frames.filter((f) => f.type === "CONFIRM");
     expect(confirms.filter((f) => f.payload.duplicate !== true)).toHaveLength(1);
-    expect((await queueInfo(broker.url, "dedup-burst")).messages).toBe(1);
+    expect((await queueInfo(file.broker.url, "dedup-burst")).messages).toBe(1);
   });
 
   test("a publish refused with Q005 does not use up its message_id", async () => {
-    await declareQueue(broker.url, "dedup-full", { max_length: 1, overflow: "reject-publish" });
-    await publish(broker.url, "dedup-full", "first");
-    const refused = await api(broker.url, "POST", "/publish", { exchange_name: "", key: "dedup-full", payload: "retry-me", message_id: "r-1" });
+    await declareQueue(file.broker.url, "dedup-full", { max_length: 1, overflow: "reject-publish" });
+    await publish(file.broker.url, "dedup-full", "first");
+    const refused = await api(file.broker.url, "POST", "/publish", { exchange_name: "", key: "dedup-full", payload: "retry-me", message_id: "r-1" });
     expect(refused.status).toBe(429);
-    const reader = await openSubscriber(broker.wsUrl, "dedup-full");
-    sockets.push(reader);
+    const reader = await openSubscriber(file.broker.wsUrl, "dedup-full");
+    file.sockets.push(reader);
     await reader.untilMessages(1);
-    expect(await publish(broker.url, "dedup-full", "retry-me", { message_id: "r-1" })).toMatchObject({ routed: 1, duplicate: false });
+    expect(await publish(file.broker.url, "dedup-full", "retry-me", { message_id: "r-1" })).toMatchObject({ routed: 1, duplicate: false });
     await reader.untilMessages(2);
     expect(bodies(reader.messages())).toEqual(["first", "retry-me"]);
   });
@@ -175,7 +164,7 @@ describe("idempotent publish", () => {
       const socket = await publisher(first.wsUrl);
       expect(await publishOverWs(socket, "p1", { key: "dedup-durable", payload: 1, message_id: "acked" })).toMatchObject({ type: "CONFIRM" });
       const worker = await openConsumer(first.wsUrl, "dedup-durable", 1);
-      sockets.push(worker);
+      file.sockets.push(worker);
       await worker.untilMessages(1);
       ack(worker, worker.messages()[0], "a");
       await worker.until((frames) => frames.some((f) => f.type === "ACKED"));
@@ -206,7 +195,7 @@ describe("idempotent publish", () => {
         payload: { duplicate: true },
       });
       const reader = await openSubscriber(third.wsUrl, "dedup-durable");
-      sockets.push(reader);
+      file.sockets.push(reader);
       await reader.untilMessages(2);
       await roundTrip(reader);
       expect(bodies(reader.messages())).toEqual([2, 3]);

@@ -4,8 +4,9 @@
  * the head of the queue, in order and marked redelivered, when it leaves or its ack times out.
  * Subscribers observe every message; consumers own them.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { describe, expect, test } from "bun:test";
+import { api, removeDir, startBroker } from "../support/broker-process.ts";
+import { brokerForFile } from "../support/file-broker.ts";
 import {
   ack,
   ackEverything,
@@ -22,40 +23,28 @@ import {
 import { until } from "../support/until.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
-let broker: BrokerProcess;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-afterAll(async () => {
-  await broker.stop();
-  removeDir(broker.dataDir);
-});
+const file = brokerForFile();
 
 async function consumer(queue: string, prefetch?: number): Promise<TestSocket> {
-  const socket = await openConsumer(broker.wsUrl, queue, prefetch);
-  sockets.push(socket);
+  const socket = await openConsumer(file.broker.wsUrl, queue, prefetch);
+  file.sockets.push(socket);
   return socket;
 }
 
 async function publishAll(queue: string, payloads: unknown[]): Promise<void> {
-  for (const payload of payloads) await publish(broker.url, queue, payload);
+  for (const payload of payloads) await publish(file.broker.url, queue, payload);
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe("competing consumers", () => {
   test("each message goes to exactly one of three acking consumers", async () => {
-    await declareQueue(broker.url, "work");
+    await declareQueue(file.broker.url, "work");
     const workers = await Promise.all([consumer("work", 5), consumer("work", 5), consumer("work", 5)]);
     for (const w of workers) ackEverything(w);
 
-    const publisher = await TestSocket.open(broker.wsUrl);
-    sockets.push(publisher);
+    const publisher = await TestSocket.open(file.broker.wsUrl);
+    file.sockets.push(publisher);
     const count = 300;
     for (let i = 0; i < count; i++) publisher.send({ type: "PUBLISH", id: i, payload: { exchange_name: "", key: "work", payload: i } });
     await until(() => workers.reduce((n, w) => n + w.messages().length, 0) >= count, 10_000, "all deliveries");
@@ -64,12 +53,12 @@ describe("competing consumers", () => {
     const received = workers.flatMap((w) => bodies(w.messages())) as number[];
     expect(received.sort((a, b) => a - b)).toEqual(range(0, count - 1));
     for (const w of workers) expect(w.messages().length).toBeGreaterThan(0);
-    await until(async () => (await queueInfo(broker.url, "work")).acked === count);
-    expect(await queueInfo(broker.url, "work")).toMatchObject({ messages: 0, unacked: 0, consumers: 3, delivered: count });
+    await until(async () => (await queueInfo(file.broker.url, "work")).acked === count);
+    expect(await queueInfo(file.broker.url, "work")).toMatchObject({ messages: 0, unacked: 0, consumers: 3, delivered: count });
   }, 15_000);
 
   test("a consumer with prefetch 2 that never acks gets exactly 2; the rest wait in the queue", async () => {
-    await declareQueue(broker.url, "prefetch-2");
+    await declareQueue(file.broker.url, "prefetch-2");
     const lazy = await consumer("prefetch-2", 2);
     await publishAll("prefetch-2", range(1, 6));
     await roundTrip(lazy);
@@ -77,11 +66,11 @@ describe("competing consumers", () => {
     expect(bodies(lazy.messages())).toEqual([1, 2]);
     expect(lazy.messages().map((m) => m.redelivered)).toEqual([false, false]);
     expect(lazy.messages().map((m) => m.delivery_count)).toEqual([1, 1]);
-    expect(await queueInfo(broker.url, "prefetch-2")).toMatchObject({ messages: 4, unacked: 2, consumers: 1 });
+    expect(await queueInfo(file.broker.url, "prefetch-2")).toMatchObject({ messages: 4, unacked: 2, consumers: 1 });
   });
 
   test("deliveries alternate between consumers with credit; one without credit is skipped", async () => {
-    await declareQueue(broker.url, "rr");
+    await declareQueue(file.broker.url, "rr");
     const a = await consumer("rr", 10);
     const b = await consumer("rr", 10);
     await publishAll("rr", range(1, 10));
@@ -89,7 +78,7 @@ describe("competing consumers", () => {
     expect(bodies(a.messages())).toEqual([1, 3, 5, 7, 9]);
     expect(bodies(b.messages())).toEqual([2, 4, 6, 8, 10]);
 
-    await declareQueue(broker.url, "credit");
+    await declareQueue(file.broker.url, "credit");
     const narrow = await consumer("credit", 1);
     const wide = await consumer("credit", 10);
     await publishAll("credit", range(1, 6));
@@ -99,7 +88,7 @@ describe("competing consumers", () => {
   });
 
   test("an ACK frees credit for the next message, in queue order", async () => {
-    await declareQueue(broker.url, "ack-credit");
+    await declareQueue(file.broker.url, "ack-credit");
     const worker = await consumer("ack-credit", 1);
     await publishAll("ack-credit", ["a", "b", "c"]);
     for (let n = 1; n <= 3; n++) {
@@ -112,11 +101,11 @@ describe("competing consumers", () => {
     expect(bodies(worker.messages())).toEqual(["a", "b", "c"]);
     // Tags are distinct per delivery.
     expect(new Set(worker.messages().map((m) => m.delivery_tag)).size).toBe(3);
-    expect(await queueInfo(broker.url, "ack-credit")).toMatchObject({ messages: 0, unacked: 0, acked: 3 });
+    expect(await queueInfo(file.broker.url, "ack-credit")).toMatchObject({ messages: 0, unacked: 0, acked: 3 });
   });
 
   test("[ERROR-ID-1] CONSUME without prefetch defaults to 10; prefetch outside 1..10000 is refused with the frame's id", async () => {
-    await declareQueue(broker.url, "default-prefetch");
+    await declareQueue(file.broker.url, "default-prefetch");
     const worker = await consumer("default-prefetch");
     await publishAll("default-prefetch", range(1, 12));
     await roundTrip(worker);
@@ -132,7 +121,7 @@ describe("competing consumers", () => {
 
 describe("changing and ending a consumer", () => {
   test("CONSUME again on the same queue changes the prefetch of the one consumer", async () => {
-    await declareQueue(broker.url, "re-consume");
+    await declareQueue(file.broker.url, "re-consume");
     const worker = await consumer("re-consume", 1);
     await publishAll("re-consume", range(1, 5));
     await roundTrip(worker);
@@ -142,15 +131,15 @@ describe("changing and ending a consumer", () => {
     await worker.untilMessages(3);
     await roundTrip(worker);
     expect(bodies(worker.messages())).toEqual([1, 2, 3]);
-    expect(await queueInfo(broker.url, "re-consume")).toMatchObject({ consumers: 1, unacked: 3, messages: 2 });
+    expect(await queueInfo(file.broker.url, "re-consume")).toMatchObject({ consumers: 1, unacked: 3, messages: 2 });
   });
 
   test("deleting the queue tells its consumer Q002; the deleted queue's tags are then unknown", async () => {
-    await declareQueue(broker.url, "doomed");
+    await declareQueue(file.broker.url, "doomed");
     const worker = await consumer("doomed", 5);
-    await publish(broker.url, "doomed", "last");
+    await publish(file.broker.url, "doomed", "last");
     await worker.untilMessages(1);
-    expect((await api(broker.url, "DELETE", "/queues/doomed")).status).toBe(200);
+    expect((await api(file.broker.url, "DELETE", "/queues/doomed")).status).toBe(200);
     await worker.until((frames) => frames.some((f) => f.type === "ERROR" && f.payload.code === "Q002"));
     ack(worker, worker.messages()[0], "too-late");
     await worker.until((frames) => frames.some((f) => f.payload?.id === "too-late"));
@@ -160,7 +149,7 @@ describe("changing and ending a consumer", () => {
 
 describe("nack and requeue", () => {
   test("NACK requeue:true puts the message back at the head; it comes again redelivered, delivery_count 2", async () => {
-    await declareQueue(broker.url, "nack-head");
+    await declareQueue(file.broker.url, "nack-head");
     const worker = await consumer("nack-head", 1);
     await publishAll("nack-head", ["first", "second"]);
     await worker.untilMessages(1);
@@ -176,9 +165,9 @@ describe("nack and requeue", () => {
   });
 
   test("NACK without requeue defaults to requeue", async () => {
-    await declareQueue(broker.url, "nack-default");
+    await declareQueue(file.broker.url, "nack-default");
     const worker = await consumer("nack-default", 1);
-    await publish(broker.url, "nack-default", "x");
+    await publish(file.broker.url, "nack-default", "x");
     await worker.untilMessages(1);
     worker.send({ type: "NACK", payload: { delivery_tag: worker.messages()[0].delivery_tag } });
     await worker.untilMessages(2);
@@ -188,16 +177,16 @@ describe("nack and requeue", () => {
 
 describe("a consumer leaving", () => {
   test("disconnect: unacked messages go back to the head, in order, marked redelivered", async () => {
-    await declareQueue(broker.url, "disconnect");
+    await declareQueue(file.broker.url, "disconnect");
     const first = await consumer("disconnect", 3);
     await publishAll("disconnect", range(1, 5));
     await first.untilMessages(3);
     ack(first, first.messages()[1]); // 2 is done; 1 and 3 are still held
-    await until(async () => (await queueInfo(broker.url, "disconnect")).acked === 1);
+    await until(async () => (await queueInfo(file.broker.url, "disconnect")).acked === 1);
     await first.untilMessages(4);
     first.close();
-    await until(async () => (await queueInfo(broker.url, "disconnect")).consumers === 0);
-    expect(await queueInfo(broker.url, "disconnect")).toMatchObject({ messages: 4, unacked: 0 });
+    await until(async () => (await queueInfo(file.broker.url, "disconnect")).consumers === 0);
+    expect(await queueInfo(file.broker.url, "disconnect")).toMatchObject({ messages: 4, unacked: 0 });
 
     const second = await consumer("disconnect", 10);
     await second.untilMessages(4);
@@ -210,15 +199,15 @@ describe("a consumer leaving", () => {
   });
 
   test("CANCEL: answered CANCELLED, held messages go back, nothing more arrives, acks of old tags are D001", async () => {
-    await declareQueue(broker.url, "cancel");
+    await declareQueue(file.broker.url, "cancel");
     const worker = await consumer("cancel", 2);
     await publishAll("cancel", ["a", "b", "c"]);
     await worker.untilMessages(2);
     worker.send({ type: "CANCEL", payload: { queue_name: "cancel", id: "stop" } });
     await worker.until((frames) => frames.some((f) => f.type === "CANCELLED" && f.payload.id === "stop"));
-    expect(await queueInfo(broker.url, "cancel")).toMatchObject({ consumers: 0, messages: 3, unacked: 0 });
+    expect(await queueInfo(file.broker.url, "cancel")).toMatchObject({ consumers: 0, messages: 3, unacked: 0 });
 
-    await publish(broker.url, "cancel", "d");
+    await publish(file.broker.url, "cancel", "d");
     ack(worker, worker.messages()[0], "late-ack");
     await roundTrip(worker);
     expect(bodies(worker.messages())).toEqual(["a", "b"]);
@@ -242,9 +231,9 @@ describe("a consumer leaving", () => {
 
 describe("delivery tags", () => {
   test("D001 for an unknown tag and for a second ACK of the same tag; the socket stays up", async () => {
-    await declareQueue(broker.url, "tags");
+    await declareQueue(file.broker.url, "tags");
     const worker = await consumer("tags", 5);
-    await publish(broker.url, "tags", "once");
+    await publish(file.broker.url, "tags", "once");
     await worker.untilMessages(1);
     const delivery = worker.messages()[0];
 
@@ -263,28 +252,28 @@ describe("delivery tags", () => {
     expect(answer("after-ack")).toMatchObject({ type: "ERROR", payload: { code: "D001" } });
     expect(worker.closeCode).toBeUndefined();
 
-    await publish(broker.url, "tags", "still consuming");
+    await publish(file.broker.url, "tags", "still consuming");
     await worker.untilMessages(2);
-    expect(await queueInfo(broker.url, "tags")).toMatchObject({ acked: 1, dead_lettered: 0 });
+    expect(await queueInfo(file.broker.url, "tags")).toMatchObject({ acked: 1, dead_lettered: 0 });
   });
 
   test("another connection cannot ack a delivery it does not hold", async () => {
-    await declareQueue(broker.url, "foreign-tag");
+    await declareQueue(file.broker.url, "foreign-tag");
     const holder = await consumer("foreign-tag", 5);
     const other = await consumer("foreign-tag", 5);
-    await publish(broker.url, "foreign-tag", "mine");
+    await publish(file.broker.url, "foreign-tag", "mine");
     await until(() => holder.messages().length + other.messages().length === 1);
     const [owner, stranger] = holder.messages().length === 1 ? [holder, other] : [other, holder];
 
     ack(stranger, owner.messages()[0], "steal");
     await stranger.until((frames) => frames.some((f) => f.payload?.id === "steal"));
     expect(stranger.frames.find((f) => f.payload?.id === "steal")).toMatchObject({ type: "ERROR", payload: { code: "D001" } });
-    expect(await queueInfo(broker.url, "foreign-tag")).toMatchObject({ unacked: 1, acked: 0 });
+    expect(await queueInfo(file.broker.url, "foreign-tag")).toMatchObject({ unacked: 1, acked: 0 });
   });
 
   test("[CONSUME-1] CONSUME on a missing queue is an ERROR Q002 carrying the id, and no CONSUMING", async () => {
-    const socket = await TestSocket.open(broker.wsUrl);
-    sockets.push(socket);
+    const socket = await TestSocket.open(file.broker.wsUrl);
+    file.sockets.push(socket);
     socket.send({ type: "CONSUME", payload: { queue_name: "no-such-queue", id: "c1" } });
     await socket.until((frames) => frames.some((f) => f.payload?.id === "c1"));
     await roundTrip(socket);
@@ -296,9 +285,9 @@ describe("delivery tags", () => {
 
 describe("subscribers and consumers on one queue", () => {
   test("the subscriber sees every message, the consumer owns them: they stay until acked", async () => {
-    await declareQueue(broker.url, "shared");
-    const watcher = await openSubscriber(broker.wsUrl, "shared");
-    sockets.push(watcher);
+    await declareQueue(file.broker.url, "shared");
+    const watcher = await openSubscriber(file.broker.wsUrl, "shared");
+    file.sockets.push(watcher);
     const worker = await consumer("shared", 1);
     await publishAll("shared", ["a", "b", "c"]);
     await watcher.untilMessages(3);
@@ -307,27 +296,27 @@ describe("subscribers and consumers on one queue", () => {
     expect(bodies(watcher.messages())).toEqual(["a", "b", "c"]);
     expect(watcher.messages().every((m) => m.delivery_tag === undefined && m.redelivered === undefined)).toBe(true);
     expect(bodies(worker.messages())).toEqual(["a"]);
-    expect(await queueInfo(broker.url, "shared")).toMatchObject({ messages: 2, unacked: 1 });
+    expect(await queueInfo(file.broker.url, "shared")).toMatchObject({ messages: 2, unacked: 1 });
 
     for (let n = 1; n <= 3; n++) {
       await worker.untilMessages(n);
       ack(worker, worker.messages()[n - 1]);
     }
-    await until(async () => (await queueInfo(broker.url, "shared")).acked === 3);
+    await until(async () => (await queueInfo(file.broker.url, "shared")).acked === 3);
     expect(bodies(worker.messages())).toEqual(["a", "b", "c"]);
     // A requeue or redelivery to the consumer is not shown to the subscriber again.
     await roundTrip(watcher);
     expect(watcher.messages()).toHaveLength(3);
-    expect(await queueInfo(broker.url, "shared")).toMatchObject({ messages: 0, unacked: 0 });
+    expect(await queueInfo(file.broker.url, "shared")).toMatchObject({ messages: 0, unacked: 0 });
   });
 
   test("with no consumer attached, a message leaves the queue once sent to the subscribers", async () => {
-    await declareQueue(broker.url, "observed");
-    const watcher = await openSubscriber(broker.wsUrl, "observed");
-    sockets.push(watcher);
+    await declareQueue(file.broker.url, "observed");
+    const watcher = await openSubscriber(file.broker.wsUrl, "observed");
+    file.sockets.push(watcher);
     await publishAll("observed", [1, 2]);
     await watcher.untilMessages(2);
-    expect(await queueInfo(broker.url, "observed")).toMatchObject({ messages: 0 });
+    expect(await queueInfo(file.broker.url, "observed")).toMatchObject({ messages: 0 });
 
     // A consumer arriving later finds nothing left to own.
     const worker = await consumer("observed", 5);
@@ -341,7 +330,7 @@ test("ACK_TIMEOUT_MS: a delivery not acked in time comes again, redelivered; its
   try {
     await declareQueue(impatient.url, "slow-worker");
     const worker = await openConsumer(impatient.wsUrl, "slow-worker", 1);
-    sockets.push(worker);
+    file.sockets.push(worker);
     await publish(impatient.url, "slow-worker", "job");
     await worker.untilMessages(2, 10_000);
 

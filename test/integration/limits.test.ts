@@ -4,32 +4,21 @@
  * the newest; `delay` holds a message back; past MAX_QUEUED_BYTES publishes get 503 FLOW_CONTROL
  * until the queues drain.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { describe, expect, test } from "bun:test";
+import { api, removeDir, startBroker } from "../support/broker-process.ts";
+import { brokerForFile } from "../support/file-broker.ts";
 import { bodies, declareQueue, openConsumer, openSubscriber, publish, queueInfo, roundTrip } from "../support/consumer.ts";
 import { until } from "../support/until.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
-let broker: BrokerProcess;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-afterAll(async () => {
-  await broker.stop();
-  removeDir(broker.dataDir);
-});
+const file = brokerForFile();
 
 const publishRaw = (url: string, queue: string, payload: unknown, extra: Record<string, unknown> = {}) =>
   api(url, "POST", "/publish", { exchange_name: "", key: queue, payload, ...extra });
 
 async function socket(): Promise<TestSocket> {
-  const s = await TestSocket.open(broker.wsUrl);
-  sockets.push(s);
+  const s = await TestSocket.open(file.broker.wsUrl);
+  file.sockets.push(s);
   return s;
 }
 
@@ -42,24 +31,24 @@ async function publishOverWs(publisher: TestSocket, id: string, fields: Record<s
 
 describe("overflow reject-publish", () => {
   test("max_length: the publish past it is 429 Q005 over HTTP and nothing is enqueued", async () => {
-    await declareQueue(broker.url, "full", { max_length: 2, overflow: "reject-publish" });
-    expect((await publishRaw(broker.url, "full", 1)).status).toBe(200);
-    expect((await publishRaw(broker.url, "full", 2)).status).toBe(200);
-    const refused = await publishRaw(broker.url, "full", 3);
+    await declareQueue(file.broker.url, "full", { max_length: 2, overflow: "reject-publish" });
+    expect((await publishRaw(file.broker.url, "full", 1)).status).toBe(200);
+    expect((await publishRaw(file.broker.url, "full", 2)).status).toBe(200);
+    const refused = await publishRaw(file.broker.url, "full", 3);
     expect(refused).toEqual({ status: 429, body: { error: { code: "Q005", message: expect.any(String) } } });
-    expect(await queueInfo(broker.url, "full")).toMatchObject({ messages: 2, published: 2, dead_lettered: 0 });
+    expect(await queueInfo(file.broker.url, "full")).toMatchObject({ messages: 2, published: 2, dead_lettered: 0 });
 
     // Room again once a message is taken: the queue holds exactly what was accepted.
-    const reader = await openSubscriber(broker.wsUrl, "full");
-    sockets.push(reader);
+    const reader = await openSubscriber(file.broker.wsUrl, "full");
+    file.sockets.push(reader);
     await reader.untilMessages(2);
-    expect((await publishRaw(broker.url, "full", 4)).status).toBe(200);
+    expect((await publishRaw(file.broker.url, "full", 4)).status).toBe(200);
     await reader.untilMessages(3);
     expect(bodies(reader.messages())).toEqual([1, 2, 4]);
   });
 
   test("over WebSocket: an ERROR frame with the publish's id and Q005; the socket stays up", async () => {
-    await declareQueue(broker.url, "full-ws", { max_length: 1, overflow: "reject-publish" });
+    await declareQueue(file.broker.url, "full-ws", { max_length: 1, overflow: "reject-publish" });
     const publisher = await socket();
     expect(await publishOverWs(publisher, "p1", { key: "full-ws", payload: 1 })).toMatchObject({ type: "CONFIRM", payload: { routed: 1 } });
     expect(await publishOverWs(publisher, "p2", { key: "full-ws", payload: 2 })).toEqual({
@@ -68,60 +57,60 @@ describe("overflow reject-publish", () => {
     });
     await roundTrip(publisher);
     expect(publisher.closeCode).toBeUndefined();
-    expect((await queueInfo(broker.url, "full-ws")).messages).toBe(1);
+    expect((await queueInfo(file.broker.url, "full-ws")).messages).toBe(1);
   });
 
   test("a publish routed to a full queue and to others enqueues in none of them", async () => {
-    await api(broker.url, "POST", "/exchanges", { name: "fan-full", type: "fanout" });
-    await declareQueue(broker.url, "fan-roomy");
-    await declareQueue(broker.url, "fan-tight", { max_length: 1, overflow: "reject-publish" });
-    for (const queue of ["fan-roomy", "fan-tight"]) await api(broker.url, "POST", "/bindings", { exchange_name: "fan-full", queue_name: queue });
-    expect((await api(broker.url, "POST", "/publish", { exchange_name: "fan-full", payload: 1 })).status).toBe(200);
-    const refused = await api(broker.url, "POST", "/publish", { exchange_name: "fan-full", payload: 2 });
+    await api(file.broker.url, "POST", "/exchanges", { name: "fan-full", type: "fanout" });
+    await declareQueue(file.broker.url, "fan-roomy");
+    await declareQueue(file.broker.url, "fan-tight", { max_length: 1, overflow: "reject-publish" });
+    for (const queue of ["fan-roomy", "fan-tight"]) await api(file.broker.url, "POST", "/bindings", { exchange_name: "fan-full", queue_name: queue });
+    expect((await api(file.broker.url, "POST", "/publish", { exchange_name: "fan-full", payload: 1 })).status).toBe(200);
+    const refused = await api(file.broker.url, "POST", "/publish", { exchange_name: "fan-full", payload: 2 });
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe("Q005");
-    expect((await queueInfo(broker.url, "fan-roomy")).messages).toBe(1);
-    expect((await queueInfo(broker.url, "fan-tight")).messages).toBe(1);
+    expect((await queueInfo(file.broker.url, "fan-roomy")).messages).toBe(1);
+    expect((await queueInfo(file.broker.url, "fan-tight")).messages).toBe(1);
   });
 
   test("max_bytes: a message that would pass the byte limit is refused; messages out with a consumer do not count", async () => {
     const payload = "b".repeat(300); // with its overhead two fit in 1000 bytes, three do not
-    await declareQueue(broker.url, "byte-full", { max_bytes: 1_000, overflow: "reject-publish" });
-    expect((await publishRaw(broker.url, "byte-full", payload)).status).toBe(200);
-    expect((await publishRaw(broker.url, "byte-full", payload)).status).toBe(200);
-    const refused = await publishRaw(broker.url, "byte-full", payload);
+    await declareQueue(file.broker.url, "byte-full", { max_bytes: 1_000, overflow: "reject-publish" });
+    expect((await publishRaw(file.broker.url, "byte-full", payload)).status).toBe(200);
+    expect((await publishRaw(file.broker.url, "byte-full", payload)).status).toBe(200);
+    const refused = await publishRaw(file.broker.url, "byte-full", payload);
     expect([refused.status, refused.body.error.code]).toEqual([429, "Q005"]);
-    const info = await queueInfo(broker.url, "byte-full");
+    const info = await queueInfo(file.broker.url, "byte-full");
     expect(info.messages).toBe(2);
     expect(info.bytes).toBeLessThanOrEqual(1_000);
 
-    const worker = await openConsumer(broker.wsUrl, "byte-full", 1);
-    sockets.push(worker);
+    const worker = await openConsumer(file.broker.wsUrl, "byte-full", 1);
+    file.sockets.push(worker);
     await worker.untilMessages(1);
-    expect((await publishRaw(broker.url, "byte-full", payload)).status).toBe(200);
+    expect((await publishRaw(file.broker.url, "byte-full", payload)).status).toBe(200);
   });
 });
 
 describe("overflow drop-head", () => {
   test("max_length: the newest messages are kept, the oldest dropped", async () => {
-    await declareQueue(broker.url, "newest", { max_length: 3 });
-    for (let n = 1; n <= 6; n++) expect((await publishRaw(broker.url, "newest", n)).status).toBe(200);
-    expect(await queueInfo(broker.url, "newest")).toMatchObject({ messages: 3, dead_lettered: 3 });
-    const reader = await openSubscriber(broker.wsUrl, "newest");
-    sockets.push(reader);
+    await declareQueue(file.broker.url, "newest", { max_length: 3 });
+    for (let n = 1; n <= 6; n++) expect((await publishRaw(file.broker.url, "newest", n)).status).toBe(200);
+    expect(await queueInfo(file.broker.url, "newest")).toMatchObject({ messages: 3, dead_lettered: 3 });
+    const reader = await openSubscriber(file.broker.wsUrl, "newest");
+    file.sockets.push(reader);
     await reader.untilMessages(3);
     expect(bodies(reader.messages())).toEqual([4, 5, 6]);
   });
 
   test("max_bytes: only as many of the newest as fit", async () => {
     const payload = "d".repeat(300);
-    await declareQueue(broker.url, "newest-bytes", { max_bytes: 1_000, overflow: "drop-head" });
-    for (let n = 1; n <= 5; n++) expect((await publishRaw(broker.url, "newest-bytes", `${n}${payload}`)).status).toBe(200);
-    const info = await queueInfo(broker.url, "newest-bytes");
+    await declareQueue(file.broker.url, "newest-bytes", { max_bytes: 1_000, overflow: "drop-head" });
+    for (let n = 1; n <= 5; n++) expect((await publishRaw(file.broker.url, "newest-bytes", `${n}${payload}`)).status).toBe(200);
+    const info = await queueInfo(file.broker.url, "newest-bytes");
     expect(info.messages).toBe(2);
     expect(info.bytes).toBeLessThanOrEqual(1_000);
-    const reader = await openSubscriber(broker.wsUrl, "newest-bytes");
-    sockets.push(reader);
+    const reader = await openSubscriber(file.broker.wsUrl, "newest-bytes");
+    file.sockets.push(reader);
     await reader.untilMessages(2);
     expect(reader.messages().map((m) => (m.body as string)[0])).toEqual(["4", "5"]);
   });
@@ -130,11 +119,11 @@ describe("overflow drop-head", () => {
 describe("delay", () => {
   test("a delayed message is not delivered before its delay; undelayed ones published after it go first", async () => {
     const delay = 400;
-    await declareQueue(broker.url, "later");
-    const reader = await openSubscriber(broker.wsUrl, "later");
-    sockets.push(reader);
-    const delayed = await publish(broker.url, "later", "delayed", { delay });
-    await publish(broker.url, "later", "now");
+    await declareQueue(file.broker.url, "later");
+    const reader = await openSubscriber(file.broker.wsUrl, "later");
+    file.sockets.push(reader);
+    const delayed = await publish(file.broker.url, "later", "delayed", { delay });
+    await publish(file.broker.url, "later", "now");
     const receivedAt: number[] = [];
     reader.ws.addEventListener("message", () => receivedAt.push(Date.now()));
     await reader.untilMessages(2, 5_000);
@@ -147,21 +136,21 @@ describe("delay", () => {
   });
 
   test("a delayed message counts as waiting, and goes to a consumer once due", async () => {
-    await declareQueue(broker.url, "later-work");
-    await publish(broker.url, "later-work", "job", { delay: 60_000 });
-    expect((await queueInfo(broker.url, "later-work")).messages).toBe(1);
-    const worker = await openConsumer(broker.wsUrl, "later-work", 5);
-    sockets.push(worker);
-    await publish(broker.url, "later-work", "soon", { delay: 100 });
+    await declareQueue(file.broker.url, "later-work");
+    await publish(file.broker.url, "later-work", "job", { delay: 60_000 });
+    expect((await queueInfo(file.broker.url, "later-work")).messages).toBe(1);
+    const worker = await openConsumer(file.broker.wsUrl, "later-work", 5);
+    file.sockets.push(worker);
+    await publish(file.broker.url, "later-work", "soon", { delay: 100 });
     await worker.untilMessages(1);
     await roundTrip(worker);
     expect(bodies(worker.messages())).toEqual(["soon"]);
-    expect((await queueInfo(broker.url, "later-work")).messages).toBe(1);
+    expect((await queueInfo(file.broker.url, "later-work")).messages).toBe(1);
   });
 
   test("ttl and delay must be whole numbers of milliseconds", async () => {
     for (const extra of [{ delay: -1 }, { delay: 1.5 }, { ttl: -5 }, { ttl: 0.5 }]) {
-      const res = await publishRaw(broker.url, "later", 1, extra);
+      const res = await publishRaw(file.broker.url, "later", 1, extra);
       expect([extra, res.status, res.body.error.code]).toEqual([extra, 422, "VALIDATION"]);
     }
   });
@@ -186,7 +175,7 @@ test("MAX_QUEUED_BYTES: publishes past it get 503 FLOW_CONTROL (HTTP) or an ERRO
     expect((await queueInfo(own.url, "hoard")).messages).toBe(accepted);
 
     const publisher = await TestSocket.open(own.wsUrl);
-    sockets.push(publisher);
+    file.sockets.push(publisher);
     publisher.send({ type: "PUBLISH", payload: { id: "ws-1", exchange_name: "", key: "hoard", payload: "small" } });
     await publisher.until((frames) => frames.some((f) => f.payload?.id === "ws-1"));
     expect(publisher.frames[0]).toMatchObject({ type: "ERROR", payload: { code: "FLOW_CONTROL", id: "ws-1" } });
@@ -196,7 +185,7 @@ test("MAX_QUEUED_BYTES: publishes past it get 503 FLOW_CONTROL (HTTP) or an ERRO
 
     // Draining frees the room: a subscriber takes the backlog, and publishing works again.
     const reader = await openSubscriber(own.wsUrl, "hoard");
-    sockets.push(reader);
+    file.sockets.push(reader);
     await reader.untilMessages(accepted, 10_000);
     await until(async () => (await publishRaw(own.url, "hoard", "after")).status === 200, 5_000, "publishing again");
     await reader.untilMessages(accepted + 1);

@@ -4,29 +4,18 @@
  * duplicate even while another client publishes. When history no longer reaches back, a GAP frame
  * says so before anything else.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { describe, expect, test } from "bun:test";
+import { api } from "../support/broker-process.ts";
+import { brokerForFile } from "../support/file-broker.ts";
 import { bodies, declareQueue, openSubscriber, publish, queueInfo, roundTrip } from "../support/consumer.ts";
 import { until } from "../support/until.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
-let broker: BrokerProcess;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-afterAll(async () => {
-  await broker.stop();
-  removeDir(broker.dataDir);
-});
+const file = brokerForFile();
 
 async function subscriber(queue: string, since?: number): Promise<TestSocket> {
-  const socket = await openSubscriber(broker.wsUrl, queue, since);
-  sockets.push(socket);
+  const socket = await openSubscriber(file.broker.wsUrl, queue, since);
+  file.sockets.push(socket);
   return socket;
 }
 
@@ -35,29 +24,29 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 /** Publishes over one socket without waiting; resolves once every one is confirmed. */
 async function publishStream(queue: string, count: number, from: number): Promise<void> {
-  const publisher = await TestSocket.open(broker.wsUrl);
-  sockets.push(publisher);
+  const publisher = await TestSocket.open(file.broker.wsUrl);
+  file.sockets.push(publisher);
   for (let i = 0; i < count; i++) publisher.send({ type: "PUBLISH", id: i, payload: { exchange_name: "", key: queue, payload: from + i } });
   await publisher.until((frames) => frames.filter((f) => f.type === "CONFIRM").length === count, 10_000);
 }
 
 describe("resume with since", () => {
   test("a subscriber that missed messages gets exactly those, then live ones", async () => {
-    await declareQueue(broker.url, "feed", { history_size: 100 });
+    await declareQueue(file.broker.url, "feed", { history_size: 100 });
     // Someone stays subscribed, so messages are delivered (and leave the queue) while the other is away.
     const steady = await subscriber("feed");
     const roaming = await subscriber("feed");
-    for (let n = 1; n <= 5; n++) await publish(broker.url, "feed", n);
+    for (let n = 1; n <= 5; n++) await publish(file.broker.url, "feed", n);
     await roaming.untilMessages(5);
     const lastSeen = roaming.messages().at(-1)!.seq;
     roaming.close();
-    await until(async () => (await queueInfo(broker.url, "feed")).subscribers === 1);
+    await until(async () => (await queueInfo(file.broker.url, "feed")).subscribers === 1);
 
-    for (let n = 6; n <= 10; n++) await publish(broker.url, "feed", n);
+    for (let n = 6; n <= 10; n++) await publish(file.broker.url, "feed", n);
     await steady.untilMessages(10);
     const back = await subscriber("feed", lastSeen);
     await back.untilMessages(5);
-    await publish(broker.url, "feed", 11);
+    await publish(file.broker.url, "feed", 11);
     await back.untilMessages(6);
     await roundTrip(back);
 
@@ -67,7 +56,7 @@ describe("resume with since", () => {
   });
 
   test("no gap and no duplicate while another client publishes during the resume", async () => {
-    await declareQueue(broker.url, "busy", { history_size: 10_000 });
+    await declareQueue(file.broker.url, "busy", { history_size: 10_000 });
     const steady = await subscriber("busy");
     await publishStream("busy", 200, 0);
     await steady.untilMessages(200);
@@ -88,27 +77,27 @@ describe("resume with since", () => {
   }, 20_000);
 
   test("since the last seq: nothing replayed, no GAP, live from there", async () => {
-    await declareQueue(broker.url, "caught-up", { history_size: 10 });
+    await declareQueue(file.broker.url, "caught-up", { history_size: 10 });
     const steady = await subscriber("caught-up");
-    for (let n = 1; n <= 3; n++) await publish(broker.url, "caught-up", n);
+    for (let n = 1; n <= 3; n++) await publish(file.broker.url, "caught-up", n);
     await steady.untilMessages(3);
     const resumed = await subscriber("caught-up", 3);
     await roundTrip(resumed);
     expect(resumed.frames.filter((f) => f.type === "MESSAGE" || f.type === "GAP")).toEqual([]);
-    await publish(broker.url, "caught-up", 4);
+    await publish(file.broker.url, "caught-up", 4);
     await resumed.untilMessages(1);
     expect(seqsOf(resumed)).toEqual([4]);
   });
 
   test("messages still waiting in the queue come once, through the backlog, not again through the replay", async () => {
-    await declareQueue(broker.url, "waiting", { history_size: 100 });
+    await declareQueue(file.broker.url, "waiting", { history_size: 100 });
     const first = await subscriber("waiting");
-    for (let n = 1; n <= 3; n++) await publish(broker.url, "waiting", n);
+    for (let n = 1; n <= 3; n++) await publish(file.broker.url, "waiting", n);
     await first.untilMessages(3);
     first.close();
-    await until(async () => (await queueInfo(broker.url, "waiting")).subscribers === 0);
+    await until(async () => (await queueInfo(file.broker.url, "waiting")).subscribers === 0);
     // Nobody is subscribed: these wait in the queue.
-    for (let n = 4; n <= 6; n++) await publish(broker.url, "waiting", n);
+    for (let n = 4; n <= 6; n++) await publish(file.broker.url, "waiting", n);
 
     const resumed = await subscriber("waiting", 1);
     await resumed.untilMessages(5);
@@ -119,11 +108,11 @@ describe("resume with since", () => {
 
 describe("resume with delayed messages", () => {
   test("[RESUME-1] a delayed message delivered while the subscriber was away is replayed, not skipped", async () => {
-    await declareQueue(broker.url, "delayed-history", { history_size: 100 });
+    await declareQueue(file.broker.url, "delayed-history", { history_size: 100 });
     const steady = await subscriber("delayed-history");
-    await publish(broker.url, "delayed-history", "m1");
-    await publish(broker.url, "delayed-history", "m2-delayed", { delay: 50 });
-    await publish(broker.url, "delayed-history", "m3");
+    await publish(file.broker.url, "delayed-history", "m1");
+    await publish(file.broker.url, "delayed-history", "m2-delayed", { delay: 50 });
+    await publish(file.broker.url, "delayed-history", "m3");
     await steady.untilMessages(3);
     expect(seqsOf(steady)).toEqual([1, 3, 2]); // live subscribers get it when it is due
 
@@ -138,17 +127,17 @@ describe("resume with delayed messages", () => {
   });
 
   test("[RESUME-1] one released behind newer ones while nobody was subscribed comes once, through the backlog", async () => {
-    await declareQueue(broker.url, "delayed-backlog", { history_size: 100 });
+    await declareQueue(file.broker.url, "delayed-backlog", { history_size: 100 });
     const first = await subscriber("delayed-backlog");
-    await publish(broker.url, "delayed-backlog", "m1");
+    await publish(file.broker.url, "delayed-backlog", "m1");
     await first.untilMessages(1);
     first.close();
-    await until(async () => (await queueInfo(broker.url, "delayed-backlog")).subscribers === 0);
-    await publish(broker.url, "delayed-backlog", "m2-delayed", { delay: 50 });
-    await publish(broker.url, "delayed-backlog", "m3");
+    await until(async () => (await queueInfo(file.broker.url, "delayed-backlog")).subscribers === 0);
+    await publish(file.broker.url, "delayed-backlog", "m2-delayed", { delay: 50 });
+    await publish(file.broker.url, "delayed-backlog", "m3");
     // `bytes` counts ready messages only: it grows when the delayed one is released behind m3.
-    const readyBytes = (await queueInfo(broker.url, "delayed-backlog")).bytes;
-    await until(async () => (await queueInfo(broker.url, "delayed-backlog")).bytes > readyBytes, 5_000, "the delayed message to be released");
+    const readyBytes = (await queueInfo(file.broker.url, "delayed-backlog")).bytes;
+    await until(async () => (await queueInfo(file.broker.url, "delayed-backlog")).bytes > readyBytes, 5_000, "the delayed message to be released");
 
     const resumed = await subscriber("delayed-backlog", 1);
     await resumed.untilMessages(2);
@@ -159,9 +148,9 @@ describe("resume with delayed messages", () => {
 
 describe("GAP", () => {
   test("when history no longer reaches back, a GAP frame comes first, then what is retained", async () => {
-    await declareQueue(broker.url, "short-memory", { history_size: 5 });
+    await declareQueue(file.broker.url, "short-memory", { history_size: 5 });
     const steady = await subscriber("short-memory");
-    for (let n = 1; n <= 20; n++) await publish(broker.url, "short-memory", n);
+    for (let n = 1; n <= 20; n++) await publish(file.broker.url, "short-memory", n);
     await steady.untilMessages(20);
 
     const resumed = await subscriber("short-memory", 2);
@@ -172,9 +161,9 @@ describe("GAP", () => {
   });
 
   test("a queue without history: resuming from an old seq is a GAP with nothing replayed", async () => {
-    await declareQueue(broker.url, "no-memory");
+    await declareQueue(file.broker.url, "no-memory");
     const steady = await subscriber("no-memory");
-    for (let n = 1; n <= 3; n++) await publish(broker.url, "no-memory", n);
+    for (let n = 1; n <= 3; n++) await publish(file.broker.url, "no-memory", n);
     await steady.untilMessages(3);
     const resumed = await subscriber("no-memory", 0);
     await roundTrip(resumed);
@@ -185,9 +174,9 @@ describe("GAP", () => {
   });
 
   test("[RESUME-2] history_ttl: retained messages past it are forgotten even when nothing new is published", async () => {
-    await declareQueue(broker.url, "fading", { history_size: 100, history_ttl: 200 });
+    await declareQueue(file.broker.url, "fading", { history_size: 100, history_ttl: 200 });
     const steady = await subscriber("fading");
-    for (let n = 1; n <= 2; n++) await publish(broker.url, "fading", n);
+    for (let n = 1; n <= 2; n++) await publish(file.broker.url, "fading", n);
     await steady.untilMessages(2);
 
     let last: TestSocket | undefined;
@@ -206,12 +195,12 @@ describe("GAP", () => {
   });
 
   test("[ERROR-ID-1] since must be a whole number", async () => {
-    await declareQueue(broker.url, "bad-since");
-    const socket = await TestSocket.open(broker.wsUrl);
-    sockets.push(socket);
+    await declareQueue(file.broker.url, "bad-since");
+    const socket = await TestSocket.open(file.broker.wsUrl);
+    file.sockets.push(socket);
     socket.send({ type: "SUBSCRIBE", payload: { queue_name: "bad-since", since: -1, id: "s" } });
     await socket.until((frames) => frames.some((f) => f.payload?.id === "s"));
     expect(socket.frames[0]).toMatchObject({ type: "ERROR", payload: { code: "VALIDATION", id: "s" } });
-    expect((await api(broker.url, "GET", "/queues/bad-since")).body.subscribers).toBe(0);
+    expect((await api(file.broker.url, "GET", "/queues/bad-since")).body.subscribers).toBe(0);
   });
 });
