@@ -32,7 +32,11 @@ export async function startBroker(config: Config, version: string): Promise<void
     published: broker.published,
     delivered: broker.delivered,
     queued_bytes: broker.queuedBytes,
-    event_loop: { max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10, stalls_over_20ms: monitor.stallsOver20ms },
+    event_loop: {
+      max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10,
+      recent_max_stall_ms: Math.round(monitor.recentMaxStallMs * 10) / 10,
+      stalls_over_20ms: monitor.stallsOver20ms,
+    },
   });
   const app = createApp({ broker, version, metrics });
   const server = serve(config, app, hub, broker);

@@ -89,7 +89,11 @@ export const models = {
     published: t.Integer(),
     delivered: t.Integer(),
     queued_bytes: t.Integer({ description: "Message bytes held by all queues (MAX_QUEUED_BYTES bounds it)" }),
-    event_loop: t.Object({ max_stall_ms: t.Number(), stalls_over_20ms: t.Integer() }),
+    event_loop: t.Object({
+      max_stall_ms: t.Number({ description: "Worst event-loop stall since start" }),
+      recent_max_stall_ms: t.Number({ description: "Worst stall within the last 10 seconds" }),
+      stalls_over_20ms: t.Integer(),
+    }),
   }),
 };
 
