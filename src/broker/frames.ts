@@ -1,4 +1,5 @@
-import type { Entry } from "../core/queue.ts";
+import type { Headers } from "../core/exchanges/types.ts";
+import type { Entry, Queue } from "../core/queue.ts";
 
 /** What a consumer's delivery adds to the subscriber frame. */
 export type ConsumerFields = { tag: number; redelivered: boolean; deliveries: number };
@@ -7,16 +8,17 @@ export type ConsumerFields = { tag: number; redelivered: boolean; deliveries: nu
  * The delivery frame. `unique_id`, `body` and `TTL` are the seed's (a seed client reads the first
  * two); the rest is ours. Built by concatenation so the body (already JSON text) is not re-encoded.
  */
-export function deliveryFrame(queueJson: string, entry: Entry, consumer?: ConsumerFields): string {
+export function deliveryFrame(queue: Queue, entry: Entry, consumer?: ConsumerFields): string {
   const m = entry.message;
+  const queueJson = jsonNames.get(queue) ?? remember(queue);
   const owned =
     consumer === undefined
       ? ""
       : `,"delivery_tag":${consumer.tag},"redelivered":${consumer.redelivered},"delivery_count":${consumer.deliveries}`;
   return (
     `{"type":"MESSAGE","unique_id":"${m.id}","body":${m.body},"TTL":0,"queue":${queueJson},` +
-    `"seq":${entry.seq},"exchange":${JSON.stringify(m.exchange)},"routing_key":${JSON.stringify(m.routingKey)},` +
-    `"headers":${JSON.stringify(m.headers)},"timestamp":${m.timestamp}${owned}}`
+    `"seq":${entry.seq},"exchange":${jsonString(m.exchange)},"routing_key":${jsonString(m.routingKey)},` +
+    `"headers":${jsonHeaders(m.headers)},"timestamp":${m.timestamp}${owned}}`
   );
 }
 
@@ -24,3 +26,20 @@ export const errorFrame = (code: string, message: string, extra: Record<string, 
   JSON.stringify({ type: "ERROR", payload: { code, message, ...extra } });
 
 export const replyFrame = (type: string, payload: Record<string, unknown>): string => JSON.stringify({ type, payload });
+
+/** Each queue's name as JSON, made once: it is in every frame the queue sends. */
+const jsonNames = new WeakMap<Queue, string>();
+const remember = (queue: Queue): string => {
+  const json = JSON.stringify(queue.name);
+  jsonNames.set(queue, json);
+  return json;
+};
+
+/** Nothing to escape: quotes alone make valid JSON, far cheaper than JSON.stringify per frame. */
+const PLAIN = /^[\w .:/@#*+-]*$/;
+const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
+
+const jsonHeaders = (headers: Headers): string => {
+  for (const _ in headers) return JSON.stringify(headers);
+  return "{}";
+};

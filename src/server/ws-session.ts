@@ -1,8 +1,8 @@
 import type { Server, ServerWebSocket } from "bun";
-import type { Broker } from "../broker/broker.ts";
+import type { Broker, PublishResult } from "../broker/broker.ts";
 import type { Delivery } from "../broker/delivery.ts";
 import { errorFrame, replyFrame } from "../broker/frames.ts";
-import { ErrorCodes, type BrokerError } from "../core/errors.ts";
+import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -205,15 +205,14 @@ export class WsHub implements Delivery {
         return void ws.send(replyFrame("PONG", withId));
       case "PUBLISH": {
         const p = frame.publish;
-        broker
-          .publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId })
-          .then(
-            (result) => {
-              if (!result.ok) return reject(result.error);
-              reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
-            },
-            () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }),
-          );
+        const answer = (result: Result<PublishResult>): void => {
+          if (!result.ok) return reject(result.error);
+          reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
+        };
+        const result = broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId });
+        // Transient-only publishes answer synchronously; durable ones once committed.
+        if (result instanceof Promise) result.then(answer, () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }));
+        else answer(result);
         return;
       }
     }

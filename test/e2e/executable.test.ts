@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { api, BUN, removeDir, startBroker, tempDir } from "../support/broker-process.ts";
+import { join } from "node:path";
+import { api, removeDir, startBroker, tempDir } from "../support/broker-process.ts";
+import { buildExecutable, type Built } from "../support/executable.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-let buildDir = "";
 let binary = "";
 const dirs: string[] = [];
 
@@ -23,19 +22,16 @@ function freshInstall(): { dir: string; exe: string } {
 const startIn = (dir: string, exe: string, env: Record<string, string> = {}) =>
   startBroker({ executable: exe, cwd: dir, dataDir: dir, env: { DATA_DIR: "", ...env } });
 
+let built: Built | undefined;
+
 beforeAll(() => {
-  buildDir = tempDir("pubsub-build-");
-  binary = join(buildDir, "pubsub");
-  const build = Bun.spawnSync([BUN, "build", "--compile", "--minify", join(ROOT, "src/main.ts"), "--outfile", binary], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+  built = buildExecutable();
+  binary = built.binary;
 });
 
 afterAll(() => {
-  for (const dir of [buildDir, ...dirs]) removeDir(dir);
+  built?.remove();
+  for (const dir of dirs) removeDir(dir);
 });
 
 describe("the compiled executable", () => {

@@ -27,7 +27,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { api, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
 import { until } from "../support/until.ts";
-import { buildExecutable, type Built } from "./support/executable.ts";
+import { buildExecutable, type Built } from "../support/executable.ts";
 import { Ledger, verdict } from "./support/ledger.ts";
 import { AckingConsumer, ConfirmingPublisher } from "./support/workload.ts";
 
