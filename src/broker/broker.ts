@@ -492,7 +492,8 @@ export class Broker {
     const now = this.deps.now();
     this.recentIds.prune(now);
     for (const queue of this.topology.queues.values()) {
-      const { dead, due } = queue.tick(now);
+      const { dead, due, revoked } = queue.tick(now);
+      for (const { consumer, tag } of revoked) this.deps.delivery.revoke(consumer, tag);
       for (const entry of due) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
       this.deadLetter(queue, dead, now);
       this.pump(queue);

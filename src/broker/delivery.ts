@@ -11,6 +11,8 @@ export interface Delivery {
   broadcast(queue: string, frame: string): boolean;
   /** Sends one delivery to one consumer; prefetch bounds how much a consumer can have buffered. */
   toConsumer(consumer: string, frame: string, tag: number): void;
+  /** The consumer's delivery timed out and went back to the queue: its tag means nothing any more. */
+  revoke(consumer: string, tag: number): void;
   /** The queue is gone: its subscribers and consumers are told and detached. */
   detachAll(queue: string, reason: string): void;
 }

@@ -385,7 +385,7 @@ export class Queue {
   // ---- time -----------------------------------------------------------------------------------
 
   /** Expires messages, releases delayed ones that are due, and takes back deliveries past the ack timeout. */
-  tick(now: number): { dead: DeadLetter[]; due: Entry[] } {
+  tick(now: number): { dead: DeadLetter[]; due: Entry[]; revoked: { consumer: string; tag: number }[] } {
     const dead: DeadLetter[] = [];
     const due: Entry[] = [];
     this.forgetOldHistory(now);
@@ -417,7 +417,7 @@ export class Queue {
       if (holder !== undefined) holder.unacked--;
     }
     dead.push(...this.requeue(late.map(([, f]) => f.entry)));
-    return { dead, due };
+    return { dead, due, revoked: late.map(([tag, f]) => ({ consumer: f.consumer, tag })) };
   }
 
   // ---- removal --------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ export class WsHub implements Delivery {
     target.ws.send(frame);
   }
 
+  revoke(consumer: string, tag: number): void {
+    this.consumers.get(consumer)?.ws.data.tags.delete(tag);
+  }
+
   detachAll(queue: string, reason: string): void {
     const notice = errorFrame(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue}" was deleted: ${reason}`, { queue_name: queue });
     const told = new Set<Socket>();

@@ -89,7 +89,7 @@ describe("queue: consumers", () => {
     const first = q.dispatch(0, next).dispatches[0]!;
     q.tick(999);
     expect(q.unacked).toBe(1);
-    q.tick(1000);
+    expect(q.tick(1000).revoked).toEqual([{ consumer: "a", tag: first.tag }]);
     expect(q.unacked).toBe(0);
     const again = q.dispatch(1000, next).dispatches[0]!;
     expect(again.redelivered).toBe(true);

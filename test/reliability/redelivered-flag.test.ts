@@ -34,6 +34,7 @@ async function open(path: string): Promise<{ broker: Broker; delivered: Delivere
       delivered.push({ body: f.body, tag: f.delivery_tag, redelivered: f.redelivered });
     },
     detachAll: () => undefined,
+    revoke: () => undefined,
   };
   const deps: BrokerDeps = {
     store: SqliteStore.open(path),
