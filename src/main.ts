@@ -1,16 +1,11 @@
 #!/usr/bin/env bun
-/** The executable's entry: `pubsub [serve]` starts the broker; `--help`, `--version`. */
+/**
+ * The executable's entry: `pubsub [serve]` starts the broker; `publish`, `subscribe`, `consume`,
+ * `exchanges`, `queues`, `bindings` talk to a running one (src/cli/); `--help`, `--version`.
+ * Each side is imported only when used: a client command never loads the server.
+ */
 import pkg from "../package.json" with { type: "json" };
-import { ConfigError, loadConfig } from "./config.ts";
-import { startBroker } from "./run.ts";
-
-const USAGE = `pubsub ${pkg.version}: a message broker with exchanges, durable queues and WebSocket subscribers
-
-Usage:
-  pubsub [serve]      start the broker (configured by environment variables, see README)
-  pubsub --help       this text
-  pubsub --version    the version
-`;
+import { usage } from "./cli/usage.ts";
 
 const [command = "serve", ...rest] = process.argv.slice(2);
 
@@ -18,24 +13,31 @@ switch (command) {
   case "--help":
   case "-h":
   case "help":
-    process.stdout.write(USAGE);
+    process.stdout.write(usage(pkg.version));
     break;
   case "--version":
   case "-v":
   case "version":
     console.log(pkg.version);
     break;
-  case "serve":
+  case "serve": {
     if (rest.length > 0) fatal(`serve takes no arguments, got: ${rest.join(" ")}`);
+    const [{ ConfigError, loadConfig }, { startBroker }] = await Promise.all([import("./config.ts"), import("./run.ts")]);
     try {
       await startBroker(loadConfig(), pkg.version);
     } catch (error) {
       fatal(error instanceof ConfigError || error instanceof Error ? error.message : String(error));
     }
     break;
-  default:
-    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
-    process.exit(2);
+  }
+  default: {
+    const cli = await import("./cli/index.ts");
+    if (!cli.isClientCommand(command)) {
+      process.stderr.write(`unknown command "${command}"\n\n${usage(pkg.version)}`);
+      process.exit(2);
+    }
+    process.exit(await cli.runCli(command, rest));
+  }
 }
 
 function fatal(message: string): never {

@@ -1,0 +1,32 @@
+/** The text of `pubsub --help`; each client command's own usage line is in COMMAND_USAGE. */
+export const COMMAND_USAGE: Record<string, string> = {
+  publish: "pubsub publish <exchange> <key> <json|-> [--header name=value]… [--message-id ID] [--ttl MS] [--delay MS]",
+  subscribe: "pubsub subscribe <queue> [--since SEQ] [--count N]",
+  consume: "pubsub consume <queue> [--prefetch N] [--count N]",
+  exchanges: "pubsub exchanges [list | get <name> | declare <name> <type> [--transient] | delete <name> [--if-unused]]",
+  queues:
+    "pubsub queues [list | get <name> | declare <name> [--durable] [--max-length N] [--history-size N] [--dead-letter-exchange X] …\n" +
+    "                     | delete <name> [--if-unused] [--if-empty] | purge <name>]",
+  bindings:
+    "pubsub bindings [list [--exchange X] [--queue Q] | declare <exchange> <queue> [key] [--arg name=value]…\n" +
+    "                       | delete <exchange> <queue> [key] [--arg name=value]…]",
+};
+
+export const usage = (version: string): string => `pubsub ${version}: a message broker with exchanges, durable queues and WebSocket subscribers
+
+Usage:
+  pubsub [serve]      start the broker (configured by environment variables, see README)
+  pubsub --help       this text
+  pubsub --version    the version
+
+Client commands (they talk to a running broker at --url, default http://127.0.0.1:8060):
+  ${Object.values(COMMAND_USAGE).join("\n  ")}
+
+  publish prints the broker's answer; with "-" it publishes each line of standard input.
+  subscribe and consume print one JSON message per line; consume acks each once printed.
+  Lists print one JSON object per line. Queue declare flags are the queue arguments of the
+  README with dashes: --max-length, --max-bytes, --overflow, --message-ttl, --dead-letter-exchange,
+  --dead-letter-routing-key, --delivery-limit, --history-size, --history-ttl, --auto-delete.
+
+Exit status: 0 done, 1 the broker refused or could not be reached (one line on stderr), 2 bad usage.
+`;
