@@ -46,6 +46,9 @@ export type PublishRequest = {
   delay?: number;
   messageId?: string;
 };
+/** A durable queue's copy of a message, waiting for its commit. */
+type Pending = { queue: Queue; entry: Entry; row: StoredMessage };
+
 export type PublishResult = { routed: number; durable: number; id: string; duplicate: boolean };
 export type QueueDeclaration = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
 export type SubscribeResult = { replay: string[]; gap: { firstAvailable: number } | undefined };
@@ -282,11 +285,11 @@ export class Broker {
     }
     const dedupUntil = request.messageId === undefined ? undefined : now + this.deps.dedupWindowMs;
     if (request.messageId !== undefined) this.recentIds.remember(request.messageId, dedupUntil!);
-    const rows = this.enqueue(routed.value, message, now, { ttl: request.ttl, delay: request.delay }, dedupUntil);
+    const pending = this.enqueue(routed.value, message, now, { ttl: request.ttl, delay: request.delay }, dedupUntil);
     this.published++;
-    const answer = ok({ routed: routed.value.length, durable: rows.length, id: message.id, duplicate: false });
-    if (rows.length === 0) return answer;
-    return this.deps.store.append(rows).then(
+    const answer = ok({ routed: routed.value.length, durable: pending.length, id: message.id, duplicate: false });
+    if (pending.length === 0) return answer;
+    return this.persist(pending).then(
       () => answer,
       (error) => {
         if (request.messageId !== undefined) this.recentIds.forget(request.messageId);
@@ -296,20 +299,41 @@ export class Broker {
     );
   }
 
-  /** Puts the message in each queue and starts delivery; returns the rows durable queues must store. */
-  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): StoredMessage[] {
-    const rows: StoredMessage[] = [];
+  /**
+   * [COMMIT-1] Stores the durable queues' copies, then lets them be delivered: a client never sees
+   * a message a crash could take back. If the store refuses, the copies leave their queues undelivered.
+   */
+  private persist(pending: Pending[]): Promise<void> {
+    const settle = (commit: boolean) => {
+      for (const { queue, entry } of pending) {
+        if (!commit) queue.abandon(entry);
+        else if (queue.commit(entry)) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
+      }
+      for (const queue of new Set(pending.map((p) => p.queue))) this.pump(queue);
+    };
+    return this.deps.store.append(pending.map((p) => p.row)).then(
+      () => settle(true),
+      (error) => {
+        settle(false);
+        throw error;
+      },
+    );
+  }
+
+  /** Puts the message in each queue and starts delivery; returns the durable queues' copies, to store. */
+  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): Pending[] {
+    const pending: Pending[] = [];
     for (const queue of queues) {
       const { entry, observeNow, dead } = queue.enqueue(message, now, options);
       if (queue.durable) {
-        rows.push({ queue: queue.name, seq: entry.seq, message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil });
+        const row = { queue: queue.name, seq: entry.seq, message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil };
+        pending.push({ queue, entry, row });
       }
-      // Delivery may go ahead of the commit (as in AMQP); the answer may not. [CONFIRM-1]
       if (observeNow) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
       this.deadLetter(queue, dead, now);
       this.pump(queue);
     }
-    return rows;
+    return pending;
   }
 
   /** Republishes dead messages to the queue's dead-letter exchange, if it has one; else they are dropped. */
@@ -325,9 +349,9 @@ export class Broker {
       }
       // A message expiring back into its own queue would cycle forever; only rejections may return.
       const targets = routed.value.filter((q) => q !== queue || reason === "rejected");
-      const rows = this.enqueue(targets, message, now, {});
-      if (rows.length > 0) {
-        this.deps.store.append(rows).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
+      const pending = this.enqueue(targets, message, now, {});
+      if (pending.length > 0) {
+        this.persist(pending).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
       }
     }
   }

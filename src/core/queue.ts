@@ -16,6 +16,13 @@ export type Entry = {
   redelivered: boolean;
   /** Already sent to the queue's subscribers. */
   observed: boolean;
+  /**
+   * [COMMIT-1] In the store (always true for transient queues). Nothing is delivered before: a
+   * message a client saw can never be lost by a crash, nor its seq reused.
+   */
+  committed: boolean;
+  /** Left the queue (acked, sent to subscribers, dropped or dead-lettered). */
+  gone: boolean;
   readonly expiresAt: number | undefined;
   readonly deliverAt: number | undefined;
 };
@@ -128,6 +135,8 @@ export class Queue {
       deliveries: 0,
       redelivered: false,
       observed: false,
+      committed: !this.durable,
+      gone: false,
       expiresAt: ttls.length > 0 ? message.timestamp + Math.min(...ttls) : undefined,
       deliverAt: options.delay !== undefined && options.delay > 0 ? now + options.delay : undefined,
     };
@@ -150,6 +159,8 @@ export class Queue {
       deliveries: 0,
       redelivered: flags.redelivered,
       observed: false,
+      committed: true,
+      gone: false,
       expiresAt: flags.expiresAt,
       deliverAt: flags.deliverAt,
     };
@@ -160,6 +171,11 @@ export class Queue {
   }
 
   private admitReady(entry: Entry): Enqueued {
+    if (!entry.committed) {
+      // [COMMIT-1] Waits in order; delivery starts when the store has it (commit()).
+      this.pushReady(entry);
+      return { entry, observeNow: false, dead: this.enforceLimits() };
+    }
     // Live to subscribers only when they are caught up; otherwise the backlog goes first, in order.
     const caughtUp = this.consumers.size > 0 || this.ready.length === 0;
     if (this.subscribers > 0 && caughtUp) {
@@ -173,6 +189,26 @@ export class Queue {
     }
     this.pushReady(entry);
     return { entry, observeNow: entry.observed, dead: this.enforceLimits() };
+  }
+
+  /**
+   * [COMMIT-1] The store has the message: it may now be delivered. True when it should go to the
+   * subscribers right away (consumers own it, subscribers only observe it); with no consumer it
+   * reaches them through the backlog, in order.
+   */
+  commit(entry: Entry): boolean {
+    entry.committed = true;
+    if (entry.gone || entry.observed || this.subscribers === 0 || this.consumers.size === 0) return false;
+    entry.observed = true;
+    return true;
+  }
+
+  /** The store refused the message: it leaves without ever having been delivered. */
+  abandon(entry: Entry): void {
+    if (entry.gone) return;
+    for (const dropped of this.ready.filter((e) => e !== entry)) this.dropped(dropped);
+    this.delayed = this.delayed.filter((e) => e !== entry);
+    this.leave(entry);
   }
 
   private pushReady(entry: Entry, front = false): void {
@@ -222,9 +258,8 @@ export class Queue {
     const dead: DeadLetter[] = [];
     if (this.consumers.size > 0 || this.subscribers === 0) return { send, dead };
     let bytes = 0;
-    while (send.length < maxCount && bytes < maxBytes) {
-      const entry = this.shiftReady();
-      if (entry === undefined) break;
+    while (send.length < maxCount && bytes < maxBytes && this.ready.peek()?.committed === true) {
+      const entry = this.shiftReady()!;
       if (expired(entry, now)) {
         dead.push(this.kill(entry, "expired"));
         continue;
@@ -253,12 +288,14 @@ export class Queue {
     let firstAvailable = Infinity;
     for (const entry of this.history) {
       firstAvailable = Math.min(firstAvailable, entry.seq);
-      if (entry.seq <= since || entry.seq >= backlogFrom || stillDelayed.has(entry)) continue;
+      // Not yet committed: it goes live to this subscriber once it is. [COMMIT-1]
+      if (entry.seq <= since || entry.seq >= backlogFrom || stillDelayed.has(entry) || !entry.committed) continue;
       // Released behind newer ones and not yet sent: it reaches the subscriber through the backlog.
       if (this.consumers.size === 0 && entry.deliverAt !== undefined && !entry.observed) continue;
       entries.push(entry);
     }
-    if (firstAvailable === Infinity) firstAvailable = this.nextSeq;
+    // [RESUME-3] What still waits in the backlog is available too: no false GAP for it.
+    firstAvailable = Math.min(firstAvailable, backlogFrom, this.nextSeq);
     const wanted = since + 1;
     const gap = wanted < firstAvailable && wanted <= this.lastSeq;
     return { entries, firstAvailable, gap };
@@ -311,7 +348,7 @@ export class Queue {
     const dead: DeadLetter[] = [];
     const consumers = [...this.consumers.values()];
     if (consumers.length === 0) return { dispatches, dead };
-    while (this.ready.length > 0) {
+    while (this.ready.peek()?.committed === true) {
       const consumer = this.nextWithCredit(consumers);
       if (consumer === undefined) break;
       const entry = this.shiftReady()!;
@@ -465,6 +502,7 @@ export class Queue {
   }
 
   private leave(entry: Entry): void {
+    entry.gone = true;
     this.gauge.bytes -= entry.bytes;
     // Only durable queues' messages are in the store to be forgotten.
     if (this.durable) this.removed.push(entry.seq);

@@ -27,8 +27,8 @@ describe("queue: consumers", () => {
   test("ack frees credit; an unknown or repeated tag is refused", () => {
     const q = new Queue("q", { durable: true });
     q.addConsumer("a", 1);
-    q.enqueue(msg(1), 0);
-    q.enqueue(msg(2), 0);
+    q.commit(q.enqueue(msg(1), 0).entry);
+    q.commit(q.enqueue(msg(2), 0).entry);
     const next = tags();
     const [first] = q.dispatch(0, next).dispatches;
     expect(q.dispatch(0, next).dispatches).toHaveLength(0);
@@ -99,11 +99,10 @@ describe("queue: consumers", () => {
 
 describe("queue: subscribers", () => {
   test("with subscribers and no consumer a message is observed and leaves at once", () => {
-    const q = new Queue("q", { durable: true });
+    const q = new Queue("q", { durable: false });
     q.subscribers = 1;
     expect(q.enqueue(msg(1), 0).observeNow).toBe(true);
     expect(q.depth).toBe(0);
-    expect(q.takeRemoved()).toEqual([1]);
   });
 
   test("a backlog goes to subscribers first, in order; new messages wait behind it", () => {
@@ -212,5 +211,60 @@ describe("queue: memory accounting", () => {
     expect(gauge.bytes).toBe(2 * one);
     q.release();
     expect(gauge.bytes).toBe(0);
+  });
+});
+
+describe("queue: [COMMIT-1] durable messages are delivered only once committed", () => {
+  test("consumers get nothing before the commit, then everything in order", () => {
+    const q = new Queue("q", { durable: true });
+    q.addConsumer("a", 10);
+    const first = q.enqueue(msg(1), 0).entry;
+    const second = q.enqueue(msg(2), 0).entry;
+    const next = tags();
+    expect(q.dispatch(0, next).dispatches).toEqual([]);
+    q.commit(first);
+    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([1]);
+    q.commit(second);
+    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
+  });
+
+  test("subscribers get an uncommitted message through the backlog once it is committed", () => {
+    const q = new Queue("q", { durable: true });
+    q.subscribers = 1;
+    const enqueued = q.enqueue(msg(1), 0);
+    expect(enqueued.observeNow).toBe(false);
+    expect(q.takeForSubscribers(0, 10, 1 << 20).send).toEqual([]);
+    expect(q.commit(enqueued.entry)).toBe(false); // no consumer: the backlog path sends it
+    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([1]);
+    expect(q.takeRemoved()).toEqual([1]);
+  });
+
+  test("with consumers, subscribers observe at the commit", () => {
+    const q = new Queue("q", { durable: true });
+    q.subscribers = 1;
+    q.addConsumer("a", 10);
+    const { entry, observeNow } = q.enqueue(msg(1), 0);
+    expect(observeNow).toBe(false);
+    expect(q.commit(entry)).toBe(true);
+    expect(q.commit(entry)).toBe(false);
+  });
+
+  test("a message the store refused leaves without being delivered, and does not block the next", () => {
+    const gauge = { bytes: 0 };
+    const q = new Queue("q", { durable: true, gauge });
+    q.addConsumer("a", 10);
+    const refused = q.enqueue(msg(1), 0).entry;
+    const kept = q.enqueue(msg(2), 0).entry;
+    q.abandon(refused);
+    q.commit(kept);
+    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([2]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("[RESUME-3] waiting messages count as available: no false GAP", () => {
+    const q = new Queue("q", { durable: false });
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
   });
 });
