@@ -1,9 +1,9 @@
 /** The harness's command line: `bun run bench/run.ts [--flag=value …]`. */
 import type { TargetName } from "./targets/target.ts";
 
-export const SCENARIOS = ["startup", "publish", "fanout"] as const;
+export const SCENARIOS = ["startup", "publish", "fanout", "workqueue", "consume", "confirm", "latency", "idle"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-const TARGETS: readonly TargetName[] = ["raw", "pubsub", "rabbitmq", "nats"];
+const TARGETS: readonly TargetName[] = ["raw", "pubsub", "pubsub-pg", "pubsub-fsync", "rabbitmq", "nats"];
 
 export type BenchOptions = {
   targets: TargetName[];
@@ -16,22 +16,54 @@ export type BenchOptions = {
   inflight: number;
   /** Scenario 2: load processes sharing the in-flight requests. */
   publishProcs: number;
-  /** Scenario 3: at most this many processes hold the subscribers (plus one publisher process). */
+  /** Scenarios 3 and 5: at most this many processes hold the subscribers/consumers (plus one publisher process). */
   subscriberProcs: number;
-  /** Scenario 3: messages the publisher may be ahead of the slowest subscriber. */
+  /** Scenarios 3 and 5: messages the publisher may be ahead of the slowest subscriber / of the acks. */
   window: number;
+  /** Scenario 3: also measure pubsub with a queue per subscriber (the "N queues" row). */
+  fanoutQueues: boolean;
+  /** Scenario 5: consumers and their prefetch. */
+  consumers: number;
+  prefetch: number;
+  /** Scenario 6: the prefetches measured, and how many messages each phase may consume at most. */
+  consumePrefetches: number[];
+  consumeBudget: number[];
+  /** Scenario 6: also NATS JetStream (off by default: issue 3 compares with RabbitMQ). */
+  consumeNats: boolean;
+  /** Scenario 7: confirmed WebSocket publishes outstanding. */
+  confirmInflight: number;
+  /** Scenario 8: fixed publish rate and measured seconds. */
+  latencyRate: number;
+  latencyMs: number;
+  /** Scenario 9: idle connections, and the processes holding them. */
+  idleConnections: number;
+  idleProcs: number;
+  postgresUrl: string;
   pubsubCommand: string[] | null;
   resultsFile: string | null;
 };
 
 export const USAGE = `usage: bun run bench/run.ts [options]
-  --targets=raw,pubsub,rabbitmq,nats   which brokers (default: all; unreachable ones are skipped)
-  --scenarios=startup,publish,fanout   which scenarios (default: all; stall comes with publish)
+  --targets=raw,pubsub,pubsub-pg,pubsub-fsync,rabbitmq,nats
+                                       which brokers (default: all; unreachable ones are skipped).
+                                       pubsub-pg (Postgres) runs in consume and confirm only,
+                                       pubsub-fsync (FSYNC=true) in confirm only
+  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle
+                                       which scenarios (default: all; the stall row comes with publish)
   --runs=3                             runs per row, the row shows the median
-  --warmup=1 --seconds=3               seconds of warm-up and of measurement per run
-  --quick                              1 run, 0.5 s warm-up, 1 s measured: a smoke test
-  --inflight=64 --publish-procs=1      scenario 2: requests in flight, load processes
-  --subscriber-procs=2 --window=20000  scenario 3: processes holding subscribers, publisher window
+  --warmup=1 --seconds=2               seconds of warm-up and of measurement per throughput run
+  --quick                              1 run, 0.5 s warm-up, 1 s measured, 2 s latency, 2,000 idle: a smoke test
+  --inflight=64 --publish-procs=1      scenario 2: HTTP requests in flight, load processes
+  --subscriber-procs=2 --window=20000  scenarios 3, 5: processes holding subscribers/consumers, publisher window
+  --fanout-queues=true                 scenario 3: also pubsub with one queue per subscriber
+  --consumers=4 --prefetch=50          scenario 5: competing consumers and their prefetch
+  --consume-prefetch=1,10,100          scenario 6: prefetches measured, one phase each …
+  --consume-budget=5000,20000,60000    … acknowledging at most this many messages (the queue is pre-filled with the sum + 10%)
+  --consume-nats                       scenario 6: also NATS JetStream (off by default)
+  --confirm-inflight=256               scenario 7: confirmed WebSocket publishes in flight
+  --latency-rate=2000 --latency-seconds=10   scenario 8: fixed publish rate, measured seconds
+  --idle=10000 --idle-procs=2          scenario 9: idle connections, processes holding them
+  --postgres=postgres://postgres@127.0.0.1:5432/postgres   pubsub-pg: where its databases are created
   --pubsub-cmd="bun src/main.ts"       start pubsub this way instead of dist/pubsub
   --results=bench/RESULTS.md           where to write the report; --results= (empty) writes none`;
 
@@ -43,7 +75,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(match[1]!, match[2] ?? "true");
   }
   const known = ["targets", "scenarios", "runs", "warmup", "seconds", "quick", "inflight", "publish-procs",
-    "subscriber-procs", "window", "pubsub-cmd", "results", "help"];
+    "subscriber-procs", "window", "fanout-queues", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
+    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "postgres", "pubsub-cmd", "results", "help"];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown flag --${flag}\n${USAGE}`);
   if (flags.has("help")) {
     console.log(USAGE);
@@ -55,6 +88,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be in [${min}, ${max}]`);
     return value;
   };
+  const numbers = (name: string, fallback: number[], min: number, max: number) => {
+    if (!flags.has(name)) return fallback;
+    const values = flags.get(name)!.split(",").filter(Boolean).map(Number);
+    if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < min || value > max)) {
+      throw new Error(`--${name} must be whole numbers in [${min}, ${max}], comma-separated`);
+    }
+    return values;
+  };
   const list = <T extends string>(name: string, allowed: readonly T[]): T[] => {
     if (!flags.has(name)) return [...allowed];
     const items = flags.get(name)!.split(",").filter(Boolean);
@@ -63,17 +104,32 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
   const pubsubCommand = flags.get("pubsub-cmd");
   const results = flags.has("results") ? flags.get("results")! : "bench/RESULTS.md";
+  const consumePrefetches = numbers("consume-prefetch", [1, 10, 100], 1, 10_000);
+  const consumeBudget = numbers("consume-budget", quick ? [2_000, 5_000, 10_000] : [5_000, 20_000, 60_000], 100, 1_000_000);
+  if (consumeBudget.length !== consumePrefetches.length) throw new Error("--consume-budget needs one number per --consume-prefetch");
   return {
     targets: list("targets", TARGETS),
     scenarios: list("scenarios", SCENARIOS),
     // Bounds keep every run, and so the whole harness, finite.
     runs: number("runs", quick ? 1 : 3, 1, 9),
     warmupMs: number("warmup", quick ? 0.5 : 1, 0, 10) * 1000,
-    measureMs: number("seconds", quick ? 1 : 3, 0.5, 30) * 1000,
+    measureMs: number("seconds", quick ? 1 : 2, 0.5, 30) * 1000,
     inflight: number("inflight", 64, 1, 1024),
     publishProcs: number("publish-procs", 1, 1, 8),
     subscriberProcs: number("subscriber-procs", 2, 1, 8),
     window: number("window", 20_000, 100, 1_000_000),
+    fanoutQueues: (flags.get("fanout-queues") ?? "true") !== "false",
+    consumers: number("consumers", 4, 1, 64),
+    prefetch: number("prefetch", 50, 1, 10_000),
+    consumePrefetches,
+    consumeBudget,
+    consumeNats: flags.get("consume-nats") === "true",
+    confirmInflight: number("confirm-inflight", 256, 1, 10_000),
+    latencyRate: number("latency-rate", 2_000, 10, 100_000),
+    latencyMs: number("latency-seconds", quick ? 2 : 10, 1, 60) * 1000,
+    idleConnections: number("idle", quick ? 2_000 : 10_000, 10, 50_000),
+    idleProcs: number("idle-procs", 2, 1, 16),
+    postgresUrl: flags.get("postgres") ?? "postgres://postgres@127.0.0.1:5432/postgres",
     pubsubCommand: pubsubCommand ? pubsubCommand.split(" ").filter(Boolean) : null,
     resultsFile: results === "" ? null : results,
   };

@@ -9,24 +9,37 @@
  *   GET  /ws       frames: {"type":"SUBSCRIBE","payload":{"queue_name":q}} subscribes to topic q;
  *                  {"type":"PUBLISH","payload":{"exchange_name":t,...}} relays the frame, as
  *                  received, to topic t
- *   GET  /metrics  {"event_loop":{"max_stall_ms":n}}, measured the way a broker would
+ *   GET  /metrics  {"event_loop":{"max_stall_ms":n,"recent_max_stall_ms":n}}, measured the way pubsub
+ *                  does (src/server/loop-monitor.ts): recent = worst stall within the last 10 s
  *
  * Run: HOST=127.0.0.1 HTTP_PORT=0 bun bench/raw-relay.ts   (prints "listening on http://…")
  */
 import type { ServerWebSocket } from "bun";
 
-/** How often the stall monitor wakes; a stall is the lateness of a wake-up beyond this. */
-const STALL_PROBE_MS = 10;
+/** How often the stall monitor wakes (as pubsub's); a stall is the lateness of a wake-up beyond this. */
+const STALL_PROBE_MS = 5;
+/** The recent window, in whole seconds (as pubsub's). */
+const WINDOW_SECONDS = 10;
 
 type SeedFrame = { type?: unknown; payload?: { queue_name?: unknown; exchange_name?: unknown } };
 
 let maxStallMs = 0;
+/** Worst stall of each of the last WINDOW_SECONDS seconds, oldest first. */
+const perSecond: number[] = [0];
+let second = Math.floor(performance.now() / 1000);
 let lastProbe = performance.now();
 setInterval(() => {
   const now = performance.now();
-  maxStallMs = Math.max(maxStallMs, now - lastProbe - STALL_PROBE_MS);
+  const stall = Math.max(0, now - lastProbe - STALL_PROBE_MS);
   lastProbe = now;
+  maxStallMs = Math.max(maxStallMs, stall);
+  for (const current = Math.floor(now / 1000); second < current; second++) {
+    perSecond.push(0);
+    if (perSecond.length > WINDOW_SECONDS) perSecond.shift();
+  }
+  perSecond[perSecond.length - 1] = Math.max(perSecond[perSecond.length - 1]!, stall);
 }, STALL_PROBE_MS);
+const round = (ms: number) => Math.round(ms * 10) / 10;
 
 const json = (body: unknown, status = 200) => Response.json(body, { status });
 
@@ -54,7 +67,9 @@ const server = Bun.serve({
       return json({ routed: server.subscriberCount(topic) });
     }
     if (path === "/ping") return json({ message: "PONG" });
-    if (path === "/metrics") return json({ event_loop: { max_stall_ms: Math.round(maxStallMs * 10) / 10 } });
+    if (path === "/metrics") {
+      return json({ event_loop: { max_stall_ms: round(maxStallMs), recent_max_stall_ms: round(Math.max(...perSecond)) } });
+    }
     return json({ error: { code: "NOT_FOUND", message: path } }, 404);
   },
   websocket: {

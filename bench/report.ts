@@ -4,6 +4,7 @@ import type { Row } from "./row.ts";
 export function formatValue(value: number | null, unit: string): string {
   if (value === null) return "–";
   if (unit === "req/s" || unit === "msg/s") return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
+  if (unit === "ms" && value < 10) return `${value.toFixed(2)} ${unit}`;
   return `${value.toFixed(1)} ${unit}`;
 }
 
@@ -16,7 +17,7 @@ function ratio(row: Row, rows: Row[], against: Row["target"]): string {
 
 function formatRuns(row: Row): string {
   if (row.runs.length <= 1) return "";
-  const digits = row.unit === "req/s" || row.unit === "msg/s" ? 0 : 1;
+  const digits = row.unit === "req/s" || row.unit === "msg/s" ? 0 : row.unit === "ms" && (row.value ?? 0) < 10 ? 2 : 1;
   return row.runs.map((run) => run.toFixed(digits)).join(" / ");
 }
 
@@ -47,7 +48,7 @@ export type RunInfo = {
   settings: string[];
 };
 
-export function resultsMarkdown(info: RunInfo, rows: Row[]): string {
+export function resultsMarkdown(info: RunInfo, rows: Row[], standing: string): string {
   return `# Benchmark results
 
 - date: ${info.date}
@@ -59,6 +60,10 @@ ${info.settings.map((line) => `- ${line}`).join("\n")}
 
 Targets:
 ${info.targets.map((line) => `- ${line}`).join("\n")}
+
+${standing}
+
+## Results
 
 ${markdownTable(rows)}
 
@@ -72,7 +77,13 @@ a load process near 100% means the client, not the broker, may be what limits th
 What "confirmed" and "durable" mean differs between brokers: RabbitMQ confirms a persistent
 message on a durable queue once it is written and synced to disk (syncs are batched); NATS
 JetStream's file store acknowledges once the message is written, and by default syncs to disk
-periodically, not per message; pubsub answers 200 once the message is committed to its store.
-The NATS and AMQP load clients are JavaScript libraries (\`nats\`, \`amqplib\`) running on Bun.
+periodically, not per message; pubsub answers (HTTP 200, CONFIRM) once the message is committed to
+its store: by default SQLite in WAL mode with synchronous=NORMAL, which survives a killed broker but
+not a power loss; \`pubsub-fsync\` (FSYNC=true) fsyncs every commit, and \`pubsub-pg\` commits to
+Postgres (fsynced). Acknowledgements: RabbitMQ and JetStream record each ack as it comes; pubsub
+keeps acks in memory and removes acknowledged messages from its store at each checkpoint (every
+second in scenarios 5 and 6), so after a crash an acked message may come again, marked redelivered.
+The NATS and AMQP load clients are JavaScript libraries (\`nats\`, \`amqplib\`) running on Bun: where
+their process is near 100% of a core, the client, not the broker, may be the limit.
 `;
 }

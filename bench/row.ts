@@ -1,12 +1,11 @@
 /** One line of the results table: a scenario measured on one target, median of its runs. */
-import type { TargetName } from "./targets/target.ts";
-
-export type Unit = "req/s" | "msg/s" | "ms" | "MiB";
+export type Unit = "req/s" | "msg/s" | "ms" | "MiB" | "KiB";
 
 export type Row = {
   /** Rows with the same scenario are compared with each other (ratios to raw and RabbitMQ). */
   scenario: string;
-  target: TargetName;
+  /** A target's name, or a labelled variant of it ("pubsub, 10 queues"). */
+  target: string;
   unit: Unit;
   /** Median of `runs`; null when skipped or failed. */
   value: number | null;
@@ -24,7 +23,7 @@ export function median(values: number[]): number | null {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function skippedRow(scenario: string, target: TargetName, unit: Unit, reason: string): Row {
+export function skippedRow(scenario: string, target: string, unit: Unit, reason: string): Row {
   return { scenario, target, unit, value: null, runs: [], notes: [], skipped: reason };
 }
 

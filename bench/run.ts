@@ -5,17 +5,22 @@
  * brokers it spawns, the load processes it spawns), prints a markdown table and writes
  * bench/RESULTS.md. Every run is bounded in time; every process it starts is killed at the end.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { killAll } from "./processes.ts";
-import { parseOptions, type BenchOptions } from "./options.ts";
+import { parseOptions, type BenchOptions, type ScenarioName } from "./options.ts";
 import { cpuModel, loadAverage } from "./proc-stats.ts";
+import { whereWeStand } from "./goals.ts";
 import { markdownTable, resultsMarkdown } from "./report.ts";
 import { skippedRow, type Row } from "./row.ts";
-import { confirmedPublishScenario } from "./scenarios/confirmed-publish.ts";
+import { confirmedPublishScenario, wsConfirmScenario } from "./scenarios/confirmed-publish.ts";
+import { consumeScenario } from "./scenarios/consume.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
+import { idleScenario } from "./scenarios/idle.ts";
+import { latencyScenario } from "./scenarios/latency.ts";
 import { startupScenario } from "./scenarios/startup.ts";
+import { workQueueScenario } from "./scenarios/work-queue.ts";
 import { natsTarget } from "./targets/nats.ts";
 import { pubsubTarget } from "./targets/pubsub.ts";
 import { rabbitmqTarget } from "./targets/rabbitmq.ts";
@@ -29,14 +34,17 @@ const startedAt = performance.now();
 
 
 async function main(options: BenchOptions): Promise<void> {
-  const context: TargetContext = { workDir, repoRoot, pubsubCommand: options.pubsubCommand };
+  const context: TargetContext = { workDir, repoRoot, pubsubCommand: options.pubsubCommand, postgresUrl: options.postgresUrl };
   const loadBefore = loadAverage();
+  const build = buildLine(options);
   if (loadBefore !== null && loadBefore > 0.5) {
     log(`warning: load average ${loadBefore} before starting: other work shares the CPUs; see "other" in the notes`);
   }
   const all: Record<Target["name"], () => Target> = {
     raw: () => rawTarget(context),
     pubsub: () => pubsubTarget(context),
+    "pubsub-pg": () => pubsubTarget(context, "postgres"),
+    "pubsub-fsync": () => pubsubTarget(context, "fsync"),
     rabbitmq: () => rabbitmqTarget(),
     nats: () => natsTarget(),
   };
@@ -44,6 +52,8 @@ async function main(options: BenchOptions): Promise<void> {
   const unavailable: Array<{ target: Target; reason: string }> = [];
   for (const name of options.targets) {
     const target = all[name]();
+    // A variant measured only in scenarios not selected this time is left out altogether.
+    if (target.scenarios && !target.scenarios.some((scenario) => options.scenarios.includes(scenario))) continue;
     const reason = await target.unavailable();
     if (reason) unavailable.push({ target, reason });
     else available.push(target);
@@ -55,17 +65,31 @@ async function main(options: BenchOptions): Promise<void> {
     startup: startupScenario,
     publish: confirmedPublishScenario,
     fanout: fanoutScenario,
+    workqueue: workQueueScenario,
+    consume: consumeScenario,
+    confirm: wsConfirmScenario,
+    latency: latencyScenario,
+    idle: idleScenario,
   } as const;
+  const takesPart = (target: Target, scenario: ScenarioName) => !target.scenarios || target.scenarios.includes(scenario);
+  /** Row label → the scenario that produced it. */
+  const producedBy = new Map<string, ScenarioName>();
   for (const name of options.scenarios) {
+    const scenarioStart = performance.now();
     log(`scenario ${name} …`);
-    const scenarioRows = await scenarios[name](available, options);
-    for (const row of scenarioRows) log(`  ${row.scenario} | ${row.target} | ${row.value ?? row.skipped}`);
+    const scenarioRows = await scenarios[name](available.filter((target) => takesPart(target, name)), options);
+    for (const row of scenarioRows) {
+      log(`  ${row.scenario} | ${row.target} | ${row.value ?? row.skipped}`);
+      producedBy.set(row.scenario, name);
+    }
+    log(`scenario ${name} took ${((performance.now() - scenarioStart) / 1000).toFixed(0)} s`);
     rows.push(...scenarioRows);
   }
-  // Unreachable targets still get a row per scenario, so a reader sees what is missing.
+  // Unreachable targets still get a row per scenario they take part in, so a reader sees what is missing.
   const scenarioNames = [...new Set(rows.map((row) => row.scenario))];
   for (const { target, reason } of unavailable) {
     for (const scenario of scenarioNames) {
+      if (!takesPart(target, producedBy.get(scenario)!)) continue;
       const unit = rows.find((row) => row.scenario === scenario)!.unit;
       rows.push(skippedRow(scenario, target.name, unit, reason));
     }
@@ -73,7 +97,8 @@ async function main(options: BenchOptions): Promise<void> {
   rows.sort((a, b) => scenarioOrder(a, b, scenarioNames));
 
   const table = markdownTable(rows);
-  console.log(`\n${table}\n`);
+  const standing = whereWeStand(rows);
+  console.log(`\n${table}\n\n${standing}\n`);
   if (options.resultsFile) {
     const command = ["bun run bench/run.ts", ...process.argv.slice(2)].join(" ");
     const markdown = resultsMarkdown(
@@ -87,9 +112,14 @@ async function main(options: BenchOptions): Promise<void> {
           ...available.map((target) => `${target.name}: ${target.describe()}`),
           ...unavailable.map(({ target, reason }) => `${target.name}: skipped (${reason})`),
         ],
-        settings: [...settingsLines(options), `1-minute load average before the run: ${loadBefore ?? "unknown"}`],
+        settings: [
+          build,
+          ...settingsLines(options),
+          `1-minute load average before the run: ${loadBefore ?? "unknown"}, after: ${loadAverage() ?? "unknown"}`,
+        ],
       },
       rows,
+      standing,
     );
     const path = resolve(repoRoot, options.resultsFile);
     writeFileSync(path, markdown);
@@ -98,30 +128,64 @@ async function main(options: BenchOptions): Promise<void> {
   log(`done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 }
 
+/** Which pubsub was measured: the executable's build time and the source it came from. */
+function buildLine(options: BenchOptions): string {
+  const git = (...args: string[]) => {
+    const result = Bun.spawnSync({ cmd: ["git", ...args], cwd: repoRoot, stdio: ["ignore", "pipe", "ignore"] });
+    return result.exitCode === 0 ? result.stdout.toString().trim() : "";
+  };
+  const head = git("rev-parse", "--short", "HEAD") || "unknown";
+  const changed = git("status", "--porcelain", "--", "src").split("\n").filter(Boolean).length;
+  const source = `repository at ${head}${changed ? ` with ${changed} uncommitted change(s) under src/` : ", src/ unchanged"}`;
+  if (options.pubsubCommand) return `pubsub: \`${options.pubsubCommand.join(" ")}\` from the ${source}`;
+  try {
+    const built = statSync(resolve(repoRoot, "dist/pubsub")).mtime.toISOString();
+    return `pubsub: dist/pubsub built ${built} (\`bun run build\`), ${source} when the run started`;
+  } catch {
+    return `pubsub: dist/pubsub missing; ${source}`;
+  }
+}
+
 function settingsLines(options: BenchOptions): string[] {
+  const seconds = (ms: number) => `${ms / 1000} s`;
   return [
-    `runs per row: ${options.runs} (median shown); each run: ${options.warmupMs / 1000} s warm-up, ` +
-      `${options.measureMs / 1000} s measured; payload 256 bytes. A throughput run during which other work ` +
-      `took more than 30% of a core is set aside and repeated (at most ${options.runs} extra runs per row)`,
-    `load generators: child \`bun\` processes. Scenario 2: ${options.publishProcs} process(es) sharing ` +
-      `${options.inflight} requests in flight (raw-socket HTTP/1.1 keep-alive client for pubsub/raw). ` +
-      `Scenario 3: 1 publisher process + up to ${options.subscriberProcs} subscriber processes ` +
-      `(raw-socket WebSocket client for pubsub/raw), publisher at most ${options.window.toLocaleString("en-US")} ` +
-      `messages ahead of the slowest subscriber`,
-    `pubsub and raw are started fresh for every run (pubsub with an empty DATA_DIR); RabbitMQ and NATS are ` +
-      `the services already running, with fresh exchanges, queues, streams and subjects per run`,
+    `runs per row: ${options.runs} (median shown); each throughput run: ${seconds(options.warmupMs)} warm-up, ` +
+      `${seconds(options.measureMs)} measured; payload 256 bytes. A run during which other work took more than 30% of a ` +
+      `core is set aside and repeated (at most ${options.runs} extra runs per row)`,
+    `load generators: child \`bun\` processes (raw-socket HTTP/1.1 and WebSocket clients for pubsub/raw, amqplib and ` +
+      `nats for RabbitMQ and NATS). Scenario 2: ${options.publishProcs} process(es), ${options.inflight} requests in flight. ` +
+      `Scenario 3: 1 publisher process + up to ${options.subscriberProcs} subscriber processes, publisher at most ` +
+      `${options.window.toLocaleString("en-US")} messages ahead of the slowest subscriber. Scenario 5: 1 publisher process ` +
+      `(at most ${options.window.toLocaleString("en-US")} messages ahead of the acks) + ${Math.min(options.consumers, options.subscriberProcs)} ` +
+      `consumer processes holding ${options.consumers} consumers. Scenario 6: 1 process filling, then 1 consumer process per ` +
+      `phase. Scenario 7: 1 process, ${options.confirmInflight} in flight on one connection. Scenario 8: 1 publisher + 1 ` +
+      `subscriber process. Scenario 9: ${options.idleProcs} processes holding the connections`,
+    `scenario 6: budgets per phase ${options.consumeBudget.map((n) => n.toLocaleString("en-US")).join(" / ")} for prefetch ` +
+      `${options.consumePrefetches.join(" / ")}; scenario 8: ${options.latencyRate.toLocaleString("en-US")} msg/s, ` +
+      `${seconds(options.warmupMs)} warm-up + ${seconds(options.latencyMs)} measured`,
+    `pubsub and raw are started fresh for every run (pubsub with an empty DATA_DIR, and CHECKPOINT_IN_SECONDS=1 in ` +
+      `scenarios 5 and 6 so that removing acknowledged messages from the store happens inside the measured window); ` +
+      `RabbitMQ and NATS are the services already running, with fresh exchanges, queues, streams and subjects per run`,
   ];
 }
 
-const targetOrder = ["raw", "pubsub", "rabbitmq", "nats"];
+const targetOrder = ["raw", "pubsub", "pubsub-fsync", "pubsub-pg", "rabbitmq", "nats"];
 /** By scenario number ("2. …"), then as the scenarios produced them, then by target. */
 function scenarioOrder(a: Row, b: Row, scenarios: string[]): number {
   const number = (row: Row) => parseInt(row.scenario, 10) || 0;
   return (
     number(a) - number(b) ||
     scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario) ||
-    targetOrder.indexOf(a.target) - targetOrder.indexOf(b.target)
+    rank(a.target) - rank(b.target)
   );
+}
+
+/** Variants ("pubsub, 10 queues") sort right after their target. */
+function rank(target: string): number {
+  const exact = targetOrder.indexOf(target);
+  if (exact >= 0) return exact;
+  const base = targetOrder.indexOf(target.split(",")[0]!);
+  return base >= 0 ? base + 0.5 : targetOrder.length;
 }
 
 function log(line: string): void {

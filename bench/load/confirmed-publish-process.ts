@@ -1,6 +1,7 @@
 /**
  * Load process: keeps `inflight` confirmed publishes outstanding, for warmup + measure ms, then
- * reports how many were confirmed inside the measurement window and their latencies.
+ * reports how many were confirmed inside the measurement window and their latencies. In count
+ * mode (`total`) it publishes exactly that many, as fast as confirms come, and reports them all.
  */
 import type { ConfirmedPublishConfig } from "./messages.ts";
 import { exitAfter, fail, nextMessage, sleep, tell } from "./ipc-child.ts";
@@ -36,16 +37,19 @@ let completed = 0;
 let errors = 0;
 let firstError: string | null = null;
 
+const countMode = config.total !== undefined;
+const limit = Math.min(config.maxRequests, config.total ?? Number.POSITIVE_INFINITY);
+
 async function keepPublishing(slot: number): Promise<void> {
-  while (issued < config.maxRequests) {
+  while (issued < limit) {
     const sentAt = performance.now();
     if (sentAt >= measureEnd) return;
     issued += 1;
     try {
       await publisher.publish(slot);
       const answeredAt = performance.now();
-      if (answeredAt >= measureStart && answeredAt < measureEnd) completed += 1;
-      if (sentAt >= measureStart) record(histogram, answeredAt - sentAt);
+      if (countMode || (answeredAt >= measureStart && answeredAt < measureEnd)) completed += 1;
+      if (countMode || sentAt >= measureStart) record(histogram, answeredAt - sentAt);
     } catch (error) {
       errors += 1;
       firstError ??= error instanceof Error ? error.message : String(error);
@@ -63,7 +67,7 @@ tell({
   completed,
   errors,
   firstError,
-  measuredMs: Math.min(performance.now(), measureEnd) - measureStart,
+  measuredMs: countMode ? performance.now() - start : Math.min(performance.now(), measureEnd) - measureStart,
   latencyBuckets: Array.from(histogram),
 });
 await Promise.race([publisher.close(), sleep(1_000)]);

@@ -7,6 +7,9 @@ const ENTRIES = {
   "confirmed-publish": new URL("./confirmed-publish-process.ts", import.meta.url).pathname,
   "fanout-publisher": new URL("./fanout-publisher-process.ts", import.meta.url).pathname,
   subscribers: new URL("./subscribers-process.ts", import.meta.url).pathname,
+  consumers: new URL("./consumers-process.ts", import.meta.url).pathname,
+  "latency-publisher": new URL("./latency-publisher-process.ts", import.meta.url).pathname,
+  "idle-subscribers": new URL("./idle-subscribers-process.ts", import.meta.url).pathname,
 } as const;
 
 export type LoadRole = keyof typeof ENTRIES;
@@ -35,7 +38,12 @@ export class LoadProcess {
   }
 
   send(message: ToLoad): void {
-    if (this.child.exitCode === null) this.child.send(message);
+    if (this.child.exitCode !== null) return;
+    try {
+      this.child.send(message);
+    } catch {
+      // The process is exiting (its IPC channel closed first): it no longer needs to hear anything.
+    }
   }
 
   onMessage(listener: (message: FromLoad) => void): void {

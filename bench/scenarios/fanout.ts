@@ -2,13 +2,17 @@
  * Scenario 3: delivered messages per second with 1 and with 10 subscribers, every subscriber
  * receiving every message, transient, the publisher on a one-way stream (WebSocket frames, AMQP
  * basic.publish, NATS PUB) paced by the slowest subscriber (see fanout-publisher-process.ts).
+ *
+ * pubsub's main row puts every subscriber on ONE queue (every subscriber of a queue receives every
+ * message, through one Bun topic: like for like with raw's one topic and N sockets); the extra
+ * "N queues" row (a fanout exchange to a queue per subscriber) shows the cost of routing to N queues.
  */
 import { LoadProcess } from "../load/process-handle.ts";
 import { PAYLOAD_MARKER, type FanoutSpec, type SubscriberSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
 import { median, skippedRow, type Row } from "../row.ts";
-import type { Target } from "../targets/target.ts";
+import type { FanoutLayout, Target } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
 
@@ -30,10 +34,17 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
   const rows: Row[] = [];
   for (const subscribers of SUBSCRIBER_COUNTS) {
     const scenario = `3. delivered msg/s, fan-out to ${subscribers} subscriber${subscribers > 1 ? "s" : ""}, transient`;
+    const variants: Array<{ target: Target; label: string; layout: FanoutLayout }> = [];
     for (const target of targets) {
-      const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options));
+      variants.push({ target, label: target.name, layout: "one-queue" });
+      if (target.name === "pubsub" && subscribers > 1 && options.fanoutQueues) {
+        variants.push({ target, label: `pubsub, ${subscribers} queues`, layout: "queue-per-subscriber" });
+      }
+    }
+    for (const { target, label, layout } of variants) {
+      const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options, layout));
       if (failure) {
-        rows.push(skippedRow(scenario, target.name, "msg/s", failure));
+        rows.push(skippedRow(scenario, label, "msg/s", failure));
         continue;
       }
       const rates = runs.map((run) => run.rate);
@@ -52,17 +63,17 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
           : "every message delivered to every subscriber",
       );
       if (resyncs) notes.push(`publisher window written off ${resyncs}× (deliveries stalled or dropped)`);
-      rows.push({ scenario, target: target.name, unit: "msg/s", value: median(rates), runs: rates, notes });
+      rows.push({ scenario, target: label, unit: "msg/s", value: median(rates), runs: rates, notes });
     }
   }
   return rows;
 }
 
-async function fanoutOnce(target: Target, subscribers: number, options: BenchOptions): Promise<FanoutRun> {
+async function fanoutOnce(target: Target, subscribers: number, options: BenchOptions, layout: FanoutLayout): Promise<FanoutRun> {
   const instance = await target.start();
   try {
     if (!instance.fanoutPlan) throw new Error("no fan-out on this target");
-    const plan = await instance.fanoutPlan(subscribers);
+    const plan = await instance.fanoutPlan(subscribers, layout);
     try {
       const measured = await driveFanout(plan.spec, instance.pid, options);
       return { ...measured, note: plan.note };

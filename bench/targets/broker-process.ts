@@ -128,12 +128,16 @@ export async function callApi(baseUrl: string, method: string, path: string, bod
   }
 }
 
-/** `event_loop.max_stall_ms` from GET /metrics, or null when the broker does not report it. */
-export async function readMaxStallMs(baseUrl: string): Promise<number | null> {
+/** `event_loop.recent_max_stall_ms` and `max_stall_ms` from GET /metrics, or null when not reported. */
+export async function readStall(baseUrl: string): Promise<{ recentMs: number | null; maxMs: number | null } | null> {
   try {
-    const metrics = (await callApi(baseUrl, "GET", "/metrics")) as { event_loop?: { max_stall_ms?: unknown } };
-    const value = metrics?.event_loop?.max_stall_ms;
-    return typeof value === "number" ? value : null;
+    const metrics = (await callApi(baseUrl, "GET", "/metrics")) as {
+      event_loop?: { max_stall_ms?: unknown; recent_max_stall_ms?: unknown };
+    };
+    const number = (value: unknown) => (typeof value === "number" ? value : null);
+    const loop = metrics?.event_loop;
+    if (!loop) return null;
+    return { recentMs: number(loop.recent_max_stall_ms), maxMs: number(loop.max_stall_ms) };
   } catch {
     return null;
   }

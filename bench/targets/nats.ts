@@ -1,13 +1,17 @@
 /**
- * NATS at 127.0.0.1:4222, already running: core subjects for fan-out, JetStream streams for
- * confirmed publishing (memory storage for "transient", file storage for "durable").
+ * NATS at 127.0.0.1:4222, already running: core subjects for fan-out, latency and idle
+ * subscribers; JetStream for confirmed publishing (memory storage for "transient", file storage
+ * for "durable") and for the work queue and backlog (file streams with work-queue retention, read
+ * by durable pull consumers with explicit acks).
  */
 import type { NatsConnection } from "nats";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
-import type { Plan, Target, TargetInstance } from "./target.ts";
+import type { BacklogSpec, IdleSpec, Plan, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
 
-const SERVERS = "127.0.0.1:4222";
+const HOST = "127.0.0.1";
+const PORT = 4222;
+const SERVERS = `${HOST}:${PORT}`;
 
 /** `nats` is an optional dev dependency: without it, NATS is skipped, not a crash. */
 const loadNats = () => import("nats");
@@ -36,14 +40,30 @@ export function natsTarget(): Target {
     },
     describe: () => `nats-server ${version} at ${SERVERS} via the \`nats\` client (service already running)`,
     async start(): Promise<TargetInstance> {
-      const { connect, StorageType } = await loadNats();
+      const { connect, StorageType, RetentionPolicy, AckPolicy, DeliverPolicy } = await loadNats();
       const connection: NatsConnection = await connect({ servers: SERVERS, timeout: 5_000 });
       const suffix = crypto.randomUUID().slice(0, 8);
+      const requireJetStream = () => {
+        if (!jetstream) throw new Error("JetStream is not enabled on this nats-server (start it with -js)");
+      };
+      /** A file stream with work-queue retention: a message leaves it once acknowledged. */
+      const workStream = async (name: string, subject: string) => {
+        requireJetStream();
+        const manager = await connection.jetstreamManager();
+        await manager.streams.add({ name, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Workqueue });
+        return manager;
+      };
+      const pullConsumer = (name: string, maxAckPending: number) => ({
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        max_ack_pending: maxAckPending,
+      });
       return {
         pid: pidByName("nats-server"),
         readyMs: null,
         async confirmedPublishPlan(durable): Promise<Plan<ConfirmedPublishSpec>> {
-          if (!jetstream) throw new Error("JetStream is not enabled on this nats-server (start it with -js)");
+          requireJetStream();
           const manager = await connection.jetstreamManager();
           const stream = `BENCH_${durable ? "FILE" : "MEMORY"}_${suffix}`;
           const subject = `bench.js.${suffix}`;
@@ -68,6 +88,54 @@ export function natsTarget(): Target {
               subscribers: Array.from({ length: subscribers }, () => ({ protocol: "nats", servers: SERVERS, subject }) as const),
             },
             note: `core NATS subject, ${subscribers} subscriber connection(s)`,
+            cleanup: async () => {},
+          };
+        },
+        async workQueuePlan(consumers, prefetch): Promise<Plan<WorkQueueSpec>> {
+          const stream = `BENCH_WORK_${suffix}`;
+          const subject = `bench.work.${suffix}`;
+          const manager = await workStream(stream, subject);
+          await manager.consumers.add(stream, pullConsumer("work", consumers * prefetch));
+          return {
+            spec: {
+              publisher: { protocol: "nats", servers: SERVERS, subject },
+              consumers: Array.from({ length: consumers }, () => ({ protocol: "jetstream", servers: SERVERS, stream, consumer: "work", prefetch }) as const),
+            },
+            note:
+              `JetStream file stream (work-queue retention) fed by core NATS publishes (unconfirmed); one durable pull consumer ` +
+              `(explicit ack, max_ack_pending ${consumers * prefetch}) read by ${consumers} connections, each consume({max_messages: ${prefetch}}), msg.ack() per message`,
+            cleanup: async () => {
+              await manager.streams.delete(stream);
+            },
+          };
+        },
+        async backlogPlan(): Promise<Plan<BacklogSpec>> {
+          const stream = `BENCH_BACKLOG_${suffix}`;
+          const subject = `bench.backlog.${suffix}`;
+          const manager = await workStream(stream, subject);
+          let previous: string | null = null;
+          return {
+            spec: {
+              prefill: { protocol: "jetstream", servers: SERVERS, subject },
+              // Work-queue retention allows one consumer at a time: each phase replaces the last.
+              consumer: async (prefetch) => {
+                if (previous) await manager.consumers.delete(stream, previous);
+                previous = `backlog${prefetch}`;
+                await manager.consumers.add(stream, pullConsumer(previous, prefetch));
+                return { protocol: "jetstream", servers: SERVERS, stream, consumer: previous, prefetch };
+              },
+            },
+            note: "JetStream file stream (work-queue retention) filled with acked publishes; a durable pull consumer (explicit ack, max_ack_pending = prefetch), consume({max_messages: prefetch}), msg.ack() per message",
+            cleanup: async () => {
+              await manager.streams.delete(stream);
+            },
+          };
+        },
+        async idlePlan(): Promise<Plan<IdleSpec>> {
+          const subject = `bench.idle.${suffix}`;
+          return {
+            spec: { publisher: { protocol: "nats", servers: SERVERS, subject }, subscriber: { protocol: "nats-wire", host: HOST, port: PORT, subject } },
+            note: "core NATS subject, one connection per subscriber (a bare protocol client: CONNECT, SUB, PING)",
             cleanup: async () => {},
           };
         },

@@ -1,21 +1,50 @@
 /**
  * pubsub, the executable this project builds (`dist/pubsub`, built on demand), started fresh for
  * each run with an empty DATA_DIR. Topology is declared over its HTTP API.
+ *
+ * Variants, measured only in the durable scenarios where they matter:
+ * - `pubsub-pg`: the same executable on Postgres (DATABASE_URL), a fresh database per run,
+ *   created and dropped by the harness;
+ * - `pubsub-fsync`: SQLite with FSYNC=true (synchronous=FULL: every commit fsynced, like RabbitMQ's
+ *   confirms and Postgres's commits).
  */
+import { SQL } from "bun";
 import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
-import { callApi, launchBroker, readMaxStallMs } from "./broker-process.ts";
+import type { ScenarioName } from "../options.ts";
+import { callApi, launchBroker, readStall } from "./broker-process.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
-import type { Plan, Target, TargetContext, TargetInstance } from "./target.ts";
+import type {
+  BacklogSpec,
+  FanoutLayout,
+  IdleSpec,
+  Plan,
+  StartOptions,
+  Target,
+  TargetContext,
+  TargetInstance,
+  TargetName,
+  WorkQueueSpec,
+} from "./target.ts";
 
 /** `bun run build` compiles the whole broker; on 2 cores that takes well under this. */
 const BUILD_TIMEOUT_MS = 300_000;
 
-export function pubsubTarget(context: TargetContext): Target {
+export type PubsubVariant = "sqlite" | "postgres" | "fsync";
+
+const VARIANTS: Record<PubsubVariant, { name: TargetName; scenarios?: ScenarioName[]; describe: string }> = {
+  sqlite: { name: "pubsub", describe: "SQLite (default settings: WAL, synchronous=NORMAL)" },
+  postgres: { name: "pubsub-pg", scenarios: ["confirm", "consume"], describe: "on Postgres (DATABASE_URL), a fresh database per run" },
+  fsync: { name: "pubsub-fsync", scenarios: ["confirm"], describe: "SQLite with FSYNC=true (synchronous=FULL, every commit fsynced)" },
+};
+
+export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "sqlite"): Target {
   const executable = join(context.repoRoot, "dist/pubsub");
   const command = context.pubsubCommand ?? [executable];
+  const { name, scenarios, describe } = VARIANTS[variant];
   let checked: Promise<string | null> | null = null;
+  let postgresVersion = "";
 
   const ensureBuilt = () =>
     (checked ??= (async () => {
@@ -34,24 +63,61 @@ export function pubsubTarget(context: TargetContext): Target {
     })());
 
   return {
-    name: "pubsub",
-    unavailable: ensureBuilt,
-    describe: () => `\`${context.pubsubCommand ? context.pubsubCommand.join(" ") : "dist/pubsub"}\`, fresh DATA_DIR per run`,
-    async start(): Promise<TargetInstance> {
+    name,
+    scenarios,
+    async unavailable() {
+      const failure = await ensureBuilt();
+      if (failure || variant !== "postgres") return failure;
+      try {
+        const admin = new SQL({ url: context.postgresUrl, max: 1, connectionTimeout: 3 });
+        const [row] = await admin`show server_version`;
+        postgresVersion = String(row?.server_version ?? "");
+        await admin.close();
+        return null;
+      } catch (error) {
+        return `Postgres not reachable at ${redact(context.postgresUrl)} (${error instanceof Error ? error.message : error})`;
+      }
+    },
+    describe: () =>
+      `\`${context.pubsubCommand ? context.pubsubCommand.join(" ") : "dist/pubsub"}\`, fresh DATA_DIR per run; ${describe}` +
+      (variant === "postgres" ? ` (PostgreSQL ${postgresVersion} at ${redact(context.postgresUrl)})` : ""),
+    async start(options: StartOptions = {}): Promise<TargetInstance> {
       const failure = await ensureBuilt();
       if (failure) throw new Error(failure);
       const dataDir = mkdtempSync(join(context.workDir, "pubsub-data-"));
-      const broker = await launchBroker(command, { HOST: "127.0.0.1", HTTP_PORT: "0", DATA_DIR: dataDir }, "pubsub");
+      const env: Record<string, string> = { HOST: "127.0.0.1", HTTP_PORT: "0", DATA_DIR: dataDir, DATABASE_URL: "", ...options.env };
+      let dropDatabase = async () => {};
+      if (variant === "fsync") env.FSYNC = "true";
+      if (variant === "postgres") {
+        const database = await createDatabase(context.postgresUrl);
+        env.DATABASE_URL = database.url;
+        dropDatabase = database.drop;
+      }
+      let broker;
+      try {
+        broker = await launchBroker(command, env, name);
+      } catch (error) {
+        await dropDatabase().catch(() => {});
+        throw error;
+      }
       const api = (path: string, body: unknown) => callApi(broker.baseUrl, "POST", path, body);
+      const ws = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
 
       return {
         pid: broker.child.pid,
         readyMs: broker.readyMs,
-        async confirmedPublishPlan(durable): Promise<Plan<ConfirmedPublishSpec>> {
+        async confirmedPublishPlan(durable, transport = "http"): Promise<Plan<ConfirmedPublishSpec>> {
           const queue = durable ? "bench.durable" : "bench.transient";
           await api("/exchanges", { name: "bench.direct", type: "direct" }).catch(ignoreExists);
           await api("/queues", { name: queue, durable });
           await api("/bindings", { exchange_name: "bench.direct", queue_name: queue, key: "bench" });
+          if (transport === "ws") {
+            return {
+              spec: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "bench.direct", key: "bench" },
+              note: "PUBLISH frames with an id on one WebSocket, CONFIRM once committed",
+              cleanup: async () => {},
+            };
+          }
           return {
             spec: {
               protocol: "http",
@@ -65,25 +131,68 @@ export function pubsubTarget(context: TargetContext): Target {
             cleanup: async () => {},
           };
         },
-        async fanoutPlan(subscribers): Promise<Plan<FanoutSpec>> {
-          await api("/exchanges", { name: "bench.fanout", type: "fanout" });
-          const queues = Array.from({ length: subscribers }, (_, i) => `bench.fanout.${i}`);
+        async fanoutPlan(subscribers, layout: FanoutLayout = "one-queue"): Promise<Plan<FanoutSpec>> {
+          await api("/exchanges", { name: "bench.fanout", type: "fanout" }).catch(ignoreExists);
+          const queues =
+            layout === "one-queue" ? ["bench.fanout.all"] : Array.from({ length: subscribers }, (_, i) => `bench.fanout.${i}`);
           for (const queue of queues) {
             await api("/queues", { name: queue, durable: false });
             await api("/bindings", { exchange_name: "bench.fanout", queue_name: queue, key: "" });
           }
-          const ws = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
           return {
             spec: {
               publisher: { ...ws, publishFrame: publishFrame("bench.fanout", "") },
-              subscribers: queues.map((queue) => ({ ...ws, subscribeFrame: subscribeFrame(queue) })),
+              subscribers: Array.from({ length: subscribers }, (_, i) => ({ ...ws, subscribeFrame: subscribeFrame(queues[i % queues.length]!) })),
             },
             cleanup: async () => {},
-            note: `fanout exchange → ${subscribers} transient queue(s), one subscriber each`,
+            note:
+              layout === "one-queue"
+                ? `fanout exchange → 1 transient queue, ${subscribers} subscriber(s) on it (one Bun topic)`
+                : `fanout exchange → ${subscribers} transient queues, one subscriber each`,
           };
         },
-        maxEventLoopStallMs: () => readMaxStallMs(broker.baseUrl),
-        stop: () => broker.stop(),
+        async workQueuePlan(consumers, prefetch): Promise<Plan<WorkQueueSpec>> {
+          const queue = "bench.work";
+          await api("/queues", { name: queue, durable: true });
+          return {
+            spec: {
+              publisher: { ...ws, publishFrame: publishFrame("", queue) },
+              consumers: Array.from({ length: consumers }, () => ({ ...ws, queue, prefetch })),
+            },
+            note: `durable queue; PUBLISH frames without id (unconfirmed); ${consumers} WebSocket consumers, CONSUME prefetch ${prefetch}, an ACK frame per message`,
+            cleanup: async () => {},
+          };
+        },
+        async backlogPlan(): Promise<Plan<BacklogSpec>> {
+          const queue = "bench.backlog";
+          await api("/queues", { name: queue, durable: true });
+          return {
+            spec: {
+              prefill: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "", key: queue },
+              consumer: async (prefetch) => ({ ...ws, queue, prefetch }),
+            },
+            note: "durable queue filled with confirmed WebSocket publishes; one WebSocket consumer, an ACK frame per message",
+            cleanup: async () => {},
+          };
+        },
+        async idlePlan(): Promise<Plan<IdleSpec>> {
+          await api("/exchanges", { name: "bench.fanout", type: "fanout" }).catch(ignoreExists);
+          await api("/queues", { name: "bench.idle", durable: false });
+          await api("/bindings", { exchange_name: "bench.fanout", queue_name: "bench.idle", key: "" });
+          return {
+            spec: { publisher: { ...ws, publishFrame: publishFrame("bench.fanout", "") }, subscriber: { ...ws, subscribeFrame: subscribeFrame("bench.idle") } },
+            note: "one transient queue, every connection subscribed to it",
+            cleanup: async () => {},
+          };
+        },
+        stall: () => readStall(broker.baseUrl),
+        async stop() {
+          try {
+            await broker.stop();
+          } finally {
+            await dropDatabase();
+          }
+        },
       };
     },
   };
@@ -92,4 +201,33 @@ export function pubsubTarget(context: TargetContext): Target {
 /** Declaring the same exchange twice is fine for a benchmark: it exists either way. */
 function ignoreExists(error: Error): void {
   if (!/E001|already exists|409/.test(error.message)) throw error;
+}
+
+/** A fresh database next to the admin URL's, and how to drop it (forcing out any connection left). */
+async function createDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `pubsub_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const admin = new SQL({ url: adminUrl, max: 1, connectionTimeout: 5 });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      try {
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await admin.close();
+      }
+    },
+  };
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
-import type { Plan, Target, TargetInstance } from "./target.ts";
+import type { BacklogSpec, Plan, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
 
 const URL = "amqp://guest:guest@127.0.0.1:5672";
 
@@ -15,6 +15,11 @@ export function rabbitmqTarget(): Target {
   let version = "";
   return {
     name: "rabbitmq",
+    notApplicable: {
+      idle:
+        "not measured: 10,000 AMQP connections to the shared RabbitMQ service (an Erlang process tree and buffers each) " +
+        "would need a client that holds them cheaply, which amqplib is not; the goal is about WebSocket connections",
+    },
     async unavailable() {
       let amqp: Awaited<ReturnType<typeof loadAmqp>>;
       try {
@@ -67,6 +72,36 @@ export function rabbitmqTarget(): Target {
             note: `fanout exchange → ${subscribers} exclusive queue(s), auto-ack consumers`,
             cleanup: async () => {
               await channel.deleteExchange(exchange);
+            },
+          };
+        },
+        async workQueuePlan(consumers, prefetch): Promise<Plan<WorkQueueSpec>> {
+          const queue = `bench.work.${suffix}`;
+          await channel.assertQueue(queue, { durable: true, autoDelete: false });
+          return {
+            spec: {
+              publisher: { protocol: "amqp", url: URL, exchange: "", routingKey: queue, persistent: true },
+              consumers: Array.from({ length: consumers }, () => ({ protocol: "amqp", url: URL, queue, prefetch }) as const),
+            },
+            note:
+              `durable classic queue, persistent messages published without confirms; ${consumers} consumers, ` +
+              `a connection and channel each, basic.qos(${prefetch}), manual ack per message`,
+            cleanup: async () => {
+              await channel.deleteQueue(queue);
+            },
+          };
+        },
+        async backlogPlan(): Promise<Plan<BacklogSpec>> {
+          const queue = `bench.backlog.${suffix}`;
+          await channel.assertQueue(queue, { durable: true, autoDelete: false });
+          return {
+            spec: {
+              prefill: { protocol: "amqp", url: URL, exchange: "", routingKey: queue, persistent: true },
+              consumer: async (prefetch) => ({ protocol: "amqp", url: URL, queue, prefetch }),
+            },
+            note: "durable classic queue filled with persistent messages under publisher confirms; one consumer, basic.qos(prefetch), manual ack per message",
+            cleanup: async () => {
+              await channel.deleteQueue(queue);
             },
           };
         },

@@ -1,15 +1,17 @@
 /**
  * The raw relay (bench/raw-relay.ts), compiled like pubsub is so that start-up and memory
  * compare like with like. It ignores durability: its confirmed publish is the same with or
- * without a durable queue, and that is the point of a ceiling.
+ * without a durable queue, and that is the point of a ceiling. It has no acknowledgements and no
+ * competing consumers: the work-queue, consume and WebSocket-confirm scenarios do not apply.
  */
 import { join } from "node:path";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
-import { launchBroker, readMaxStallMs } from "./broker-process.ts";
+import { launchBroker, readStall } from "./broker-process.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
-import type { Plan, Target, TargetContext, TargetInstance } from "./target.ts";
+import type { IdleSpec, Plan, Target, TargetContext, TargetInstance } from "./target.ts";
 
 const TOPIC = "bench.topic";
+const NO_ACKS = "does not apply: a bare relay has no queues, consumers or acknowledgements";
 
 export function rawTarget(context: TargetContext): Target {
   const executable = join(context.workDir, "raw-relay");
@@ -26,11 +28,17 @@ export function rawTarget(context: TargetContext): Target {
   return {
     name: "raw",
     unavailable: build,
+    notApplicable: {
+      workqueue: NO_ACKS,
+      consume: NO_ACKS,
+      confirm: "does not apply: a bare relay confirms nothing over WebSocket (its HTTP publish is in scenario 2)",
+    },
     describe: () => "bench/raw-relay.ts compiled with `bun build --compile --minify`: Bun.serve + server.publish, nothing else",
     async start(): Promise<TargetInstance> {
       const failure = await build();
       if (failure) throw new Error(failure);
       const broker = await launchBroker([executable], { HOST: "127.0.0.1", HTTP_PORT: "0" }, "raw-relay");
+      const ws = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
       return {
         pid: broker.child.pid,
         readyMs: broker.readyMs,
@@ -39,16 +47,23 @@ export function rawTarget(context: TargetContext): Target {
           return { spec: { ...spec, body: publishBody(TOPIC, "bench"), expectBody: '"routed"' }, cleanup: async () => {} };
         },
         async fanoutPlan(subscribers): Promise<Plan<FanoutSpec>> {
-          const ws = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
           return {
             spec: {
               publisher: { ...ws, publishFrame: publishFrame(TOPIC, "") },
               subscribers: Array.from({ length: subscribers }, () => ({ ...ws, subscribeFrame: subscribeFrame(TOPIC) })),
             },
+            note: `one topic, ${subscribers} socket(s)`,
             cleanup: async () => {},
           };
         },
-        maxEventLoopStallMs: () => readMaxStallMs(broker.baseUrl),
+        async idlePlan(): Promise<Plan<IdleSpec>> {
+          return {
+            spec: { publisher: { ...ws, publishFrame: publishFrame(TOPIC, "") }, subscriber: { ...ws, subscribeFrame: subscribeFrame(TOPIC) } },
+            note: "one topic, every connection subscribed to it",
+            cleanup: async () => {},
+          };
+        },
+        stall: () => readStall(broker.baseUrl),
         stop: () => broker.stop(),
       };
     },

@@ -2,12 +2,29 @@
  * A broker the harness measures. The scenarios ask an instance for plans (what to connect to and
  * what to send, as plain data for the load processes) and never know which broker it is.
  */
-import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
+import type { ConfirmedPublishSpec, ConsumerSpec, FanoutSpec, StreamPublisherSpec, SubscriberSpec } from "../load/specs.ts";
+import type { ScenarioName } from "../options.ts";
 
-export type TargetName = "raw" | "pubsub" | "rabbitmq" | "nats";
+export type TargetName = "raw" | "pubsub" | "pubsub-pg" | "pubsub-fsync" | "rabbitmq" | "nats";
 
 /** A spec for the load processes, and how to undo what preparing it declared on the broker. */
 export type Plan<Spec> = { spec: Spec; cleanup(): Promise<void>; /** Shown in the row's notes. */ note?: string };
+
+/** Scenario 5: one publisher streaming into a queue, competing consumers acknowledging. */
+export type WorkQueueSpec = { publisher: StreamPublisherSpec; consumers: ConsumerSpec[] };
+
+/** Scenario 6: fill a durable queue with confirmed publishes, then drain it with consumers. */
+export type BacklogSpec = {
+  prefill: ConfirmedPublishSpec;
+  /** A consumer of the backlog with this prefetch; called once per phase, one phase at a time. */
+  consumer(prefetch: number): Promise<ConsumerSpec>;
+};
+
+/** Scenario 9: many idle subscribers of one queue/topic/subject, and a publisher. */
+export type IdleSpec = { publisher: StreamPublisherSpec; subscriber: SubscriberSpec };
+
+/** How the pubsub fan-out is laid out: one queue all subscribers share, or a queue each. */
+export type FanoutLayout = "one-queue" | "queue-per-subscriber";
 
 export type TargetContext = {
   /** A fresh temporary directory for this run; removed at the end. */
@@ -15,6 +32,8 @@ export type TargetContext = {
   repoRoot: string;
   /** Overrides how pubsub is started (default: the compiled `dist/pubsub`). */
   pubsubCommand: string[] | null;
+  /** Admin URL of the Postgres the pubsub-pg target creates its databases in. */
+  postgresUrl: string;
 };
 
 export interface Target {
@@ -24,19 +43,33 @@ export interface Target {
   /** One line for the report: what was measured and how it was reached or started. */
   describe(): string;
   /** A fresh instance: for brokers the harness spawns, a new process with an empty data directory. */
-  start(): Promise<TargetInstance>;
+  start(options?: StartOptions): Promise<TargetInstance>;
+  /** The scenarios this target takes part in (a variant measured where it matters); all if absent. */
+  readonly scenarios?: readonly ScenarioName[];
+  /** Scenarios that do not apply to this target, and why: their rows say so without running. */
+  readonly notApplicable?: Partial<Record<ScenarioName, string>>;
 }
+
+export type StartOptions = {
+  /** Extra environment for brokers the harness spawns (ignored by services already running). */
+  env?: Record<string, string>;
+};
+
+export type StallReading = { /** Worst stall within the last 10 s. */ recentMs: number | null; /** Since start. */ maxMs: number | null };
 
 export interface TargetInstance {
   /** The broker's process, for CPU and memory readings; null when unknown. */
   readonly pid: number | null;
   /** Spawn → first 200 of GET /ping; null for brokers the harness does not spawn. */
   readonly readyMs: number | null;
-  /** Publishing that the broker confirms (scenario 2); absent when the target has no such thing. */
-  confirmedPublishPlan?(durable: boolean): Promise<Plan<ConfirmedPublishSpec>>;
-  /** Every subscriber receives every message (scenario 3). */
-  fanoutPlan?(subscribers: number): Promise<Plan<FanoutSpec>>;
-  /** The worst event-loop stall since start, from the broker's own metrics. */
-  maxEventLoopStallMs?(): Promise<number | null>;
+  /** Publishing that the broker confirms (scenarios 2 and 7); `ws`: pubsub's PUBLISH frames with an id. */
+  confirmedPublishPlan?(durable: boolean, transport?: "http" | "ws"): Promise<Plan<ConfirmedPublishSpec>>;
+  /** Every subscriber receives every message (scenarios 3 and 8). */
+  fanoutPlan?(subscribers: number, layout?: FanoutLayout): Promise<Plan<FanoutSpec>>;
+  workQueuePlan?(consumers: number, prefetch: number): Promise<Plan<WorkQueueSpec>>;
+  backlogPlan?(): Promise<Plan<BacklogSpec>>;
+  idlePlan?(): Promise<Plan<IdleSpec>>;
+  /** The broker's own event-loop stall readings (GET /metrics). */
+  stall?(): Promise<StallReading | null>;
   stop(): Promise<void>;
 }

@@ -1,7 +1,7 @@
-/** RabbitMQ over AMQP 0-9-1 (amqplib): the three roles. */
+/** RabbitMQ over AMQP 0-9-1 (amqplib): the roles. */
 import amqp from "amqplib";
-import { benchPayload } from "../specs.ts";
-import type { ConfirmedPublisher, StreamPublisher, Subscriber } from "./roles.ts";
+import { benchPayload, stampOffset, writeStamp } from "../specs.ts";
+import type { AckGate, ConfirmedPublisher, Consumer, PayloadListener, StampedPublisher, StreamPublisher, Subscriber } from "./roles.ts";
 
 const payload = Buffer.from(benchPayload());
 
@@ -29,7 +29,7 @@ export async function openAmqpConfirmedPublisher(
   };
 }
 
-export async function openAmqpPublisher(url: string, exchange: string): Promise<StreamPublisher> {
+export async function openAmqpPublisher(url: string, exchange: string, routingKey = "", persistent = false): Promise<StreamPublisher> {
   const connection = await amqp.connect(url);
   const channel = await connection.createChannel();
   let writable = true;
@@ -38,11 +38,12 @@ export async function openAmqpPublisher(url: string, exchange: string): Promise<
     writable = true;
     for (const callback of waiting.splice(0)) callback();
   });
+  const options = { persistent };
   return {
     send(count) {
       let sent = 0;
       while (sent < count && writable) {
-        writable = channel.publish(exchange, "", payload);
+        writable = channel.publish(exchange, routingKey, payload, options);
         sent += 1;
       }
       return sent;
@@ -57,8 +58,24 @@ export async function openAmqpPublisher(url: string, exchange: string): Promise<
   };
 }
 
+export async function openAmqpStampedPublisher(url: string, exchange: string, routingKey = ""): Promise<StampedPublisher> {
+  const connection = await amqp.connect(url);
+  const channel = await connection.createChannel();
+  const offset = stampOffset(payload);
+  return {
+    send(stamp) {
+      const message = Buffer.from(payload);
+      writeStamp(message, offset, stamp);
+      channel.publish(exchange, routingKey, message);
+    },
+    async close() {
+      await connection.close().catch(() => {});
+    },
+  };
+}
+
 /** An exclusive, server-named queue bound to the fanout exchange, consumed with auto-ack. */
-export async function openAmqpSubscriber(url: string, exchange: string): Promise<Subscriber> {
+export async function openAmqpSubscriber(url: string, exchange: string, onPayload?: PayloadListener): Promise<Subscriber> {
   const connection = await amqp.connect(url);
   const channel = await connection.createChannel();
   const { queue } = await channel.assertQueue("", { exclusive: true, autoDelete: true, durable: false });
@@ -73,6 +90,7 @@ export async function openAmqpSubscriber(url: string, exchange: string): Promise
       if (!message) return;
       received += 1;
       if (firstDelivery === null) firstDelivery = message.content.toString("utf8");
+      onPayload?.(message.content);
     },
     { noAck: true },
   );
@@ -82,6 +100,54 @@ export async function openAmqpSubscriber(url: string, exchange: string): Promise
     },
     get firstDelivery() {
       return firstDelivery;
+    },
+    get closed() {
+      return closed;
+    },
+    async close() {
+      await connection.close().catch(() => {});
+    },
+  };
+}
+
+/** A consumer on its own connection and channel: basic.qos(prefetch), manual ack of every message. */
+export async function openAmqpConsumer(url: string, queue: string, prefetch: number, gate: AckGate = () => true): Promise<Consumer> {
+  const connection = await amqp.connect(url);
+  const channel = await connection.createChannel();
+  await channel.prefetch(prefetch);
+  let acked = 0;
+  let redelivered = 0;
+  let firstDelivery: string | null = null;
+  let firstError: string | null = null;
+  let closed = false;
+  connection.on("close", () => (closed = true));
+  connection.on("error", (error: Error) => (firstError ??= error.message));
+  channel.on("error", (error: Error) => (firstError ??= error.message));
+  return {
+    async start() {
+      await channel.consume(
+        queue,
+        (message) => {
+          if (!message || !gate()) return;
+          if (firstDelivery === null) firstDelivery = message.content.toString("utf8");
+          if (message.fields.redelivered) redelivered++;
+          channel.ack(message);
+          acked++;
+        },
+        { noAck: false },
+      );
+    },
+    get acked() {
+      return acked;
+    },
+    get redelivered() {
+      return redelivered;
+    },
+    get firstDelivery() {
+      return firstDelivery;
+    },
+    get firstError() {
+      return firstError;
     },
     get closed() {
       return closed;

@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseResponse } from "./http-keepalive.ts";
 import { WsFrameReader } from "./ws-frame-reader.ts";
+import { benchPayload, readStamp, stampOffset, writeStamp } from "../specs.ts";
+import { zeroMaskTextFrame } from "./ws-wire.ts";
 
 describe("parseResponse", () => {
   const parse = (text: string) => parseResponse(Buffer.from(text), true);
@@ -71,5 +73,32 @@ describe("WsFrameReader", () => {
     expect(reader.messages).toBe(5);
     expect(reader.firstMessage).toBe(first.toString());
     expect(pings).toEqual(["are you there"]);
+  });
+
+  test.each([1, 5, 64, 1 << 20])("hands every message's bytes to onMessage, in chunks of %i bytes", (size) => {
+    const seen: string[] = [];
+    const reader = new WsFrameReader(() => {});
+    reader.onMessage = (payload) => seen.push(payload.toString("latin1"));
+    for (let at = 0; at < stream.length; at += size) reader.feed(stream.subarray(at, at + size));
+    expect(seen).toEqual([first.toString(), "m".repeat(300), Buffer.alloc(70_000, 1).toString("latin1"), "fragment", ""]);
+  });
+});
+
+describe("stamps", () => {
+  test("a stamp written into a frame is read back from the delivery", () => {
+    const frame = zeroMaskTextFrame(JSON.stringify({ type: "PUBLISH", payload: { payload: benchPayload() } }));
+    const at = stampOffset(frame);
+    expect(at).toBeGreaterThan(0);
+    writeStamp(frame, at, 1_795_786_749_001_992);
+    const delivery = Buffer.from(`{"body":"${frame.toString("latin1", at - "bench-payload:".length, at + 40)}"}`);
+    expect(readStamp(delivery)).toBe(1_795_786_749_001_992);
+    expect(readStamp(Buffer.from(benchPayload()))).toBeNull();
+  });
+
+  test("the zero-mask frame carries the text as is", () => {
+    const frame = zeroMaskTextFrame("x".repeat(300));
+    expect([frame[0], frame[1]! & 0x80, frame[1]! & 0x7f, frame.readUInt16BE(2)]).toEqual([0x81, 0x80, 126, 300]);
+    expect(frame.subarray(4, 8)).toEqual(Buffer.alloc(4));
+    expect(frame.toString("latin1", 8)).toBe("x".repeat(300));
   });
 });

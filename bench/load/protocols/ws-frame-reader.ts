@@ -1,7 +1,7 @@
 /**
  * Reads server-to-client WebSocket frames from a byte stream and counts complete messages
- * without decoding them. Keeps the first message's bytes (so a run can check what arrived) and
- * hands control frames (ping, pong, close) to the caller.
+ * without decoding them. Keeps the first message's bytes (so a run can check what arrived), hands
+ * control frames (ping, pong, close) to the caller and, when asked, every message's payload bytes.
  */
 
 /** The longest first message kept for checking. */
@@ -9,6 +9,12 @@ const FIRST_MESSAGE_KEEP_BYTES = 2048;
 const OPCODE_CONTINUATION = 0x0;
 /** Opcodes 0x8 and up are control frames. */
 const FIRST_CONTROL_OPCODE = 0x8;
+
+/**
+ * Gets each complete text or binary message. The bytes are only valid during the call (they may
+ * be a view into the runtime's read buffer): copy what is kept.
+ */
+export type MessageListener = (payload: Buffer) => void;
 
 /** Owns the parsing state of one connection's incoming stream. */
 export class WsFrameReader {
@@ -24,6 +30,7 @@ export class WsFrameReader {
   /** Complete text or binary messages read so far. */
   messages = 0;
   firstMessage: string | null = null;
+  onMessage: MessageListener | null = null;
 
   constructor(private readonly onControl: (opcode: number, payload: Buffer) => void) {}
 
@@ -39,7 +46,7 @@ export class WsFrameReader {
         this.kept?.push(Buffer.from(chunk.subarray(at, at + take)));
         at += take;
         this.remaining -= take;
-        if (this.remaining === 0) this.endFrame();
+        if (this.remaining === 0) this.endFrame(null);
         continue;
       }
       const headerLength = frameHeaderLength(chunk, at);
@@ -50,28 +57,40 @@ export class WsFrameReader {
       this.frameFin = (chunk[at]! & 0x80) !== 0;
       this.frameOpcode = chunk[at]! & 0x0f;
       at += headerLength;
-      if (this.frameOpcode !== OPCODE_CONTINUATION && this.frameOpcode < FIRST_CONTROL_OPCODE) {
-        this.messageOpcode = this.frameOpcode;
+      const data = this.frameOpcode < FIRST_CONTROL_OPCODE;
+      if (this.frameOpcode !== OPCODE_CONTINUATION && data) this.messageOpcode = this.frameOpcode;
+      // The common case: an unfragmented data frame wholly inside this chunk, handed over as a view.
+      if (data && this.frameFin && this.frameOpcode !== OPCODE_CONTINUATION && chunk.length - at >= length) {
+        this.endFrame(chunk.subarray(at, at + length));
+        at += length;
+        continue;
       }
-      const keep =
-        this.frameOpcode >= FIRST_CONTROL_OPCODE || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
-      this.kept = keep ? [] : null;
+      if (!data) this.kept = [];
+      else if (this.frameOpcode !== OPCODE_CONTINUATION) {
+        const keep = this.onMessage !== null || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
+        this.kept = keep ? [] : null;
+      } // A continuation adds to whatever its message keeps.
       this.remaining = length;
-      if (length === 0) this.endFrame();
+      if (length === 0) this.endFrame(null);
     }
     if (at < chunk.length) this.partialHeader = Buffer.from(chunk.subarray(at));
   }
 
-  private endFrame(): void {
-    const payload = this.kept ? Buffer.concat(this.kept) : null;
-    this.kept = null;
+  private endFrame(whole: Buffer | null): void {
     if (this.frameOpcode >= FIRST_CONTROL_OPCODE) {
-      this.onControl(this.frameOpcode, payload ?? Buffer.alloc(0));
+      const payload = this.kept ? Buffer.concat(this.kept) : Buffer.alloc(0);
+      this.kept = null;
+      this.onControl(this.frameOpcode, payload);
       return;
     }
     if (!this.frameFin || this.messageOpcode === 0) return;
+    const payload = whole ?? (this.kept ? (this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept)) : null);
+    this.kept = null;
     this.messages += 1;
-    if (this.firstMessage === null && payload) this.firstMessage = payload.toString("utf8");
+    if (this.firstMessage === null && payload && payload.length <= FIRST_MESSAGE_KEEP_BYTES) {
+      this.firstMessage = payload.toString("utf8");
+    }
+    if (this.onMessage && payload) this.onMessage(payload);
   }
 }
 

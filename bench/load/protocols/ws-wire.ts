@@ -3,11 +3,13 @@
  *
  * Why not the `WebSocket` class: it builds a string and an event object per message, which on a
  * 2-core machine makes the subscriber, not the broker, the bottleneck. This client reads frame
- * headers and skips payloads (ws-frame-reader.ts), answers pings, and sends prebuilt masked
- * frames (one fixed mask: servers do not check it, and a benchmark needs no more).
+ * headers and skips payloads (ws-frame-reader.ts) unless a listener wants them, answers pings, and
+ * sends prebuilt masked frames (one fixed mask: servers do not check it, and a benchmark needs no
+ * more). Frames built per message (ids, acks, stamps) use the all-zero mask, which RFC 6455 allows
+ * and which makes masking a copy.
  */
 import type { Socket } from "bun";
-import { WsFrameReader } from "./ws-frame-reader.ts";
+import { WsFrameReader, type MessageListener } from "./ws-frame-reader.ts";
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const OPCODE_TEXT = 0x1;
@@ -15,6 +17,7 @@ const OPCODE_CLOSE = 0x8;
 const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
 const MASK = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+const ZERO_MASK = Buffer.alloc(4);
 
 /** Owns one TCP connection speaking WebSocket. */
 export class WireWebSocket {
@@ -27,6 +30,9 @@ export class WireWebSocket {
   });
   closed = false;
   onDrain: (() => void) | null = null;
+  onClose: (() => void) | null = null;
+  /** Frames queued by `sendLater`, written together once the current turn of the event loop ends. */
+  private corked: Uint8Array[] = [];
 
   private constructor() {}
 
@@ -53,8 +59,14 @@ export class WireWebSocket {
           },
           data: (_socket, chunk) => ws.onData(chunk, upgraded, fail),
           drain: () => ws.flush(),
-          close: () => fail(new Error("connection closed")),
-          error: (_socket, error) => fail(error),
+          close: () => {
+            fail(new Error("connection closed"));
+            ws.onClose?.();
+          },
+          error: (_socket, error) => {
+            fail(error);
+            ws.onClose?.();
+          },
         },
       }).catch(reject);
     });
@@ -67,6 +79,11 @@ export class WireWebSocket {
 
   get firstMessage(): string | null {
     return this.reader.firstMessage;
+  }
+
+  /** Every complete message's bytes (valid during the call only); null to only count. */
+  set onMessage(listener: MessageListener | null) {
+    this.reader.onMessage = listener;
   }
 
   get writable(): boolean {
@@ -82,6 +99,17 @@ export class WireWebSocket {
     }
     const written = this.socket.write(frames);
     if (written < frames.length) this.unwritten = frames.subarray(Math.max(0, written));
+  }
+
+  /** Queues frames; all queued in this turn of the event loop go out in one write. */
+  sendLater(frame: Uint8Array): void {
+    if (this.corked.push(frame) === 1) queueMicrotask(() => this.uncork());
+  }
+
+  private uncork(): void {
+    const frames = this.corked;
+    this.corked = [];
+    if (frames.length > 0) this.send(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   close(): void {
@@ -138,4 +166,24 @@ export function clientFrame(opcode: number, payload: Uint8Array): Buffer {
 
 export function textFrame(text: string): Buffer {
   return clientFrame(OPCODE_TEXT, Buffer.from(text));
+}
+
+/** A text frame with the all-zero mask: the payload goes in as is (cheap to build per message). */
+export function zeroMaskTextFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const start = 2 + extended + ZERO_MASK.length;
+  const frame = Buffer.allocUnsafe(start + length);
+  frame[0] = 0x80 | OPCODE_TEXT;
+  if (extended === 0) frame[1] = 0x80 | length;
+  else if (extended === 2) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.fill(0, 2 + extended, start);
+  frame.write(text, start, "utf8");
+  return frame;
 }
