@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { startBroker, type BrokerProcess } from "../support/broker-process.ts";
-
-/** Debian's chromium, never a downloaded browser; these flags keep it off the (closed) network. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { launchChromium } from "../support/chromium.ts";
 
 let broker: BrokerProcess;
 let browser: Browser;
 
 beforeAll(async () => {
   broker = await startBroker();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
