@@ -48,7 +48,24 @@ export type RunInfo = {
   settings: string[];
 };
 
-export function resultsMarkdown(info: RunInfo, rows: Row[], standing: string): string {
+/** The `## ` headings this file writes itself; any other section of RESULTS.md was written by hand. */
+const GENERATED_SECTIONS = [/^## Where we stand\b/, /^## Results\b/];
+
+/**
+ * The hand-written `## ` sections of an existing RESULTS.md (profiling notes, before/after tables),
+ * verbatim and in order, so that a new run keeps them instead of overwriting them.
+ */
+export function handWrittenSections(existing: string): string[] {
+  const sections: string[] = [];
+  const parts = existing.split(/^(?=## )/m).slice(1);
+  for (const part of parts) {
+    if (GENERATED_SECTIONS.some((pattern) => pattern.test(part))) continue;
+    sections.push(part.trimEnd());
+  }
+  return sections;
+}
+
+export function resultsMarkdown(info: RunInfo, rows: Row[], standing: string, kept: string[] = []): string {
   return `# Benchmark results
 
 - date: ${info.date}
@@ -62,7 +79,7 @@ Targets:
 ${info.targets.map((line) => `- ${line}`).join("\n")}
 
 ${standing}
-
+${kept.map((section) => `\n${section}\n`).join("")}
 ## Results
 
 ${markdownTable(rows)}

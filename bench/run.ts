@@ -5,14 +5,14 @@
  * brokers it spawns, the load processes it spawns), prints a markdown table and writes
  * bench/RESULTS.md. Every run is bounded in time; every process it starts is killed at the end.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { killAll } from "./processes.ts";
 import { parseOptions, type BenchOptions, type ScenarioName } from "./options.ts";
 import { cpuModel, loadAverage } from "./proc-stats.ts";
 import { whereWeStand } from "./goals.ts";
-import { markdownTable, resultsMarkdown } from "./report.ts";
+import { handWrittenSections, markdownTable, resultsMarkdown } from "./report.ts";
 import { skippedRow, type Row } from "./row.ts";
 import { confirmedPublishScenario, wsConfirmScenario } from "./scenarios/confirmed-publish.ts";
 import { consumeScenario } from "./scenarios/consume.ts";
@@ -101,6 +101,9 @@ async function main(options: BenchOptions): Promise<void> {
   console.log(`\n${table}\n\n${standing}\n`);
   if (options.resultsFile) {
     const command = ["bun run bench/run.ts", ...process.argv.slice(2)].join(" ");
+    const kept = existsSync(resolve(repoRoot, options.resultsFile))
+      ? handWrittenSections(readFileSync(resolve(repoRoot, options.resultsFile), "utf8"))
+      : [];
     const markdown = resultsMarkdown(
       {
         date: new Date().toISOString(),
@@ -120,10 +123,11 @@ async function main(options: BenchOptions): Promise<void> {
       },
       rows,
       standing,
+      kept,
     );
     const path = resolve(repoRoot, options.resultsFile);
     writeFileSync(path, markdown);
-    log(`wrote ${path}`);
+    log(`wrote ${path}${kept.length ? ` (keeping ${kept.length} hand-written section(s))` : ""}`);
   }
   log(`done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 }
