@@ -26,6 +26,20 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/** Every running process whose command name is `name` (e.g. "postgres"). */
+export function pidsByName(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
 /** The pid of a running process whose command name is `name` (e.g. "beam.smp"), or null. */
 export function pidByName(name: string): number | null {
   for (const entry of readdirSync("/proc")) {
@@ -79,6 +93,8 @@ export type CpuReading = {
    * to any process. A few % is normal; much more means someone else shared the machine.
    */
   other: number | null;
+  /** Percent of one core used by the helper processes together (a broker's database), if any. */
+  helpers: number | null;
 };
 
 /** CPU use of several processes, and of the rest of the machine, over an interval. */
@@ -90,9 +106,13 @@ export class CpuMeter {
   /** The harness's own process is measured too, and counted as neither broker nor "other". */
   private readonly pids: number[];
 
-  constructor(pids: number[]) {
+  /**
+   * `helpers`: processes doing the broker's work besides its own (pubsub-pg's Postgres), summed
+   * into `helpers` instead of counting as someone else's work.
+   */
+  constructor(pids: number[], private readonly helpers: number[] = []) {
     this.pids = [...pids, process.pid];
-    this.start = new Map(this.pids.map((pid) => [pid, cpuSeconds(pid)]));
+    this.start = new Map([...this.pids, ...helpers].map((pid) => [pid, cpuSeconds(pid)]));
   }
 
   read(): CpuReading {
@@ -106,11 +126,18 @@ export class CpuMeter {
       ours += after - before;
       return percent(after - before);
     });
+    let helpersUsed = 0;
+    for (const pid of this.helpers) {
+      const before = this.start.get(pid);
+      const after = cpuSeconds(pid);
+      if (before != null && after != null) helpersUsed += after - before;
+    }
     const machineEnd = machineBusySeconds();
     const other =
       this.machineStart === null || machineEnd === null || seconds <= 0
         ? null
-        : Math.max(0, percent(machineEnd - this.machineStart - ours));
-    return { perPid: perPid.slice(0, -1), other };
+        : Math.max(0, percent(machineEnd - this.machineStart - ours - helpersUsed));
+    const helpers = this.helpers.length && seconds > 0 ? percent(helpersUsed) : null;
+    return { perPid: perPid.slice(0, -1), other, helpers };
   }
 }

@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { killAll } from "./processes.ts";
+import { killAll, onInterrupt } from "./processes.ts";
 import { parseOptions, type BenchOptions, type ScenarioName } from "./options.ts";
 import { cpuModel, loadAverage } from "./proc-stats.ts";
 import { whereWeStand } from "./goals.ts";
@@ -30,6 +30,7 @@ import type { Target, TargetContext } from "./targets/target.ts";
 const repoRoot = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const options = parseOptions(process.argv.slice(2));
 const workDir = mkdtempSync(join(tmpdir(), "pubsub-bench-"));
+onInterrupt(async () => rmSync(workDir, { recursive: true, force: true }));
 const startedAt = performance.now();
 
 

@@ -128,7 +128,7 @@ async function publishOnce(target: Target, setup: PublishSetup, options: BenchOp
         const loadEndsAt = performance.now() + options.warmupMs + options.measureMs + 200;
         await Bun.sleep(Math.max(0, readyAt + STALL_READ_AFTER_READY_MS - loadEndsAt));
       }
-      measured = await driveLoad(plan.spec, instance.pid, setup, options);
+      measured = await driveLoad(plan.spec, instance.pid, instance.helperPids?.() ?? [], setup, options);
     } finally {
       await plan.cleanup().catch(() => {});
     }
@@ -143,6 +143,7 @@ async function publishOnce(target: Target, setup: PublishSetup, options: BenchOp
 async function driveLoad(
   spec: ConfirmedPublishSpec,
   brokerPid: number | null,
+  helperPids: number[],
   setup: PublishSetup,
   options: BenchOptions,
 ): Promise<Omit<PublishRun, "stall" | "note">> {
@@ -163,9 +164,9 @@ async function driveLoad(
     for (const result of results) result.catch(() => {}); // awaited below; this only marks them handled
     for (const load of processes) load.send({ kind: "go" });
     await Bun.sleep(options.warmupMs);
-    const meter = new CpuMeter([brokerPid ?? -1, ...processes.map((load) => load.pid)]);
+    const meter = new CpuMeter([brokerPid ?? -1, ...processes.map((load) => load.pid)], helperPids);
     await Bun.sleep(options.measureMs);
-    const { perPid, other } = meter.read();
+    const { perPid, other, helpers } = meter.read();
     const [broker = null, ...load] = perPid;
     const answers = await Promise.all(results);
     const histogram = merge(answers.map((answer) => answer.latencyBuckets));
@@ -175,7 +176,7 @@ async function driveLoad(
       firstError: answers.find((answer) => answer.firstError)?.firstError ?? null,
       p50: percentileMs(histogram, 0.5),
       p99: percentileMs(histogram, 0.99),
-      cpu: { broker: brokerPid === null ? null : broker, load, other },
+      cpu: { broker: brokerPid === null ? null : broker, load, other, helpers },
     };
   } finally {
     await Promise.all(processes.map((load) => load.finish()));

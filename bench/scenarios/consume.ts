@@ -94,7 +94,7 @@ async function consumeOnce(target: Target, options: BenchOptions): Promise<Consu
       const phases: Phase[] = [];
       for (const [i, prefetch] of options.consumePrefetches.entries()) {
         const spec = await plan.spec.consumer(prefetch);
-        phases.push(await consumePhase(spec, options.consumeBudget[i]!, instance.pid, options));
+        phases.push(await consumePhase(spec, options.consumeBudget[i]!, instance.pid, instance.helperPids?.() ?? [], options));
       }
       // The run is as clean as its busiest phase.
       const busiest = phases.reduce((worst, phase) => ((phase.cpu.other ?? 0) > (worst.cpu.other ?? 0) ? phase : worst));
@@ -115,6 +115,7 @@ async function consumePhase(
   spec: ConsumerSpec,
   budget: number,
   brokerPid: number | null,
+  helperPids: number[],
   options: BenchOptions,
 ): Promise<Phase> {
   const load = new LoadProcess("consumers");
@@ -126,7 +127,7 @@ async function consumePhase(
     const deadlineMs = options.warmupMs + options.measureMs + READY_TIMEOUT_MS + STALL_TIMEOUT_MS + 10_000;
     load.send({ kind: "configure", role: "consumers", specs: [spec], reportEveryMs: REPORT_EVERY_MS, deadlineMs, limit: budget });
     await load.next("ready", READY_TIMEOUT_MS);
-    const meter = new CpuMeter([brokerPid ?? -1, load.pid]);
+    const meter = new CpuMeter([brokerPid ?? -1, load.pid], helperPids);
     load.send({ kind: "go" });
     const warmupBy = Math.max(1, Math.floor(budget / 10));
     let mark: Progress | null = null;
@@ -156,7 +157,7 @@ async function consumePhase(
           null;
       }
     }
-    const { perPid, other } = meter.read();
+    const { perPid, other, helpers } = meter.read();
     load.send({ kind: "stop" });
     const first = samples.find((sample) => sample.firstDelivery)?.firstDelivery ?? "";
     if (!first.includes(PAYLOAD_MARKER)) throw new Error(`first delivery lacks the payload: ${first.slice(0, 120)}`);
@@ -168,7 +169,7 @@ async function consumePhase(
       budgetReached: end.total >= budget,
       redelivered: end.redelivered ?? 0,
       firstError: null,
-      cpu: { broker: brokerPid === null ? null : (perPid[0] ?? null), load: perPid.slice(1), other },
+      cpu: { broker: brokerPid === null ? null : (perPid[0] ?? null), load: perPid.slice(1), other, helpers },
     };
   } finally {
     await load.finish(3_000);

@@ -7,6 +7,8 @@ export type CpuUse = {
   load: Array<number | null>;
   /** The harness itself plus everything else on the machine (see CpuReading.other). */
   other: number | null;
+  /** The broker's database processes (pubsub-pg's Postgres), when it has any. */
+  helpers?: number | null;
 };
 
 /** A run whose "other" CPU exceeds this shared the machine with someone else's work. */
@@ -22,5 +24,6 @@ export function cpuNote(runs: CpuUse[]): string {
   const load = Array.from({ length: loadCount }, (_, i) => med(runs.map((run) => run.load[i] ?? null)));
   const other = med(runs.map((run) => run.other));
   const busy = Number(other) > BUSY_MACHINE_PERCENT ? " (**machine shared with other work: numbers low**)" : "";
-  return `CPU (% of a core): broker ${med(runs.map((run) => run.broker))}, load ${load.join("+")}, other ${other}${busy}`;
+  const helpers = runs.some((run) => typeof run.helpers === "number") ? ` + Postgres ${med(runs.map((run) => run.helpers ?? null))}` : "";
+  return `CPU (% of a core): broker ${med(runs.map((run) => run.broker))}${helpers}, load ${load.join("+")}, other ${other}${busy}`;
 }

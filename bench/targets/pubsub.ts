@@ -13,6 +13,8 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import type { ScenarioName } from "../options.ts";
+import { pidsByName } from "../proc-stats.ts";
+import { onInterrupt } from "../processes.ts";
 import { callApi, launchBroker, readStall } from "./broker-process.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
 import type {
@@ -106,6 +108,8 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
       return {
         pid: broker.child.pid,
         readyMs: broker.readyMs,
+        // Postgres commits pubsub-pg's writes in its own processes: their CPU is the broker's work.
+        helperPids: variant === "postgres" ? () => pidsByName("postgres") : undefined,
         async confirmedPublishPlan(durable, transport = "http"): Promise<Plan<ConfirmedPublishSpec>> {
           const queue = durable ? "bench.durable" : "bench.transient";
           await api("/exchanges", { name: "bench.direct", type: "direct" }).catch(ignoreExists);
@@ -210,14 +214,20 @@ async function createDatabase(adminUrl: string): Promise<{ url: string; drop: ()
   await admin.unsafe(`create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  const drop = async () => {
+    try {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    } finally {
+      await admin.close();
+    }
+  };
+  // Interrupted (Ctrl-C, SIGTERM) between here and the run's end: the database is dropped anyway.
+  const done = onInterrupt(drop);
   return {
     url: url.toString(),
     drop: async () => {
-      try {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await admin.close();
-      }
+      done();
+      await drop();
     },
   };
 }

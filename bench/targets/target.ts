@@ -62,6 +62,8 @@ export interface TargetInstance {
   readonly pid: number | null;
   /** Spawn → first 200 of GET /ping; null for brokers the harness does not spawn. */
   readonly readyMs: number | null;
+  /** Processes doing the broker's work besides its own (pubsub-pg: Postgres), for CPU readings. */
+  helperPids?(): number[];
   /** Publishing that the broker confirms (scenarios 2 and 7); `ws`: pubsub's PUBLISH frames with an id. */
   confirmedPublishPlan?(durable: boolean, transport?: "http" | "ws"): Promise<Plan<ConfirmedPublishSpec>>;
   /** Every subscriber receives every message (scenarios 3 and 8). */
