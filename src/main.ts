@@ -5,6 +5,7 @@
  * Each side is imported only when used: a client command never loads the server.
  */
 import pkg from "../package.json" with { type: "json" };
+import { catchSignals } from "./signals.ts";
 import { usage } from "./cli/usage.ts";
 
 const [command = "serve", ...rest] = process.argv.slice(2);
@@ -22,9 +23,11 @@ switch (command) {
     break;
   case "serve": {
     if (rest.length > 0) fatal(`serve takes no arguments, got: ${rest.join(" ")}`);
+    // Before anything slow is loaded: a SIGTERM at any moment of start-up ends cleanly [SIGNAL-1].
+    const signals = catchSignals();
     const [{ ConfigError, loadConfig }, { startBroker }] = await Promise.all([import("./config.ts"), import("./run.ts")]);
     try {
-      await startBroker(loadConfig(), pkg.version);
+      await startBroker(loadConfig(), pkg.version, signals);
     } catch (error) {
       fatal(error instanceof ConfigError || error instanceof Error ? error.message : String(error));
     }

@@ -1,5 +1,6 @@
 import { Broker } from "./broker/broker.ts";
 import type { Config } from "./config.ts";
+import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
 import { serve } from "./server/serve.ts";
@@ -9,7 +10,7 @@ import { openStore } from "./store/open-store.ts";
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
-export async function startBroker(config: Config, version: string): Promise<void> {
+export async function startBroker(config: Config, version: string, signals: Signals): Promise<void> {
   const { store, location } = await openStore(config, log);
   const hub = new WsHub(config.subscriberMaxBufferBytes);
   const started = performance.now();
@@ -24,6 +25,14 @@ export async function startBroker(config: Config, version: string): Promise<void
     maxQueuedBytes: config.maxQueuedBytes,
     log,
   });
+  if (signals.received !== undefined) {
+    // Asked to stop while migrating or restoring: close the store the way a running broker would
+    // (so restored messages keep their redelivered marks), and never listen.
+    log(`${signals.received} during start-up: stopping`);
+    await broker.close();
+    log("stopped");
+    process.exit(0);
+  }
   const monitor = new LoopMonitor();
   const metrics = () => ({
     uptime_seconds: process.uptime(),
@@ -41,12 +50,6 @@ export async function startBroker(config: Config, version: string): Promise<void
   const app = createApp({ broker, version, metrics });
   const server = serve(config, app, hub, broker);
   hub.bind(server, broker);
-  const queues = broker.queues();
-  log(
-    `pubsub ${version} listening on http://${config.host}:${server.port} ` +
-      `(database ${location}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
-  );
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -74,6 +77,10 @@ export async function startBroker(config: Config, version: string): Promise<void
     log("stopped");
     process.exit(code);
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  signals.handle((signal) => void shutdown(signal));
+  const queues = broker.queues();
+  log(
+    `pubsub ${version} listening on http://${config.host}:${server.port} ` +
+      `(database ${location}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
+  );
 }
