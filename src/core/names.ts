@@ -4,6 +4,8 @@ import { brokerError, ErrorCodes, type BrokerError } from "./errors.ts";
 export const MAX_NAME_BYTES = 255;
 /** Routing keys and binding keys are shortstr on the AMQP wire too. */
 export const MAX_ROUTING_KEY_BYTES = 255;
+/** The HTTP schema's bound for `message_id` (characters, as JSON Schema counts them). */
+export const MAX_MESSAGE_ID_LENGTH = 255;
 
 /** UTF-8 length without allocating; a lone surrogate counts 3, as TextEncoder encodes it as U+FFFD. */
 export const utf8ByteLength = (s: string): number => {
@@ -23,12 +25,61 @@ export const utf8ByteLength = (s: string): number => {
 const isHighSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
 const isLowSurrogate = (unit: number): boolean => unit >= 0xdc00 && unit <= 0xdfff;
 
-// C0 controls, DEL and C1 controls: invisible in logs and UIs, so a name could hide or spoof another.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** U+0041 style, for messages; `at` is a UTF-16 index, as RegExp reports it. */
+const codePointAt = (s: string, at: number): string =>
+  `U+${(s.codePointAt(at) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
-const hex = (s: string, at: number): string =>
-  `U+${s.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0")}`;
+// ---- printable ---------------------------------------------------------------------------------
+
+/**
+ * What a printable name may not contain, one reason per class, tried in this order. A name is read
+ * by people in logs, UIs and the CLI: every code point must have an agreed visible form, and two
+ * names that look the same must not differ by something invisible.
+ * - Cc: C0 and C1 controls and DEL (tab, newline and NEL included).
+ * - Cs: a lone surrogate is not Unicode at all; UTF-8 cannot carry it (it would become U+FFFD).
+ * - Noncharacters: U+FDD0–U+FDEF and U+xxFFFE/U+xxFFFF, reserved for a program's internal use.
+ * - Cf and Default_Ignorable_Code_Point: invisible or reordering characters — BOM U+FEFF, zero-width
+ *   space/joiners U+200B–U+200D, bidi overrides U+202A–U+202E and isolates, soft hyphen, variation
+ *   selectors, Hangul fillers, tag characters. They let `a\u202Eb` or `\uFEFFq` pass for another name.
+ * - Co: private-use code points have no agreed glyph.
+ * - Zl, Zp and every Zs but U+0020: line/paragraph separators, and spaces that look like U+0020
+ *   (no-break, en, em, ideographic …) but make a different name.
+ * Unassigned code points (Cn, noncharacters aside) are accepted: which ones are assigned depends on
+ * the runtime's Unicode version, and a stored name must not turn invalid with an upgrade.
+ */
+const NOT_PRINTABLE: readonly (readonly [RegExp, string])[] = [
+  [/\p{Cc}/v, "control character"],
+  [/\p{Cs}/v, "lone surrogate"],
+  [/\p{Noncharacter_Code_Point}/v, "noncharacter"],
+  [/[\p{Cf}\p{Default_Ignorable_Code_Point}]/v, "invisible or format character"],
+  [/\p{Co}/v, "private-use character"],
+  [/[\p{Zl}\p{Zp}]/v, "line or paragraph separator"],
+  [/[\p{Zs}--[\x20]]/v, "space other than U+0020"],
+];
+
+/**
+ * Null when every code point of `s` is printable (the rule above) and it neither starts nor ends
+ * with a space; otherwise why not, naming the code point and its UTF-16 index. The one definition
+ * of "printable" for names, over HTTP, WebSocket and the store alike.
+ */
+export function printableProblem(s: string): string | null {
+  for (const [pattern, what] of NOT_PRINTABLE) {
+    const found = pattern.exec(s);
+    if (found) return `${what} ${codePointAt(s, found.index)} at index ${found.index}`;
+  }
+  if (s.startsWith(" ") || s.endsWith(" ")) return "a space at its start or end";
+  return null;
+}
+
+// ---- path segments -----------------------------------------------------------------------------
+
+/**
+ * `.` and `..` are dot segments: every URL parser (WHATWG, and Bun.serve before any handler runs)
+ * resolves them — also written `%2e`, `%2E%2e`, `.%2e` — so `/queues/./messages` is
+ * `/queues/messages`. No encoding carries them; every other name survives `encodeURIComponent`
+ * unchanged (checked for every code point, test/integration/names-paths.test.ts).
+ */
+export const isDotSegment = (name: string): boolean => name === "." || name === "..";
 
 /** Null when `name` may name an exchange or queue; otherwise an INVALID_NAME error saying why. */
 export const validateName = (kind: "exchange" | "queue", name: unknown): BrokerError | null => {
@@ -38,14 +89,29 @@ export const validateName = (kind: "exchange" | "queue", name: unknown): BrokerE
   if (bytes < 1 || bytes > MAX_NAME_BYTES) {
     return invalid(`must be 1 to ${MAX_NAME_BYTES} bytes of UTF-8, got ${bytes}`);
   }
-  const surrogate = LONE_SURROGATE.exec(name);
-  if (surrogate) return invalid(`must be valid Unicode: lone surrogate ${hex(name, surrogate.index)} at index ${surrogate.index}`);
-  const control = CONTROL.exec(name);
-  if (control) return invalid(`must be printable: control character ${hex(name, control.index)} at index ${control.index}`);
+  const unprintable = printableProblem(name);
+  if (unprintable) return invalid(`must be printable: ${unprintable}`);
+  if (isDotSegment(name)) return invalid(`must not be "${name}": a URL path cannot carry it (it means ${name === "." ? "this" : "the parent"} path)`);
   return null;
 };
 
-/** Null when `key` can be a message's routing key: any string, "" included, of at most 255 bytes. */
+// ---- strings that reach the store as text -------------------------------------------------------
+
+/**
+ * Null when `s` can be stored in a text column on every backend and read back unchanged. Postgres
+ * text refuses U+0000; a lone surrogate cannot be UTF-8 and would come back as U+FFFD. (Strings
+ * stored inside JSON — headers, binding arguments, payloads — are escaped by JSON.stringify and
+ * need no such rule.)
+ */
+export function storableProblem(s: string): string | null {
+  const nul = s.indexOf("\u0000");
+  if (nul !== -1) return `must not contain U+0000 (at index ${nul}): it cannot be stored`;
+  const surrogate = /\p{Cs}/v.exec(s);
+  if (surrogate) return `must be valid Unicode: lone surrogate ${codePointAt(s, surrogate.index)} at index ${surrogate.index}`;
+  return null;
+}
+
+/** Null when `key` can be a message's routing key: any storable string, "" included, of at most 255 bytes. */
 export const validateRoutingKey = (key: unknown): BrokerError | null =>
   keyProblem(key, (why) => brokerError(ErrorCodes.VALIDATION, `routing key ${why}`));
 
@@ -53,13 +119,25 @@ export const validateRoutingKey = (key: unknown): BrokerError | null =>
 export const validateBindingKey = (key: unknown): BrokerError | null =>
   keyProblem(key, (why) => brokerError(ErrorCodes.BINDING_INVALID, `binding key ${why}`));
 
+/** Null when `id` is absent or a publisher's message_id: 1 to 255 characters, storable. */
+export const validateMessageId = (id: unknown): BrokerError | null => {
+  if (id === undefined) return null;
+  const invalid = (why: string) => brokerError(ErrorCodes.VALIDATION, `message_id ${why}`);
+  if (typeof id !== "string" || id.length < 1 || id.length > MAX_MESSAGE_ID_LENGTH) {
+    return invalid(`must be a string of 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
+  }
+  const unstorable = storableProblem(id);
+  return unstorable ? invalid(unstorable) : null;
+};
+
 const keyProblem = (key: unknown, invalid: (why: string) => BrokerError): BrokerError | null => {
   if (typeof key !== "string") return invalid(`must be a string, got ${describeType(key)}`);
   const bytes = utf8ByteLength(key);
   if (bytes > MAX_ROUTING_KEY_BYTES) {
     return invalid(`must be at most ${MAX_ROUTING_KEY_BYTES} bytes of UTF-8, got ${bytes}`);
   }
-  return null;
+  const unstorable = storableProblem(key);
+  return unstorable ? invalid(unstorable) : null;
 };
 
 const describeType = (x: unknown): string =>

@@ -1,5 +1,6 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { Headers, HeaderValue } from "../core/exchanges/types.ts";
+import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
 
 type Id = string | number | undefined;
@@ -125,9 +126,8 @@ export function parsePublishFields(payload: Record<string, unknown>): Result<Pub
     if (payload[name] !== undefined && !isWhole(payload[name])) return fail(ErrorCodes.VALIDATION, `${name} must be a whole number of milliseconds`);
   }
   const messageId = payload.message_id;
-  if (messageId !== undefined && (typeof messageId !== "string" || messageId === "" || messageId.length > 255)) {
-    return fail(ErrorCodes.VALIDATION, "message_id must be a string of 1 to 255 characters");
-  }
+  const messageIdError = validateMessageId(messageId);
+  if (messageIdError) return { ok: false, error: messageIdError };
   return ok({
     exchange: payload.exchange_name,
     key,
