@@ -1,4 +1,4 @@
-import type { Binding, Headers } from "../core/exchanges/types.ts";
+import type { Binding, BindingArgs } from "../core/exchanges/types.ts";
 import type { Queue } from "../core/queue.ts";
 import { queueArgsView } from "../core/queue-args.ts";
 import type { Exchange } from "../core/topology.ts";
@@ -20,7 +20,7 @@ export type QueueView = {
   last_seq: number;
   arguments: Record<string, string | number | boolean>;
 };
-export type BindingView = { exchange_name: string; queue_name: string; key: string; arguments: Headers };
+export type BindingView = { exchange_name: string; queue_name: string; key: string; arguments: BindingArgs };
 
 export const exchangeView = (e: Exchange): ExchangeView => ({
   name: e.name,

@@ -1,6 +1,6 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
-import { bindingId, type Binding, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
+import { bindingId, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
@@ -138,7 +138,12 @@ export class Topology {
     }
     const queue = this.queues.get(spec.queue as string);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${String(spec.queue)}" does not exist`);
-    const binding: Binding = { exchange: exchange.name, queue: queue.name, key: spec.key ?? "", args: spec.args ?? {} };
+    const args = spec.args ?? {};
+    for (const [name, value] of Object.entries(args)) {
+      // Every type's bindings, not only headers': arguments are part of a binding's identity.
+      if (!isHeaderScalar(value)) return fail(ErrorCodes.BINDING_INVALID, `binding argument "${name}" must be a string, number, boolean or null`);
+    }
+    const binding: Binding = { exchange: exchange.name, queue: queue.name, key: spec.key ?? "", args: args as BindingArgs };
     const invalid: BrokerError | null = exchangeTypes[exchange.kind].validateBinding(binding);
     if (invalid) return { ok: false, error: invalid };
     return ok({ binding, exchange, queue, exists: exchange.bindings.has(bindingId(binding)) });

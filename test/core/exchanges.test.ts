@@ -5,10 +5,10 @@ import { fanout } from "../../src/core/exchanges/fanout.ts";
 import { headers } from "../../src/core/exchanges/headers.ts";
 import { exchangeTypes, isExchangeKind } from "../../src/core/exchanges/index.ts";
 import { topic, topicMatches } from "../../src/core/exchanges/topic.ts";
-import type { Binding, ExchangeType, Headers } from "../../src/core/exchanges/types.ts";
+import type { Binding, BindingArgs, ExchangeType, Headers } from "../../src/core/exchanges/types.ts";
 
 /** [queue, key, args]: a binding on exchange "x". */
-type BindSpec = readonly [queue: string, key: string, args?: Headers];
+type BindSpec = readonly [queue: string, key: string, args?: BindingArgs];
 
 type Case = {
   readonly name: string;
@@ -220,6 +220,15 @@ runCases(headers, [
   { name: "strict equality: true is not 1", bind: [["q1", "", { a: true }]], message: { headers: { a: 1 } }, expected: [] },
   { name: "null matches a null header", bind: [["q1", "", { a: null }]], message: { headers: { a: null } }, expected: ["q1"] },
   { name: "null does not match an absent header", bind: [["q1", "", { a: null }]], message: { headers: {} }, expected: [] },
+  { name: "[HEADERS-1] null (AMQP void) matches any present value", bind: [["q1", "", { a: null }], ["q2", "", { a: null, b: 2 }]], message: { headers: { a: "anything" } }, expected: ["q1"] },
+  { name: "[HEADERS-1] null matches false, 0 and the empty string: present is present", bind: [["q1", "", { a: null, b: null, c: null }]], message: { headers: { a: false, b: 0, c: "" } }, expected: ["q1"] },
+  { name: "[HEADERS-1] any: one present null argument is enough", bind: [["q1", "", { "x-match": "any", a: null, b: 1 }]], message: { headers: { a: 7 } }, expected: ["q1"] },
+  {
+    name: "[HEADERS-2] an array header (x-death) is present for null with -with-x, and equals no scalar",
+    bind: [["q1", "", { "x-match": "all-with-x", "x-death": null }], ["q2", "", { "x-match": "any-with-x", "x-death": "[]" }], ["q3", "", { "x-death": null }]],
+    message: { headers: { "x-death": [{ count: 1, reason: "expired", queue: "a", time: 1, exchange: "", "routing-keys": ["a"] }] } },
+    expected: ["q1", "q3"],
+  },
   { name: "all with no arguments matches every message", bind: [["q1", "", {}], ["q2", "", { "x-match": "all" }]], message: { headers: { z: 1 } }, expected: ["q1", "q2"] },
   { name: "any: one equal argument is enough", bind: [["q1", "", { "x-match": "any", a: 1, b: 2 }]], message: { headers: { b: 2 } }, expected: ["q1"] },
   { name: "any: none equal fails", bind: [["q1", "", { "x-match": "any", a: 1, b: 2 }]], message: { headers: { a: 2, b: 1 } }, expected: [] },
@@ -235,7 +244,7 @@ runCases(headers, [
 ]);
 
 describe("headers validateBinding", () => {
-  const binding = (args: Record<string, unknown>): Binding => ({ exchange: "x", queue: "q", key: "", args: args as Headers });
+  const binding = (args: Record<string, unknown>): Binding => ({ exchange: "x", queue: "q", key: "", args: args as BindingArgs });
   const cases: readonly (readonly [string, Record<string, unknown>, boolean])[] = [
     ["no x-match", { a: 1 }, true],
     ["all", { "x-match": "all" }, true],

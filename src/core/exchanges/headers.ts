@@ -1,6 +1,6 @@
 import { brokerError, ErrorCodes, type BrokerError } from "../errors.ts";
 import { validateBindingKey } from "../names.ts";
-import { bindingId, type Binding, type ExchangeType, type HeaderValue, type Router } from "./types.ts";
+import { bindingId, isHeaderScalar, type Binding, type ExchangeType, type HeaderScalar, type Router } from "./types.ts";
 
 type MatchMode = "all" | "any" | "all-with-x" | "any-with-x";
 const MATCH_MODES: readonly string[] = ["all", "any", "all-with-x", "any-with-x"];
@@ -9,14 +9,15 @@ const MATCH_MODES: readonly string[] = ["all", "any", "all-with-x", "any-with-x"
 type Condition = {
   readonly queue: string;
   readonly needsAll: boolean;
-  readonly expected: readonly (readonly [string, HeaderValue])[];
+  readonly expected: readonly (readonly [string, HeaderScalar])[];
 };
 
 /**
  * RabbitMQ 3.10+ semantics: `x-match` is never matched itself; plain "all"/"any" also ignore
  * other "x-" arguments, the "-with-x" modes match them. An argument matches when the message
- * header of that name is strictly equal (a null argument needs a null header, not just presence).
- * "all" with nothing to match takes every message; "any" with nothing takes none.
+ * header of that name is strictly equal, except that a null argument (AMQP's void) matches any
+ * value, as long as the header is present [HEADERS-1]. "all" with nothing to match takes every
+ * message; "any" with nothing takes none.
  */
 export const headers: ExchangeType = {
   kind: "headers",
@@ -32,8 +33,8 @@ export const headers: ExchangeType = {
       // Arguments are arbitrary sets of pairs with no order to index by: a scan, as in RabbitMQ.
       route(message) {
         const found = new Set<string>();
-        const hit = ([name, value]: readonly [string, HeaderValue]) =>
-          Object.hasOwn(message.headers, name) && message.headers[name] === value;
+        const hit = ([name, value]: readonly [string, HeaderScalar]) =>
+          Object.hasOwn(message.headers, name) && (value === null || message.headers[name] === value);
         for (const condition of conditions.values()) {
           if (found.has(condition.queue)) continue;
           const matched = condition.needsAll ? condition.expected.every(hit) : condition.expected.some(hit);
@@ -52,15 +53,10 @@ const validateArgs = (binding: Binding): BrokerError | null => {
     return invalid(`x-match must be one of ${MATCH_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
   }
   for (const [name, value] of Object.entries(binding.args)) {
-    if (!isScalar(value)) {
-      return invalid(`binding argument "${name}" must be a string, number, boolean or null`);
-    }
+    if (!isHeaderScalar(value)) return invalid(`binding argument "${name}" must be a string, number, boolean or null`);
   }
   return null;
 };
-
-const isScalar = (value: unknown): value is HeaderValue =>
-  value === null || ["string", "number", "boolean"].includes(typeof value);
 
 const toCondition = (binding: Binding): Condition => {
   // An unvalidated unknown mode falls back to "all", as RabbitMQ's legacy parse_x_match does.

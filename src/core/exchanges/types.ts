@@ -2,9 +2,21 @@ import type { BrokerError } from "../errors.ts";
 
 export type ExchangeKind = "fanout" | "direct" | "topic" | "headers";
 
-/** Header values a headers exchange can match on. */
-export type HeaderValue = string | number | boolean | null;
+/** What a publisher's header or a binding argument holds: a headers exchange matches on these. */
+export type HeaderScalar = string | number | boolean | null;
+/**
+ * A header's value. Publishers and bindings use scalars; the broker itself adds structured values,
+ * as AMQP field tables do: `x-death` is an array of objects (see ../dead-letter.ts). Stored and
+ * sent as JSON, like every header; a headers exchange never equals one to a scalar argument, but a
+ * `null` argument (presence) matches it.
+ */
+export type HeaderValue = HeaderScalar | readonly HeaderValue[] | { readonly [name: string]: HeaderValue };
 export type Headers = Readonly<Record<string, HeaderValue>>;
+/** A binding's arguments: scalars only (they are part of the binding's identity). */
+export type BindingArgs = Readonly<Record<string, HeaderScalar>>;
+
+export const isHeaderScalar = (value: unknown): value is HeaderScalar =>
+  value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
 
 export type Binding = {
   readonly exchange: string;
@@ -12,7 +24,7 @@ export type Binding = {
   /** Routing key or topic pattern; "" when unused (fanout, headers). */
   readonly key: string;
   /** Binding arguments; the headers exchange reads `x-match` and the headers to match. */
-  readonly args: Headers;
+  readonly args: BindingArgs;
 };
 
 /** What routing looks at: never the payload. */
@@ -40,5 +52,5 @@ export interface ExchangeType {
 export const bindingId = (b: Binding): string =>
   `${b.queue}\u0000${b.key}\u0000${JSON.stringify(sortedArgs(b.args))}`;
 
-const sortedArgs = (args: Headers): [string, HeaderValue][] =>
+const sortedArgs = (args: BindingArgs): [string, HeaderScalar][] =>
   Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

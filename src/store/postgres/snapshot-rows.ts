@@ -1,5 +1,5 @@
 /** Rows as drizzle reads them from the Postgres schema → the Snapshot the broker restores from. */
-import type { ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import type { BindingArgs, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
 import type { Snapshot } from "../store.ts";
 import type * as schema from "./schema.ts";
@@ -20,7 +20,7 @@ export const toSnapshot = (rows: SnapshotRows): Snapshot => ({
     lastSeq: q.lastSeq,
     args: { ...DEFAULT_QUEUE_ARGS, ...(JSON.parse(q.args) as Partial<QueueArgs>) },
   })),
-  bindings: rows.bindings.map((b) => ({ exchange: b.exchange, queue: b.queue, key: b.key, args: JSON.parse(b.args) as Headers })),
+  bindings: rows.bindings.map((b) => ({ exchange: b.exchange, queue: b.queue, key: b.key, args: JSON.parse(b.args) as BindingArgs })),
   messages: rows.messages.map((m) => ({
     queue: m.queue,
     seq: m.seq,

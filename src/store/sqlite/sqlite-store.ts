@@ -3,7 +3,7 @@ import { and, asc, between, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
-import type { Binding, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import type { Binding, BindingArgs, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
 import { canonicalArgs } from "../binding-args.ts";
 import { describeDbError } from "../db-error.ts";
@@ -140,7 +140,7 @@ export class SqliteStore implements Store {
         exchange: b.exchange,
         queue: b.queue,
         key: b.key,
-        args: JSON.parse(b.args) as Headers,
+        args: JSON.parse(b.args) as BindingArgs,
       })),
       messages: messages.map((m) => ({
         queue: m.queue,
