@@ -1,4 +1,4 @@
-import { deadLetteredMessage } from "../core/dead-letter.ts";
+import { deadLetteredMessage, isDeathCycle } from "../core/dead-letter.ts";
 import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { Headers } from "../core/exchanges/types.ts";
 import { messageBytes, type Message } from "../core/message.ts";
@@ -19,6 +19,8 @@ const DRAIN_BATCH = 512;
 const DRAIN_BATCH_BYTES = 1 << 20;
 /** When a subscriber is backpressured, the backlog waits this long for a drain before pushing on. */
 const DRAIN_RETRY_MS = 50;
+/** Dead-letter cycles logged, each once; past this many the log stays quiet (bounded memory). */
+const MAX_REPORTED_CYCLES = 1_000;
 /** How often TTLs, delays and ack timeouts are looked at: their precision. */
 const TICK_MS = 100;
 
@@ -61,6 +63,7 @@ export class Broker {
   private readonly topology = new Topology();
   private readonly gauge: MemoryGauge = { bytes: 0 };
   private readonly recentIds = new RecentIds();
+  private readonly reportedCycles = new Set<string>();
   private readonly draining = new Set<string>();
   private readonly drainTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private serialTail: Promise<unknown> = Promise.resolve();
@@ -341,19 +344,30 @@ export class Broker {
     const dlx = queue.args.deadLetterExchange;
     if (dead.length === 0 || dlx === undefined) return;
     for (const { entry, reason } of dead) {
-      const message = deadLetteredMessage(entry, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
+      const message = deadLetteredMessage(entry.message, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
+      // [DLX-2] "" is the default exchange: the queue named by the dead-letter routing key.
       const routed = this.topology.route(dlx, message.routingKey, message.headers);
       if (!routed.ok) {
         this.deps.log?.(`dead-letter exchange "${dlx}" of queue "${queue.name}" does not exist; message ${message.id} dropped`);
         continue;
       }
-      // A message expiring back into its own queue would cycle forever; only rejections may return.
-      const targets = routed.value.filter((q) => q !== queue || reason === "rejected");
+      // [DLX-3] A queue it already died in, with no rejection since, would make it cycle forever.
+      const targets = routed.value.filter((target) => !isDeathCycle(target.name, message.headers) || !this.reportCycle(queue, target));
       const pending = this.enqueue(targets, message, now, {});
       if (pending.length > 0) {
         this.persist(pending).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
       }
     }
+  }
+
+  /** Logs a dead-letter cycle the first time it drops a message (RabbitMQ logs each cycle once too); always true. */
+  private reportCycle(from: Queue, to: Queue): true {
+    const key = `${from.name}\u0000${to.name}`;
+    if (this.reportedCycles.size < MAX_REPORTED_CYCLES && !this.reportedCycles.has(key)) {
+      this.reportedCycles.add(key);
+      this.deps.log?.(`dead-letter cycle: a message from queue "${from.name}" already died in "${to.name}" with no rejection since; dropped there (logged once)`);
+    }
+    return true;
   }
 
   // ---- subscribers ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { ErrorCodes, ok, type BrokerError, type ErrorCode, type Result } from "./errors.ts";
+import { DEFAULT_EXCHANGE } from "./exchanges/types.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
 
 export type Overflow = "drop-head" | "reject-publish";
@@ -84,8 +85,9 @@ export function parseQueueArgs(input: QueueArgsInput): Result<QueueArgs> {
     maxBytes: whole("max_bytes", input.max_bytes),
     messageTtl: whole("message_ttl", input.message_ttl),
     overflow: overflow as Overflow,
+    // [DLX-2] "" is the default exchange (routing to the queue named by the key), as in AMQP: kept, not dropped.
     deadLetterExchange:
-      input.dead_letter_exchange === "" ? undefined : text("dead_letter_exchange", input.dead_letter_exchange, (v) => validateName("exchange", v)),
+      input.dead_letter_exchange === DEFAULT_EXCHANGE ? DEFAULT_EXCHANGE : text("dead_letter_exchange", input.dead_letter_exchange, (v) => validateName("exchange", v)),
     deadLetterRoutingKey: text("dead_letter_routing_key", input.dead_letter_routing_key, validateRoutingKey),
     deliveryLimit,
     historySize: whole("history_size", input.history_size, MAX_HISTORY_SIZE) ?? 0,

@@ -1,6 +1,6 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
-import { bindingId, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
+import { bindingId, DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
@@ -17,8 +17,7 @@ export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
 export type QueueSpec = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
 export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: Headers };
 
-/** The default exchange: routes a message to the queue named by its routing key (as in AMQP). */
-export const DEFAULT_EXCHANGE = "";
+export { DEFAULT_EXCHANGE };
 
 /**
  * Exchanges, queues and bindings in memory. Each change is checked first (`check*`, no side

@@ -71,6 +71,14 @@ describe("why a message died", () => {
       },
     });
     expect(typeof dead.headers["x-death-time"]).toBe("number");
+    // [DLX-4] RabbitMQ's headers too, so retry counters written against it carry over.
+    expect(dead.headers).toMatchObject({
+      "x-death": [{ count: 1, reason: "rejected", queue: "orders", time: dead.headers["x-death-time"], exchange: "", "routing-keys": ["orders"] }],
+      "x-first-death-exchange": "",
+      "x-last-death-queue": "orders",
+      "x-last-death-reason": "rejected",
+      "x-last-death-exchange": "",
+    });
     expect(await queueInfo(broker.url, "orders")).toMatchObject({ messages: 0, unacked: 0, dead_lettered: 1 });
   });
 
@@ -191,6 +199,67 @@ describe("where it goes", () => {
       "x-first-death-queue": "twice.first",
       "x-first-death-reason": "rejected",
     });
+  });
+
+  test("[DLX-2] dead_letter_exchange \"\" is the default exchange: to the queue the dead-letter routing key names", async () => {
+    await declareQueue(broker.url, "parking");
+    await declareQueue(broker.url, "to-parking", { dead_letter_exchange: "", dead_letter_routing_key: "parking", message_ttl: 50 });
+    expect((await queueInfo(broker.url, "to-parking")).arguments).toMatchObject({ dead_letter_exchange: "", dead_letter_routing_key: "parking" });
+    const reader = await openSubscriber(broker.wsUrl, "parking");
+    sockets.push(reader);
+    const { id } = await publish(broker.url, "to-parking", "parked");
+    await reader.untilMessages(1);
+    expect(reader.messages()[0]).toMatchObject({ unique_id: id, body: "parked", exchange: "", routing_key: "parking", headers: { "x-death-reason": "expired", "x-death-queue": "to-parking" } });
+  });
+
+  test("[DLX-2] dead_letter_exchange \"\" without a routing key: to the queue named by the message's own key", async () => {
+    await api(broker.url, "POST", "/exchanges", { name: "by-key", type: "fanout" });
+    await declareQueue(broker.url, "own-key");
+    await declareQueue(broker.url, "own-key-source", { dead_letter_exchange: "", message_ttl: 50 });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "by-key", queue_name: "own-key-source" });
+    const reader = await openSubscriber(broker.wsUrl, "own-key");
+    sockets.push(reader);
+    expect((await api(broker.url, "POST", "/publish", { exchange_name: "by-key", key: "own-key", payload: "k" })).body.routed).toBe(1);
+    await reader.untilMessages(1);
+    expect(reader.messages()[0]).toMatchObject({ body: "k", routing_key: "own-key", headers: { "x-death-queue": "own-key-source" } });
+  });
+
+  test("[DLX-3] two queues expiring into each other: the message is dropped when it would enter a queue it already died in", async () => {
+    await api(broker.url, "POST", "/exchanges", { name: "ring", type: "direct" });
+    await declareQueue(broker.url, "ring-a", { dead_letter_exchange: "ring", dead_letter_routing_key: "b", message_ttl: 30 });
+    await declareQueue(broker.url, "ring-b", { dead_letter_exchange: "ring", dead_letter_routing_key: "a", message_ttl: 30 });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "ring", queue_name: "ring-a", key: "a" });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "ring", queue_name: "ring-b", key: "b" });
+    await publish(broker.url, "ring-a", "round and round");
+    await until(async () => (await queueInfo(broker.url, "ring-b")).dead_lettered === 1);
+    // Many TTLs later nothing moved again (before the fix it went round every 30 ms, for ever).
+    await Bun.sleep(400);
+    expect(await queueInfo(broker.url, "ring-a")).toMatchObject({ published: 1, dead_lettered: 1, messages: 0 });
+    expect(await queueInfo(broker.url, "ring-b")).toMatchObject({ published: 1, dead_lettered: 1, messages: 0 });
+  });
+
+  test("[DLX-3] a rejection on the way breaks the cycle rule: the message may come round again", async () => {
+    await api(broker.url, "POST", "/exchanges", { name: "retry-ring", type: "direct" });
+    // work rejects → wait (30 ms) expires → work again, as a retry-with-delay setup does.
+    await declareQueue(broker.url, "retry-work", { dead_letter_exchange: "retry-ring", dead_letter_routing_key: "wait" });
+    await declareQueue(broker.url, "retry-wait", { dead_letter_exchange: "retry-ring", dead_letter_routing_key: "work", message_ttl: 30 });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "retry-ring", queue_name: "retry-work", key: "work" });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "retry-ring", queue_name: "retry-wait", key: "wait" });
+    const worker = await consumer("retry-work");
+    await publish(broker.url, "retry-work", "flaky");
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await worker.untilMessages(attempt);
+      nack(worker, worker.messages()[attempt - 1], false);
+    }
+    await worker.untilMessages(4);
+    const fourth = worker.messages()[3];
+    expect(fourth.body).toBe("flaky");
+    // The retry count a RabbitMQ client reads: x-death's record for (retry-work, rejected).
+    expect(fourth.headers["x-death"].map((d: any) => [d.queue, d.reason, d.count])).toEqual([
+      ["retry-wait", "expired", 3],
+      ["retry-work", "rejected", 3],
+    ]);
+    expect(fourth.headers["x-death-count"]).toBe(6);
   });
 
   test("without a dead-letter exchange a rejected message is dropped; a missing DLX drops it too, and the broker carries on", async () => {

@@ -2,6 +2,9 @@ import type { BrokerError } from "../errors.ts";
 
 export type ExchangeKind = "fanout" | "direct" | "topic" | "headers";
 
+/** The default exchange: routes a message to the queue named by its routing key (as in AMQP). */
+export const DEFAULT_EXCHANGE = "";
+
 /** What a publisher's header or a binding argument holds: a headers exchange matches on these. */
 export type HeaderScalar = string | number | boolean | null;
 /**
