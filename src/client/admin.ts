@@ -36,9 +36,9 @@ export function exchangesApi(http: HttpOptions): ExchangesApi {
   return {
     declare: (exchange) => call(http, "POST", "/exchanges", { body: exchange }),
     list: () => call(http, "GET", "/exchanges"),
-    get: (name) => call(http, "GET", pathOf("exchanges", name)),
+    get: async (name) => call(http, "GET", pathOf("exchange", name)),
     delete: async (name, options = {}) => {
-      await call(http, "DELETE", pathOf("exchanges", name), { query: { if_unused: options.ifUnused } });
+      await call(http, "DELETE", pathOf("exchange", name), { query: { if_unused: options.ifUnused } });
     },
   };
 }
@@ -47,10 +47,11 @@ export function queuesApi(http: HttpOptions): QueuesApi {
   return {
     declare: (queue) => call(http, "POST", "/queues", { body: queue }),
     list: () => call(http, "GET", "/queues"),
-    get: (name) => call(http, "GET", pathOf("queues", name)),
-    delete: (name, options = {}) =>
-      call(http, "DELETE", pathOf("queues", name), { query: { if_unused: options.ifUnused, if_empty: options.ifEmpty } }),
-    purge: (name) => call(http, "DELETE", `${pathOf("queues", name)}/messages`),
+    // async: a name no path can carry rejects like any other refusal, it does not throw.
+    get: async (name) => call(http, "GET", pathOf("queue", name)),
+    delete: async (name, options = {}) =>
+      call(http, "DELETE", pathOf("queue", name), { query: { if_unused: options.ifUnused, if_empty: options.ifEmpty } }),
+    purge: async (name) => call(http, "DELETE", `${pathOf("queue", name)}/messages`),
   };
 }
 

@@ -1,3 +1,4 @@
+import { isDotSegment } from "../core/names.ts";
 import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
 
 export type HttpOptions = {
@@ -8,8 +9,21 @@ export type HttpOptions = {
   readonly timeoutMs: number;
 };
 
-/** `/queues/a%2Fb` is the queue `a/b`: names go into paths encoded. */
-export const pathOf = (...parts: string[]): string => `/${parts.map(encodeURIComponent).join("/")}`;
+/**
+ * The path of an exchange or queue: `/queues/a%2Fb` is the queue `a/b`. Names go into paths
+ * encoded, so none can reach another resource. `.` and `..` cannot go at all — every URL parser
+ * resolves them, `/queues/.` is `/queues` — and neither can a lone surrogate (not Unicode): both
+ * throw INVALID_NAME before any request, as the broker refuses such names anyway.
+ */
+export function pathOf(kind: "exchange" | "queue", name: string): string {
+  const refuse = (why: string) => new PubsubError("INVALID_NAME", `${kind} name ${JSON.stringify(name)} ${why}`);
+  if (isDotSegment(name)) throw refuse("cannot be put in a URL path (it is a dot segment); the broker refuses such names");
+  try {
+    return `/${kind}s/${encodeURIComponent(name)}`;
+  } catch {
+    throw refuse("is not valid Unicode (a lone surrogate); the broker refuses such names");
+  }
+}
 
 /** The URL of `path` under the base URL, keeping the base's own path. */
 export function urlOf(baseUrl: URL, path: string, query: Record<string, string | boolean | undefined> = {}): URL {
