@@ -25,6 +25,10 @@ export const ErrorCodes = {
   BINDING_INVALID: "B002",
   INVALID_NAME: "INVALID_NAME",
   BAD_JSON: "BAD_JSON",
+  /** A path that is not valid percent-encoded UTF-8 (`%zz`, a lone `%`). */
+  BAD_PATH: "BAD_PATH",
+  /** The route exists, with other methods (listed in the Allow header). */
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
   VALIDATION: "VALIDATION",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   UNKNOWN_FRAME: "UNKNOWN_FRAME",

@@ -1,172 +1,199 @@
 import { Elysia } from "elysia";
+import type { Static } from "@sinclair/typebox";
 import type { Broker, PublishResult } from "../broker/broker.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
+import { parseQueueArgs } from "../core/queue-args.ts";
+import { bodyCheck } from "./body-check.ts";
 import { errorBody, statusOf } from "./http-errors.ts";
+import { methodsAllowed } from "./method-table.ts";
+import { jsonBody } from "./request-body.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
-import { parseQueueArgs } from "../core/queue-args.ts";
 import { parseHeaders, parsePublishFields } from "./ws-frames.ts";
 
 export type AppDeps = { broker: Broker; version: string; metrics: () => unknown };
 
-const E = { 400: "Error", 404: "Error", 409: "Error", 413: "Error", 422: "Error", 503: "Error" } as const;
+/** Every route can meet a bad Host or Origin (403); the others as each route lists. */
+const E403 = { 403: "Error" } as const;
+const E_BODY = { 400: "Error", 413: "Error", 422: "Error", ...E403 } as const;
+const E_WRITE = { ...E_BODY, 503: "Error" } as const;
+
+/** Documents a JSON body in OpenAPI without letting Elysia parse or coerce it (request-body.ts does). */
+const jsonRequest = (model: keyof typeof models) => ({
+  requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${model}` } } } },
+});
+
+// [STRICT-1] Closed models, no coercion; the seed's routes match field names case-insensitively.
+const seed = { seedCaseInsensitive: true };
+const check = {
+  exchange: bodyCheck<Static<typeof models.ExchangeDeclare>>(models.ExchangeDeclare, seed),
+  queue: bodyCheck<Static<typeof models.QueueDeclare>>(models.QueueDeclare, seed),
+  binding: bodyCheck<Static<typeof models.BindingRequest>>(models.BindingRequest, seed),
+  publish: bodyCheck<Static<typeof models.PublishRequest>>(models.PublishRequest, seed),
+  deleteQueue: bodyCheck<Static<typeof DeleteQueueQuery>>(DeleteQueueQuery),
+  deleteExchange: bodyCheck<Static<typeof DeleteExchangeQuery>>(DeleteExchangeQuery),
+  bindingQuery: bodyCheck<Static<typeof BindingQuery>>(BindingQuery),
+};
+
+type Answer<T> = T | ReturnType<typeof errorBody>;
 
 /** Turns a broker Result into the answer, or into `{"error":{code,message}}` with its status. */
-function answer<T>(result: Result<T> | { ok: false; error: BrokerError }, set: { status?: number | string }): T | ReturnType<typeof errorBody> {
+function answer<T>(result: Result<T> | { ok: false; error: BrokerError }, set: { status?: number | string }): Answer<T> {
   if (result.ok) return result.value;
   set.status = statusOf(result.error.code);
   return errorBody(result.error);
 }
 
-/** The REST API. Thin: every route validates its body by schema and hands it to the broker. */
+/** Runs `then` on a checked input, or answers the check's error. */
+async function given<I, T>(input: Result<I>, set: { status?: number | string }, then: (value: I) => Promise<Result<T>> | Result<T>): Promise<Answer<T>> {
+  return input.ok ? answer(await then(input.value), set) : answer<T>(input, set);
+}
+
+const flag = (value: "true" | "false" | undefined): boolean => value === "true";
+
+/** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
 export function createApp({ broker, version, metrics }: AppDeps) {
-  return (
-    new Elysia()
-      // Registered first so it covers every route below.
-      .onError(({ code, error, set }) => {
-        switch (code) {
-          case "PARSE":
-            set.status = 400;
-            return errorBody({ code: ErrorCodes.BAD_JSON, message: "request body is not valid JSON" });
-          case "VALIDATION": {
-            set.status = 422;
-            const first = error.all[0];
-            const where = first && "path" in first && first.path ? `${first.path}: ` : "";
-            const why = first && "summary" in first && first.summary ? first.summary : error.message;
-            return errorBody({ code: ErrorCodes.VALIDATION, message: `${where}${why}` });
+  const app = new Elysia()
+    // Registered first so it covers every route below.
+    .onError(({ code, request, set }) => {
+      switch (code) {
+        case "NOT_FOUND": {
+          const allowed = methodsAllowed(app.routes, new URL(request.url).pathname);
+          if (allowed.length > 0) {
+            // [METHOD-1] The route exists with other methods: 405 and Allow, not 404.
+            set.status = 405;
+            set.headers.allow = allowed.join(", ");
+            return errorBody({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use ${allowed.join(" or ")}` });
           }
-          case "NOT_FOUND":
-            set.status = 404;
-            return errorBody({ code: ErrorCodes.NOT_FOUND, message: "no such route" });
-          default:
-            set.status = 500;
-            return errorBody({ code: ErrorCodes.INTERNAL, message: "internal error" });
+          set.status = 404;
+          return errorBody({ code: ErrorCodes.NOT_FOUND, message: "no such route" });
         }
-      })
-      .use(swaggerDocs(version))
-      .model(models)
-      .get("/ping", () => ({ message: "PONG" as const }), {
-        response: "Pong",
-        detail: { summary: "Liveness check (the seed's)", tags: ["seed"] },
-      })
-      .get("/metrics", () => metrics() as never, { response: "Metrics", detail: { summary: "Broker counters and event-loop stalls", tags: ["ops"] } })
+        case "VALIDATION":
+          // Only path and query schemas are left to Elysia (bodies are checked in the routes).
+          set.status = 422;
+          return errorBody({ code: ErrorCodes.VALIDATION, message: "invalid path or query" });
+        default:
+          set.status = 500;
+          return errorBody({ code: ErrorCodes.INTERNAL, message: "internal error" });
+      }
+    })
+    .use(swaggerDocs(version))
+    .model(models)
+    .get("/ping", () => ({ message: "PONG" as const }), {
+      response: { 200: "Pong", ...E403 },
+      detail: { summary: "Liveness check (the seed's)", tags: ["seed"] },
+    })
+    .get("/metrics", () => metrics() as never, {
+      response: { 200: "Metrics", ...E403 },
+      detail: { summary: "Broker counters and event-loop stalls", tags: ["ops"] },
+    })
 
-      // ---- exchanges --------------------------------------------------------------------------
-      .post("/exchanges", async ({ body, set }) => answer(await broker.declareExchange(body), set), {
-        body: "ExchangeDeclare",
-        response: { 200: "Declared", ...E },
-        parse: "json",
-        detail: { summary: "Declare an exchange (idempotent; 409 E001 if it exists with other properties)", tags: ["exchanges"] },
-      })
-      .get("/exchanges", () => broker.exchanges(), { response: { 200: "Exchanges" }, detail: { tags: ["exchanges"] } })
-      .get("/exchanges/:name", ({ params, set }) => answer(broker.exchange(params.name), set), {
-        response: { 200: "Exchange", 404: "Error" },
-        detail: { tags: ["exchanges"] },
-      })
-      .delete(
-        "/exchanges/:name",
-        async ({ params, query, set }) => answer(await broker.deleteExchange(params.name, query.if_unused ?? false), set) ?? {},
-        { query: DeleteExchangeQuery, detail: { summary: "Delete an exchange and its bindings", tags: ["exchanges"] } },
-      )
+    // ---- exchanges --------------------------------------------------------------------------
+    .post("/exchanges", ({ request, set }) => given(jsonBody(request, check.exchange), set, (body) => broker.declareExchange(body)), {
+      response: { 200: "Declared", ...E_WRITE, 409: "Error" },
+      detail: { summary: "Declare an exchange (idempotent; 409 E001 if it exists with other properties)", tags: ["exchanges"], ...jsonRequest("ExchangeDeclare") },
+    })
+    .get("/exchanges", () => broker.exchanges(), { response: { 200: "Exchanges", ...E403 }, detail: { tags: ["exchanges"] } })
+    .get("/exchanges/:name", ({ params, set }) => answer(broker.exchange(params.name), set), {
+      response: { 200: "Exchange", 400: "Error", 404: "Error", ...E403 },
+      detail: { tags: ["exchanges"] },
+    })
+    .delete(
+      "/exchanges/:name",
+      ({ params, query, set }) =>
+        given(check.deleteExchange(query), set, async (q) => {
+          const deleted = await broker.deleteExchange(params.name, flag(q.if_unused));
+          return deleted.ok ? { ok: true as const, value: {} } : deleted;
+        }),
+      {
+        response: { 200: "Empty", 400: "Error", 404: "Error", 409: "Error", 422: "Error", 503: "Error", ...E403 },
+        detail: { summary: "Delete an exchange and its bindings (409 E003 with if_unused=true while bound)", tags: ["exchanges"] },
+      },
+    )
 
-      // ---- queues -----------------------------------------------------------------------------
-      .post(
-        "/queues",
-        async ({ body, set }) => {
+    // ---- queues -----------------------------------------------------------------------------
+    .post(
+      "/queues",
+      ({ request, set }) =>
+        given(jsonBody(request, check.queue), set, async (body) => {
           const args = parseQueueArgs(body);
-          if (!args.ok) return answer<{ created: boolean }>(args, set);
+          if (!args.ok) return args;
           const declared = await broker.declareQueue({ name: body.name, durable: body.durable, args: args.value });
-          return answer(declared.ok ? { ok: true, value: { created: declared.value.created } } : declared, set);
-        },
-        {
-        body: "QueueDeclare",
-        response: { 200: "Declared", ...E },
-        parse: "json",
-        detail: { summary: "Declare a queue (idempotent; 409 Q001 if it exists with other properties)", tags: ["queues"] },
-      })
-      .get("/queues", () => broker.queues(), { response: { 200: "Queues" }, detail: { tags: ["queues"] } })
-      .get("/queues/:name", ({ params, set }) => answer(broker.queue(params.name), set), {
-        response: { 200: "Queue", 404: "Error" },
-        detail: { tags: ["queues"] },
-      })
-      .delete(
-        "/queues/:name",
-        async ({ params, query, set }) =>
-          answer(await broker.deleteQueue(params.name, { ifUnused: query.if_unused, ifEmpty: query.if_empty }), set),
-        {
-          query: DeleteQueueQuery,
-          response: { 200: "Removed", ...E },
-          detail: { summary: "Delete a queue, its messages and bindings", tags: ["queues"] },
-        },
-      )
-      .delete("/queues/:name/messages", async ({ params, set }) => answer(await broker.purgeQueue(params.name), set), {
-        response: { 200: "Removed", ...E },
-        detail: { summary: "Purge: drop every waiting message", tags: ["queues"] },
-      })
+          return declared.ok ? { ok: true as const, value: { created: declared.value.created } } : declared;
+        }),
+      {
+        response: { 200: "Declared", ...E_WRITE, 409: "Error" },
+        detail: { summary: "Declare a queue (idempotent; 409 Q001 if it exists with other properties)", tags: ["queues"], ...jsonRequest("QueueDeclare") },
+      },
+    )
+    .get("/queues", () => broker.queues(), { response: { 200: "Queues", ...E403 }, detail: { tags: ["queues"] } })
+    .get("/queues/:name", ({ params, set }) => answer(broker.queue(params.name), set), {
+      response: { 200: "Queue", 400: "Error", 404: "Error", ...E403 },
+      detail: { tags: ["queues"] },
+    })
+    .delete(
+      "/queues/:name",
+      ({ params, query, set }) =>
+        given(check.deleteQueue(query), set, (q) => broker.deleteQueue(params.name, { ifUnused: flag(q.if_unused), ifEmpty: flag(q.if_empty) })),
+      {
+        response: { 200: "Removed", 400: "Error", 404: "Error", 409: "Error", 422: "Error", 503: "Error", ...E403 },
+        detail: { summary: "Delete a queue, its messages and bindings", tags: ["queues"] },
+      },
+    )
+    .delete("/queues/:name/messages", ({ params, set }) => given({ ok: true, value: params.name }, set, (name) => broker.purgeQueue(name)), {
+      response: { 200: "Removed", 400: "Error", 404: "Error", 409: "Error", 503: "Error", ...E403 },
+      detail: { summary: "Purge: drop every waiting message", tags: ["queues"] },
+    })
 
-      // ---- bindings ---------------------------------------------------------------------------
-      .post(
-        "/bindings",
-        async ({ body, set }) => {
-          const args = parseHeaders(body.arguments);
-          return answer(
-            args.ok
-              ? await broker.bind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value })
-              : args,
-            set,
-          );
-        },
-        {
-          body: "BindingRequest",
-          response: { 200: "Declared", ...E },
-          parse: "json",
-          detail: { summary: "Bind a queue to an exchange (binding twice is a no-op)", tags: ["bindings"] },
-        },
-      )
-      .get("/bindings", ({ query }) => broker.bindings(query), {
-        query: BindingQuery,
-        response: { 200: "Bindings" },
-        detail: { tags: ["bindings"] },
-      })
-      .delete(
-        "/bindings",
-        async ({ body, set }) => {
-          const args = parseHeaders(body.arguments);
-          return (
-            answer(
-              args.ok
-                ? await broker.unbind({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value })
-                : args,
-              set,
-            ) ?? {}
-          );
-        },
-        { body: "BindingRequest", parse: "json", detail: { summary: "Unbind", tags: ["bindings"] } },
-      )
+    // ---- bindings ---------------------------------------------------------------------------
+    .post("/bindings", ({ request, set }) => given(jsonBody(request, check.binding), set, (body) => bindWith(body, (spec) => broker.bind(spec))), {
+      response: { 200: "Declared", ...E_WRITE, 404: "Error" },
+      detail: { summary: "Bind a queue to an exchange (binding twice is a no-op)", tags: ["bindings"], ...jsonRequest("BindingRequest") },
+    })
+    .get("/bindings", ({ query, set }) => given(check.bindingQuery(query), set, (q) => ({ ok: true as const, value: broker.bindings(q) })), {
+      response: { 200: "Bindings", 422: "Error", ...E403 },
+      detail: { tags: ["bindings"] },
+    })
+    .delete(
+      "/bindings",
+      ({ request, set }) =>
+        given(jsonBody(request, check.binding), set, async (body) => {
+          const removed = await bindWith(body, (spec) => broker.unbind(spec));
+          return removed.ok ? { ok: true as const, value: {} } : removed;
+        }),
+      {
+        response: { 200: "Empty", ...E_WRITE, 404: "Error" },
+        detail: { summary: "Unbind (404 B001 if there is no such binding)", tags: ["bindings"], ...jsonRequest("BindingRequest") },
+      },
+    )
 
-      // ---- publish ----------------------------------------------------------------------------
-      .post(
-        "/publish",
-        async ({ body, set }) => {
-          // One parser for HTTP and WebSocket: t.Unknown() lets an absent payload through, and
-          // Elysia would coerce bad headers into objects.
+    // ---- publish ----------------------------------------------------------------------------
+    .post(
+      "/publish",
+      ({ request, set }) =>
+        given(jsonBody(request, check.publish), set, (body) => {
+          // One parser for HTTP and WebSocket frames: the domain checks (headers, ids) live there.
           const fields = parsePublishFields(body as Record<string, unknown>);
-          if (!fields.ok) return answer<PublishResult>(fields, set);
+          if (!fields.ok) return fields as Result<PublishResult>;
           const p = fields.value;
-          return answer(
-            await broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId }),
-            set,
-          );
+          return broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId });
+        }),
+      {
+        response: { 200: "PublishResult", ...E_WRITE, 404: "Error", 429: "Error" },
+        detail: {
+          summary: "Publish a message; answered after it is committed for every durable queue it reached",
+          tags: ["seed"],
+          ...jsonRequest("PublishRequest"),
         },
-        {
-          body: "PublishRequest",
-          response: { 200: "PublishResult", ...E },
-          parse: "json",
-          detail: {
-            summary: "Publish a message; answered after it is committed for every durable queue it reached",
-            tags: ["seed"],
-          },
-        },
-      )
-  );
+      },
+    );
+  return app;
+}
+
+type BindingBody = Static<typeof models.BindingRequest>;
+
+function bindWith<T>(body: BindingBody, act: (spec: Parameters<Broker["bind"]>[0]) => Promise<Result<T>>): Promise<Result<T>> | Result<T> {
+  const args = parseHeaders(body.arguments, "binding arguments");
+  if (!args.ok) return args;
+  return act({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value });
 }

@@ -3,6 +3,8 @@ import { ErrorCodes, type BrokerError, type ErrorCode } from "../core/errors.ts"
 /** The HTTP status for each error code; anything unlisted is a 500. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BAD_JSON]: 400,
+  [ErrorCodes.BAD_PATH]: 400,
+  [ErrorCodes.METHOD_NOT_ALLOWED]: 405,
   [ErrorCodes.HOST_NOT_ALLOWED]: 403,
   [ErrorCodes.EXCHANGE_NOT_FOUND]: 404,
   [ErrorCodes.QUEUE_NOT_FOUND]: 404,
@@ -32,5 +34,5 @@ export const statusOf = (code: ErrorCode): number => STATUS[code] ?? 500;
 
 export const errorBody = (error: BrokerError) => ({ error: { code: error.code, message: error.message } });
 
-export const errorResponse = (error: BrokerError): Response =>
-  Response.json(errorBody(error), { status: statusOf(error.code) });
+export const errorResponse = (error: BrokerError, headers?: Record<string, string>): Response =>
+  Response.json(errorBody(error), { status: statusOf(error.code), headers });

@@ -1,6 +1,11 @@
-import { t } from "elysia";
+import { Type as t } from "@sinclair/typebox";
 
-/** One source of truth for request and answer shapes: validation, OpenAPI and (later) the client. */
+/**
+ * One source of truth for request and answer shapes: validation, OpenAPI and the client. Plain
+ * TypeBox, not Elysia's `t`: Elysia's Integer/Boolean accept numeric and boolean strings ("5",
+ * "true"), and we refuse coercion [STRICT-1]. Request models are closed: an unknown field is a 422.
+ */
+const closed = { additionalProperties: false } as const;
 const HeaderValue = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
 const Headers = t.Record(t.String(), HeaderValue, { description: "Flat object of scalar values" });
 /**
@@ -35,7 +40,7 @@ export const models = {
     name: t.String({ description: "1-255 bytes of printable UTF-8" }),
     type: t.String({ description: "fanout | direct | topic | headers" }),
     durable: t.Optional(t.Boolean({ default: true, description: "Stored in the database (default true)" })),
-  }),
+  }, closed),
   Exchange,
   Exchanges: t.Array(Exchange),
   QueueDeclare: t.Object({
@@ -52,7 +57,7 @@ export const models = {
     history_ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds retained messages are kept at most" })),
     auto_delete: t.Optional(t.Boolean({ description: "Deleted when its last subscriber or consumer leaves" })),
     exclusive: t.Optional(t.Boolean({ description: "Only over WebSocket (DECLARE_QUEUE): refused here" })),
-  }),
+  }, closed),
   Queue,
   Queues: t.Array(Queue),
   BindingRequest: t.Object({
@@ -61,7 +66,7 @@ export const models = {
     key: t.Optional(t.String({ description: "Routing key or topic pattern" })),
     Key: t.Optional(t.String({ description: "The seed's spelling of key" })),
     arguments: t.Optional(HeadersInput),
-  }),
+  }, closed),
   Binding,
   Bindings: t.Array(Binding),
   PublishRequest: t.Object({
@@ -73,14 +78,15 @@ export const models = {
     ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds the message may wait in a queue" })),
     delay: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds before it may be delivered" })),
     message_id: t.Optional(t.String({ minLength: 1, maxLength: 255, description: "Publishing the same id again within the dedup window enqueues it once" })),
-  }),
+  }, closed),
   PublishResult: t.Object({
     routed: t.Integer({ description: "Queues the message reached" }),
     durable: t.Integer({ description: "Durable queues among them: committed to disk before this answer" }),
-    id: t.String({ description: "The message's unique_id (empty for a duplicate)" }),
+    id: t.String({ description: "The message's unique_id (for a duplicate: the original message's)" }),
     duplicate: t.Boolean({ description: "message_id seen within the dedup window: confirmed, not enqueued again" }),
   }),
   Declared: t.Object({ created: t.Boolean() }),
+  Empty: t.Object({}),
   Removed: t.Object({ messages: t.Integer() }),
   Metrics: t.Object({
     uptime_seconds: t.Number(),
@@ -97,9 +103,8 @@ export const models = {
   }),
 };
 
-export const DeleteQueueQuery = t.Object({
-  if_unused: t.Optional(t.BooleanString()),
-  if_empty: t.Optional(t.BooleanString()),
-});
-export const DeleteExchangeQuery = t.Object({ if_unused: t.Optional(t.BooleanString()) });
-export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: t.Optional(t.String()) });
+/** Query flags are strings on the wire: exactly "true" or "false". */
+const Flag = t.Optional(t.Union([t.Literal("true"), t.Literal("false")]));
+export const DeleteQueueQuery = t.Object({ if_unused: Flag, if_empty: Flag }, closed);
+export const DeleteExchangeQuery = t.Object({ if_unused: Flag }, closed);
+export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: t.Optional(t.String()) }, closed);

@@ -1,18 +1,26 @@
 import type { Server } from "bun";
 import type { Broker } from "../broker/broker.ts";
 import type { Config } from "../config.ts";
-import { ErrorCodes } from "../core/errors.ts";
+import { ErrorCodes, type Result } from "../core/errors.ts";
 import { hostGuard } from "./allowed-hosts.ts";
+import { isPreflight, isStateChanging, preflightResponse, withCors } from "./cors.ts";
 import { errorResponse } from "./http-errors.ts";
+import { ENVELOPE_BYTES } from "./limits.ts";
+import { attachBody, readJsonBody } from "./request-body.ts";
 import { newSocketState, type SocketState, type WsHub } from "./ws-session.ts";
 
-/** WebSocket frames may exceed the payload limit by this much for the envelope (names, key, headers). */
-const ENVELOPE_BYTES = 64 << 10;
 /**
  * Bun's own body limit answers a bare 413 with no JSON body, so it is set out of reach: fetch below
  * enforces MAX_PAYLOAD_BYTES itself, on declared and chunked bodies alike, and never reads past it.
  */
 const BUN_BODY_LIMIT_OFF = Number.MAX_SAFE_INTEGER;
+/**
+ * Elysia finds the path by searching for "/" from index 11 of the URL, so a Host of 1–3 characters
+ * ("http://mq/queues") sent every route to 404 [HOST-2]. Such URLs are rebuilt with this host; the
+ * Host header itself was already checked against ALLOWED_HOSTS.
+ */
+const SHORTEST_ROUTABLE_ORIGIN = "http://xxxx".length;
+const ROUTING_HOST = "http://localhost";
 
 type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
 
@@ -28,13 +36,18 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     port: config.httpPort,
     reusePort: false,
     maxRequestBodySize: BUN_BODY_LIMIT_OFF,
-    fetch(request, server) {
+    async fetch(request, server) {
       if (!guard.allowsHost(request.headers.get("host"))) {
         return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
       }
-      const url = new URL(request.url);
-      if (url.pathname === "/ws") {
-        if (!guard.allowsOrigin(request.headers.get("origin"))) {
+      const url = request.url;
+      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+      const queryStart = url.indexOf("?", pathStart);
+      const path = url.slice(pathStart, queryStart < 0 ? undefined : queryStart);
+      const origin = request.headers.get("origin");
+      const originAllowed = guard.allowsOrigin(origin);
+      if (path === "/ws") {
+        if (!originAllowed) {
           return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
         }
         if (broker.isClosing) {
@@ -43,18 +56,32 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
         if (server.upgrade(request, { data: newSocketState() })) return undefined;
         return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
       }
-      const declared = request.headers.get("content-length");
-      if (declared !== null) {
-        const length = Number(declared);
-        return length > config.maxPayloadBytes ? tooLarge(`is ${length} bytes`, config.maxPayloadBytes) : app.fetch(request);
+      // [CORS-1] A page on another site can send a POST without asking first (text/plain is a
+      // "simple" request): the origin is checked on every request that changes state.
+      if (origin !== null && !originAllowed && (isStateChanging(request.method) || isPreflight(request))) {
+        return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
       }
-      if (request.body === null) return app.fetch(request);
-      // A chunked body declares no length: read it, but never past the limit.
-      return readAtMost(request.body, config.maxPayloadBytes).then((body) =>
-        body === null
-          ? tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes)
-          : app.fetch(new Request(request.url, { method: request.method, headers: request.headers, body })),
-      );
+      if (origin !== null && isPreflight(request)) return preflightResponse(origin);
+      // [PATH-1] Elysia answered a malformed escape with 404 for the queue "null".
+      if (path.includes("%") && !isPercentEncodedUtf8(path)) {
+        return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path is not valid percent-encoded UTF-8" });
+      }
+      let body: Result<unknown> | undefined;
+      if (request.body !== null) {
+        const declared = request.headers.get("content-length");
+        if (declared !== null && Number(declared) > config.maxPayloadBytes) return tooLarge(`is ${declared} bytes`, config.maxPayloadBytes);
+        const read = await readJsonBody(request, config.maxPayloadBytes);
+        if (read.tooLarge) return tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes);
+        body = read.body;
+      }
+      // The body is consumed: Elysia gets a request without one, and the parsed value beside it.
+      const routed =
+        pathStart < SHORTEST_ROUTABLE_ORIGIN || body !== undefined || request.body !== null
+          ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
+          : request;
+      attachBody(routed, body);
+      const response = await app.fetch(routed);
+      return origin !== null && originAllowed ? withCors(response, origin) : response;
     },
     websocket: {
       // A frame carries one payload plus its envelope; past this Bun closes the socket with 1009.
@@ -84,20 +111,12 @@ const tooLarge = (size: string, limit: number): Response =>
     message: `request body ${size}; the limit is ${limit} (MAX_PAYLOAD_BYTES)`,
   });
 
-/** The whole body, or null as soon as it passes `limit` bytes (the rest is never read). */
-async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Blob | null> {
-  const reader = body.getReader();
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > limit) {
-      void reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(new Uint8Array(value));
+/** decodeURIComponent's own check: every `%` starts an escape, and the bytes are UTF-8. */
+function isPercentEncodedUtf8(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
-  return new Blob(chunks);
 }

@@ -91,10 +91,17 @@ describe("HTTP errors", () => {
     expect((await api(broker.url, "GET", "/queues/err-q")).body.published).toBe(0);
   });
 
-  test("404 NOT_FOUND for an unknown route or method", async () => {
+  test("404 NOT_FOUND for an unknown route", async () => {
     expect(await errorOf("GET", "/nope")).toEqual([404, "NOT_FOUND"]);
-    expect(await errorOf("PUT", "/queues")).toEqual([404, "NOT_FOUND"]);
     expect(await errorOf("GET", "/queues/err-q/nope")).toEqual([404, "NOT_FOUND"]);
+  });
+
+  test("[METHOD-1] 405 METHOD_NOT_ALLOWED with Allow for a known route and another method", async () => {
+    expect(await errorOf("PUT", "/queues")).toEqual([405, "METHOD_NOT_ALLOWED"]);
+    const res = await fetch(`${broker.url}/publish`, { method: "GET" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    expect((await fetch(`${broker.url}/queues/err-q/messages`, { method: "POST" })).headers.get("allow")).toBe("DELETE");
   });
 
   test("413 PAYLOAD_TOO_LARGE for a body over MAX_PAYLOAD_BYTES; a body at the limit is accepted", async () => {

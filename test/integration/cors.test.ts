@@ -1,0 +1,96 @@
+/**
+ * [CORS-1] With ALLOWED_HOSTS set, a page on another site could create queues with a "simple"
+ * request (POST, text/plain) that browsers send without a preflight. Every state-changing
+ * request from an origin that is not allowed is refused; allowed origins get real CORS.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+
+let restricted: BrokerProcess;
+let open: BrokerProcess;
+beforeAll(async () => {
+  [restricted, open] = await Promise.all([startBroker({ env: { ALLOWED_HOSTS: "127.0.0.1,app.example.com" } }), startBroker()]);
+});
+afterAll(async () => {
+  for (const b of [restricted, open]) {
+    await b.stop();
+    removeDir(b.dataDir);
+  }
+});
+
+const simplePost = (base: string, origin: string, body: unknown) =>
+  fetch(`${base}/queues`, { method: "POST", headers: { origin, "content-type": "text/plain" }, body: JSON.stringify(body) });
+
+describe("ALLOWED_HOSTS=127.0.0.1,app.example.com", () => {
+  test("a simple cross-site POST from another origin is 403 and creates nothing", async () => {
+    const res = await simplePost(restricted.url, "http://evil.com", { name: "cors-evil" });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe("HOST_NOT_ALLOWED");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await api(restricted.url, "GET", "/queues/cors-evil")).status).toBe(404);
+  });
+
+  test("DELETE and publish from another origin are refused too; a look-alike origin as well", async () => {
+    await api(restricted.url, "POST", "/queues", { name: "cors-keep" });
+    for (const origin of ["http://evil.com", "http://app.example.com.evil.com", "null", "https://xapp.example.com"]) {
+      const del = await fetch(`${restricted.url}/queues/cors-keep`, { method: "DELETE", headers: { origin } });
+      expect({ origin, status: del.status }).toEqual({ origin, status: 403 });
+    }
+    expect((await api(restricted.url, "GET", "/queues/cors-keep")).status).toBe(200);
+  });
+
+  test("a preflight from an allowed origin is answered 204 with the Access-Control headers", async () => {
+    const res = await fetch(`${restricted.url}/queues`, {
+      method: "OPTIONS",
+      headers: { origin: "http://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://app.example.com");
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-headers")).toContain("content-type");
+    expect(res.headers.get("vary")).toContain("Origin");
+  });
+
+  test("a preflight from another origin is 403", async () => {
+    const res = await fetch(`${restricted.url}/queues`, {
+      method: "OPTIONS",
+      headers: { origin: "http://evil.com", "access-control-request-method": "POST" },
+    });
+    expect(res.status).toBe(403);
+  });
+
+  test("the allowed origin's requests work and carry Access-Control-Allow-Origin", async () => {
+    const res = await fetch(`${restricted.url}/queues`, {
+      method: "POST",
+      headers: { origin: "http://app.example.com", "content-type": "application/json" },
+      body: JSON.stringify({ name: "cors-ok" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://app.example.com");
+    const list = await fetch(`${restricted.url}/queues`, { headers: { origin: "http://app.example.com" } });
+    expect(list.headers.get("access-control-allow-origin")).toBe("http://app.example.com");
+  });
+
+  test("a GET from another origin is answered without CORS headers (the browser keeps it from the page)", async () => {
+    const res = await fetch(`${restricted.url}/queues`, { headers: { origin: "http://evil.com" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("non-browser clients (no Origin) are unaffected", async () => {
+    expect((await api(restricted.url, "POST", "/queues", { name: "cors-cli" })).status).toBe(200);
+  });
+});
+
+describe("ALLOWED_HOSTS=* (the seed's allow-all)", () => {
+  test("any origin may call the API, and is told so", async () => {
+    const res = await simplePost(open.url, "http://anywhere.test", { name: "cors-any" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://anywhere.test");
+    const preflight = await fetch(`${open.url}/publish`, {
+      method: "OPTIONS",
+      headers: { origin: "http://anywhere.test", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+  });
+});
