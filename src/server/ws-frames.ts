@@ -2,6 +2,8 @@ import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { Headers, HeaderValue } from "../core/exchanges/types.ts";
 import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
+import { parseJson, pruneDeep } from "./json-text.ts";
+import { MAX_HEADERS } from "./limits.ts";
 
 type Id = string | number | undefined;
 
@@ -33,12 +35,9 @@ export const DEFAULT_PREFETCH = 10;
 
 /** Parses and checks one text frame before anything acts on it. */
 export function parseClientFrame(text: string): Result<ClientFrame> {
-  let frame: unknown;
-  try {
-    frame = JSON.parse(text);
-  } catch {
-    return fail(ErrorCodes.BAD_JSON, "frame is not valid JSON");
-  }
+  const parsed = parseJson(text, "frame"); // [DEPTH-1] nesting bounded before parsing
+  if (!parsed.ok) return parsed;
+  const frame = seedEnvelope(parsed.value);
   if (!isObject(frame) || typeof frame.type !== "string") {
     return fail(ErrorCodes.VALIDATION, 'frame must be a JSON object with a string "type"');
   }
@@ -57,8 +56,10 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
     case "SUBSCRIBE": {
       const q = queue();
       if (!q.ok) return q;
-      if (payload.since !== undefined && !isWhole(payload.since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq)");
-      return ok({ type: "SUBSCRIBE", queue: q.value, since: payload.since as number | undefined, id });
+      // null is "no since", as a client that always sends the field means it.
+      const since = payload.since ?? undefined;
+      if (since !== undefined && !isWhole(since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq) or null");
+      return ok({ type: "SUBSCRIBE", queue: q.value, since, id });
     }
     case "UNSUBSCRIBE":
     case "CANCEL": {
@@ -102,10 +103,13 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
   }
 }
 
-/** The id of a frame parseClientFrame refused, if it carried a usable one (its ERROR names it). */
+/**
+ * The id of a frame parseClientFrame refused, if it carried a usable one (its ERROR names it).
+ * Too-deep parts are cut out first, so a depth bomb's ERROR still names its id [DEPTH-2].
+ */
 export function frameIdOf(text: string): string | number | undefined {
   try {
-    const frame: unknown = JSON.parse(text);
+    const frame: unknown = JSON.parse(pruneDeep(text));
     if (!isObject(frame)) return undefined;
     const id = (isObject(frame.payload) ? frame.payload.id : undefined) ?? frame.id;
     return typeof id === "string" || typeof id === "number" ? id : undefined;
@@ -140,12 +144,14 @@ export function parsePublishFields(payload: Record<string, unknown>): Result<Pub
 }
 
 /** Headers are a flat object of scalars: what a headers exchange can match. */
-export function parseHeaders(raw: unknown): Result<Headers> {
+export function parseHeaders(raw: unknown, what: "headers" | "binding arguments" = "headers"): Result<Headers> {
   if (raw === undefined || raw === null) return ok({});
-  if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, "headers must be an object of strings, numbers, booleans or null");
-  for (const [name, value] of Object.entries(raw)) {
-    if (!isHeaderValue(value)) {
-      return fail(ErrorCodes.VALIDATION, `header "${name}" must be a string, number, boolean or null`);
+  if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, `${what} must be an object of strings, numbers, booleans or null`);
+  const names = Object.keys(raw);
+  if (names.length > MAX_HEADERS) return fail(ErrorCodes.VALIDATION, `${what} may have at most ${MAX_HEADERS} entries, got ${names.length}`);
+  for (const name of names) {
+    if (!isHeaderValue(raw[name])) {
+      return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be a string, number, boolean or null`);
     }
   }
   return ok(raw as Headers);
@@ -155,5 +161,28 @@ const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isS
 
 const isHeaderValue = (v: unknown): v is HeaderValue =>
   v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+
+/**
+ * The seed's Go server read frames into structs, matching `Type`, `Payload` and `Queue_Name`
+ * case-insensitively; only when the exact name is missing are the other spellings looked for.
+ */
+function seedEnvelope(frame: unknown): unknown {
+  if (!isObject(frame)) return frame;
+  const fixed = frame.type === undefined || frame.payload === undefined ? renameCaseInsensitive(frame, ["type", "payload"]) : frame;
+  if (isObject(fixed.payload) && fixed.payload.queue_name === undefined) fixed.payload = renameCaseInsensitive(fixed.payload, ["queue_name"]);
+  return fixed;
+}
+
+function renameCaseInsensitive(o: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const out = { ...o };
+  for (const key of Object.keys(o)) {
+    const name = names.find((n) => n === key.toLowerCase());
+    if (name !== undefined && !(name in out)) {
+      out[name] = out[key];
+      delete out[key];
+    }
+  }
+  return out;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -3,6 +3,7 @@ import type { Broker, PublishResult } from "../broker/broker.ts";
 import type { Delivery } from "../broker/delivery.ts";
 import { errorFrame, replyFrame } from "../broker/frames.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
+import { decodeUtf8 } from "./json-text.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -112,7 +113,9 @@ export class WsHub implements Delivery {
 
   message(ws: Socket, raw: string | Buffer): void {
     try {
-      const text = typeof raw === "string" ? raw : raw.toString("utf8");
+      // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
+      const text = typeof raw === "string" ? raw : decodeUtf8(raw);
+      if (text === null) return void ws.send(errorFrame(ErrorCodes.BAD_JSON, "binary frame is not valid UTF-8"));
       const parsed = parseClientFrame(text);
       if (!parsed.ok) {
         // [ERROR-ID-1] A refused frame's ERROR names its id, so a client with many in flight knows which one failed.
