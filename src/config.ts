@@ -3,6 +3,7 @@
  * seed's `.env` files keep working. Every value is validated once; a bad one stops start-up with a
  * line naming the variable.
  */
+import { isIPv4, isIPv6 } from "node:net";
 import { isAbsolute, join } from "node:path";
 import { DEFAULT_ACK_TIMEOUT_MS } from "./core/queue.ts";
 
@@ -51,9 +52,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   return Object.freeze({
-    host: str(env, "HOST", "127.0.0.1"),
+    host: listenHost(str(env, "HOST", "127.0.0.1")),
     httpPort: int(env, "HTTP_PORT", 8060, 0, 65535),
-    allowedHosts: parseAllowedHosts(str(env, "ALLOWED_HOSTS", "*")),
+    allowedHosts: allowedHostsOf(env),
     dataDir,
     databaseName,
     databasePath: join(dataDir, databaseName.endsWith(".db") ? databaseName : `${databaseName}.db`),
@@ -85,6 +86,37 @@ export function parseAllowedHosts(raw: string): string[] {
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== "");
   return hosts.includes("*") ? [] : hosts;
+}
+
+/**
+ * Set but empty is a mistake, not "allow all" [CONFIG-2]: an unset variable means `*` (the
+ * seed's default), an empty one would silently open a broker its operator meant to close.
+ */
+function allowedHostsOf(env: Env): string[] {
+  const raw = env.ALLOWED_HOSTS;
+  if (raw === undefined) return [];
+  const hosts = parseAllowedHosts(raw);
+  if (hosts.length === 0 && !raw.includes("*")) {
+    throw new ConfigError(`ALLOWED_HOSTS is set but empty: list hosts (example.com,*.example.com:8060) or use * to allow all`);
+  }
+  for (const host of hosts) {
+    if (!ALLOWED_HOST_PATTERN.test(host)) throw new ConfigError(`ALLOWED_HOSTS: "${host}" is not a host, *.domain or host:port`);
+  }
+  return hosts;
+}
+
+const ALLOWED_HOST_PATTERN = /^(?:\*\.)?(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/;
+const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+const DOTTED_NUMBERS = /^[0-9.]+$/;
+
+/** An IP address or a DNS name to listen on [CONFIG-1]: Bun's own error for 999.1.1.1 named no variable. */
+function listenHost(host: string): string {
+  if (host.includes(":")) {
+    if (isIPv6(host.replace(/^\[|\]$/g, ""))) return host.replace(/^\[|\]$/g, "");
+  } else if (DOTTED_NUMBERS.test(host) ? isIPv4(host) : DNS_NAME.test(host)) {
+    return host;
+  }
+  throw new ConfigError(`HOST must be an IP address or a host name to listen on (127.0.0.1, 0.0.0.0, ::1, localhost), got "${host}"`);
 }
 
 function str(env: Env, name: string, fallback: string): string {

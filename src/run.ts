@@ -48,7 +48,13 @@ export async function startBroker(config: Config, version: string, signals: Sign
     },
   });
   const app = createApp({ broker, version, metrics });
-  const server = serve(config, app, hub, broker);
+  let server: ReturnType<typeof serve>;
+  try {
+    server = serve(config, app, hub, broker);
+  } catch (error) {
+    // [CONFIG-1] Bun's message names neither variable (e.g. an address this machine does not have).
+    throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   hub.bind(server, broker);
   let stopping = false;
   const shutdown = async (signal: string) => {

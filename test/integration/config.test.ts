@@ -73,4 +73,35 @@ describe("configuration", () => {
       removeDir(dataDir);
     }
   });
+
+  const startFails = async (env: Record<string, string>): Promise<string> => {
+    const dataDir = tempDir();
+    try {
+      return await startBroker({ dataDir, env }).then(
+        (broker) => {
+          started.push(broker);
+          return "started";
+        },
+        (error: Error) => error.message,
+      );
+    } finally {
+      removeDir(dataDir);
+    }
+  };
+
+  test("[CONFIG-1] a HOST that is no address, or one this machine does not have, names HOST", async () => {
+    for (const host of ["999.1.1.1", "not a host", "1.2.3"]) {
+      const failed = await startFails({ HOST: host });
+      expect(failed).toContain("HOST must be an IP address or a host name");
+      expect(failed).toContain(host);
+    }
+    // Well-formed, but not an address of this machine: Bun's own error, with our variables.
+    expect(await startFails({ HOST: "203.0.113.7" })).toContain("cannot listen on HOST=203.0.113.7");
+  });
+
+  test("[CONFIG-2] ALLOWED_HOSTS set but empty is an error, not allow-all; a malformed entry too", async () => {
+    expect(await startFails({ ALLOWED_HOSTS: "" })).toContain("ALLOWED_HOSTS is set but empty");
+    expect(await startFails({ ALLOWED_HOSTS: " , " })).toContain("ALLOWED_HOSTS is set but empty");
+    expect(await startFails({ ALLOWED_HOSTS: "example.com/path" })).toContain('ALLOWED_HOSTS: "example.com/path"');
+  });
 });
