@@ -63,6 +63,8 @@ export class Broker {
   private readonly topology = new Topology();
   private readonly gauge: MemoryGauge = { bytes: 0 };
   private readonly recentIds = new RecentIds();
+  /** Publishes with a message_id still waiting for their commit, by message_id. */
+  private readonly uncommittedIds = new Map<string, Promise<Result<PublishResult>>>();
   private readonly reportedCycles = new Set<string>();
   private readonly draining = new Set<string>();
   private readonly drainTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -106,7 +108,7 @@ export class Broker {
         redelivered: !snapshot.cleanShutdown || m.redelivered === true,
       });
     }
-    for (const r of snapshot.recentIds) this.recentIds.remember(r.messageId, r.until);
+    for (const r of snapshot.recentIds) this.recentIds.remember(r.messageId, r.until, r.id);
   }
 
   private queueOptions(durable: boolean, args: QueueArgs = DEFAULT_QUEUE_ARGS, owner?: string) {
@@ -262,10 +264,9 @@ export class Broker {
     const keyError = validateRoutingKey(request.routingKey);
     if (keyError) return { ok: false, error: keyError };
     const now = this.deps.now();
-    if (request.messageId !== undefined && this.recentIds.seen(request.messageId, now)) {
-      // Idempotent publish: confirmed again, enqueued once.
-      return ok({ routed: 0, durable: 0, id: "", duplicate: true });
-    }
+    const messageId = request.messageId;
+    const original = messageId === undefined ? undefined : this.recentIds.originalId(messageId, now);
+    if (original !== undefined) return this.duplicate(messageId!, original);
     const routed = this.topology.route(request.exchange, request.routingKey, request.headers);
     if (!routed.ok) return routed;
     if (this.gauge.bytes > this.deps.maxQueuedBytes) {
@@ -286,20 +287,39 @@ export class Broker {
     if (full !== undefined) {
       return fail(ErrorCodes.QUEUE_FULL, `queue "${full.name}" is full (overflow reject-publish); the message was not published`);
     }
-    const dedupUntil = request.messageId === undefined ? undefined : now + this.deps.dedupWindowMs;
-    if (request.messageId !== undefined) this.recentIds.remember(request.messageId, dedupUntil!);
+    // [DEDUP-2] An unroutable publish enqueued nothing: its message_id stays unused.
+    const dedupUntil = messageId === undefined || routed.value.length === 0 ? undefined : now + this.deps.dedupWindowMs;
+    if (dedupUntil !== undefined) this.recentIds.remember(messageId!, dedupUntil, message.id);
     const pending = this.enqueue(routed.value, message, now, { ttl: request.ttl, delay: request.delay }, dedupUntil);
     this.published++;
     const answer = ok({ routed: routed.value.length, durable: pending.length, id: message.id, duplicate: false });
     if (pending.length === 0) return answer;
-    return this.persist(pending).then(
+    const stored = this.persist(pending).then(
       () => answer,
       (error) => {
-        if (request.messageId !== undefined) this.recentIds.forget(request.messageId);
-        if (error instanceof BrokerFailure) return { ok: false, error: error.error };
+        if (dedupUntil !== undefined) this.recentIds.forget(messageId!);
+        if (error instanceof BrokerFailure) return { ok: false as const, error: error.error };
         throw error;
       },
     );
+    if (dedupUntil === undefined) return stored;
+    this.uncommittedIds.set(messageId!, stored);
+    const settled = () => {
+      if (this.uncommittedIds.get(messageId!) === stored) this.uncommittedIds.delete(messageId!);
+    };
+    stored.then(settled, settled);
+    return stored;
+  }
+
+  /**
+   * [DEDUP-1] A repeated message_id: confirmed with the original message's id, enqueued once. While
+   * the original waits for its commit the duplicate waits too, and fails if it fails: a duplicate is
+   * never confirmed for a message that was not stored.
+   */
+  private duplicate(messageId: string, original: string): Result<PublishResult> | Promise<Result<PublishResult>> {
+    const answer = ok({ routed: 0, durable: 0, id: original, duplicate: true });
+    const first = this.uncommittedIds.get(messageId);
+    return first === undefined ? answer : first.then((result) => (result.ok ? answer : result));
   }
 
   /**
@@ -491,12 +511,26 @@ export class Broker {
       return;
     }
     if (queue.subscribers === 0 || queue.depth === 0 || this.draining.has(queue.name)) return;
-    const { send, dead } = queue.takeForSubscribers(this.deps.now(), DRAIN_BATCH, DRAIN_BATCH_BYTES);
+    const now = this.deps.now();
+    const dead: DeadLetter[] = [];
     let pressured = false;
-    for (const entry of send) {
+    let count = 0;
+    let bytes = 0;
+    // [SLOW-1] One message at a time: a broadcast may cut a slow subscriber, and when that was the
+    // last one, the rest of the batch stays in the queue instead of counting as delivered to nobody.
+    while (count < DRAIN_BATCH && bytes < DRAIN_BATCH_BYTES && queue.subscribers > 0) {
+      const taken = queue.takeForSubscribers(now, 1, DRAIN_BATCH_BYTES);
+      dead.push(...taken.dead);
+      const entry = taken.send[0];
+      if (entry === undefined) {
+        if (taken.dead.length === 0) break;
+        continue;
+      }
+      count++;
+      bytes += entry.bytes;
       if (!this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry))) pressured = true;
     }
-    this.deadLetter(queue, dead, this.deps.now());
+    this.deadLetter(queue, dead, now);
     if (queue.depth === 0) return;
     // A backlog: continue next turn so publishes and other sockets are served in between.
     this.draining.add(queue.name);

@@ -1,32 +1,34 @@
 /**
- * Publishers' message ids seen within the de-duplication window. Insertion order is expiry order
- * (a fixed window), so pruning stops at the first id still inside it.
+ * Publishers' message ids seen within the de-duplication window, each with the id the broker gave
+ * that message (a duplicate is answered with it). Insertion order is expiry order (a fixed window),
+ * so pruning stops at the first id still inside it.
  */
 export class RecentIds {
-  private readonly until = new Map<string, number>();
+  private readonly seenIds = new Map<string, { readonly until: number; readonly id: string }>();
 
-  seen(messageId: string, now: number): boolean {
-    const until = this.until.get(messageId);
-    return until !== undefined && until > now;
+  /** The original message's id, while `messageId` is inside its window; else undefined. */
+  originalId(messageId: string, now: number): string | undefined {
+    const seen = this.seenIds.get(messageId);
+    return seen !== undefined && seen.until > now ? seen.id : undefined;
   }
 
-  remember(messageId: string, until: number): void {
-    this.until.delete(messageId); // re-insert at the end, keeping expiry order
-    this.until.set(messageId, until);
+  remember(messageId: string, until: number, id: string): void {
+    this.seenIds.delete(messageId); // re-insert at the end, keeping expiry order
+    this.seenIds.set(messageId, { until, id });
   }
 
   forget(messageId: string): void {
-    this.until.delete(messageId);
+    this.seenIds.delete(messageId);
   }
 
   prune(now: number): void {
-    for (const [id, until] of this.until) {
+    for (const [messageId, { until }] of this.seenIds) {
       if (until > now) break;
-      this.until.delete(id);
+      this.seenIds.delete(messageId);
     }
   }
 
   get size(): number {
-    return this.until.size;
+    return this.seenIds.size;
   }
 }

@@ -29,4 +29,5 @@ export type SchemaParity = [
   Assert<Agree<typeof sqlite.queues, typeof pg.queues>>,
   Assert<Agree<typeof sqlite.bindings, typeof pg.bindings>>,
   Assert<Agree<typeof sqlite.messages, typeof pg.messages>>,
+  Assert<Agree<typeof sqlite.recentIds, typeof pg.recentIds>>,
 ];

@@ -12,11 +12,16 @@ export type StoredMessage = {
   readonly deliverAt?: number;
   /** Handed to a consumer before a clean shutdown (a crash marks every restored message). */
   readonly redelivered?: boolean;
+  /** [COUNT-1] Times handed to a consumer, as last recorded (recordDeliveries); read back by load(). */
+  readonly deliveries?: number;
   /** With message.messageId: the id is remembered for de-duplication until then. */
   readonly dedupUntil?: number;
 };
-/** A publisher's message id seen recently (idempotent publish), kept across restarts. */
-export type RecentId = { readonly messageId: string; readonly until: number };
+/**
+ * A publisher's message id seen recently (idempotent publish), kept across restarts, with the id the
+ * broker gave that message ("" for ids stored before ids were kept).
+ */
+export type RecentId = { readonly messageId: string; readonly until: number; readonly id: string };
 
 /** What a restart rebuilds from. Messages come ordered by queue, then seq. */
 export type Snapshot = {
@@ -28,6 +33,9 @@ export type Snapshot = {
   /** False after a crash: every restored message may have been delivered already. */
   readonly cleanShutdown: boolean;
 };
+
+/** Per queue, [seq, deliveries] pairs: how many times each message was handed to a consumer. */
+export type DeliveryCounts = ReadonlyMap<string, ReadonlyArray<readonly [seq: number, deliveries: number]>>;
 
 /** Inclusive seq ranges per queue: messages that left their queue and no longer need to be kept. */
 export type Removals = ReadonlyMap<string, ReadonlyArray<readonly [number, number]>>;
@@ -56,6 +64,12 @@ export interface Store {
    * answer publishes on it. Concurrent calls share one transaction (group commit).
    */
   append(messages: readonly StoredMessage[]): Promise<void>;
+  /**
+   * [COUNT-1] Records delivery counts of stored messages (a count never goes down; a message no
+   * longer stored is skipped). The broker does not hold deliveries back for it: it calls this
+   * shortly after they went out, so a crash can lose only the counts of that short window.
+   */
+  recordDeliveries(counts: DeliveryCounts): Promise<void>;
   /** Removes every message of the queue. */
   purge(queue: string): Promise<void>;
   /**

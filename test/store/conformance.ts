@@ -115,7 +115,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     await store.append(rows.slice(0, 2));
     await store.append(rows.slice(2));
 
-    const expected = sortedBy(rows, (m) => `${m.queue}/${m.seq}`).map((m) => ({ ...m, redelivered: false }));
+    const expected = sortedBy(rows, (m) => `${m.queue}/${m.seq}`).map((m) => ({ ...m, redelivered: false, deliveries: 0 }));
     expect((await store.load()).messages).toEqual(expected);
     const { snapshot } = await reopenAndLoad(store);
     expect(snapshot.messages).toEqual(expected);
@@ -133,7 +133,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
         const written: StoredMessage = { ...row, message: { ...row.message, routingKey } };
         await store.append([written]);
         const back = (await store.load()).messages.find((m) => m.seq === seq);
-        expect(back).toEqual({ ...written, redelivered: false });
+        expect(back).toEqual({ ...written, redelivered: false, deliveries: 0 });
       }),
       { numRuns: 60 },
     );
@@ -256,24 +256,55 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
         ["big", 30_000],
         ["small", 10],
       ]);
-      expect(snapshot.recentIds).toEqual([{ messageId: "new", until: 9_000 }]);
+      expect(snapshot.recentIds).toEqual([{ messageId: "new", until: 9_000, id: expect.any(String) }]);
     };
     expectLeft(await store.load());
     expectLeft((await reopenAndLoad(store)).snapshot);
   }, HEAVY_MS);
 
-  test("recent ids: stored with their messages, the latest window wins, kept across a reopen", async () => {
+  test("[DEDUP-1] recent ids: stored with their messages and the id the broker gave them, the latest window wins, kept across a reopen", async () => {
     const { store } = await fresh();
     // One publish routed to two queues: the same id twice in one append.
-    await store.append([stored("a", 1, { messageId: "m-1", dedupUntil: 5_000 }), stored("b", 1, { messageId: "m-1", dedupUntil: 5_000 })]);
-    await store.append([stored("a", 2, { messageId: "m-1", dedupUntil: 8_000 }), stored("a", 3, { messageId: "m-2", dedupUntil: 6_000 })]);
+    const twice = stored("a", 1, { messageId: "m-1", dedupUntil: 5_000 });
+    await store.append([twice, { ...stored("b", 1), message: twice.message }]);
+    const later = stored("a", 2, { messageId: "m-1", dedupUntil: 8_000 });
+    const other = stored("a", 3, { messageId: "m-2", dedupUntil: 6_000 });
+    await store.append([later, other]);
     await store.append([stored("a", 4, { messageId: "no-window" })]);
     const { snapshot } = await reopenAndLoad(store);
     expect(sortedBy(snapshot.recentIds, (r) => r.messageId)).toEqual([
-      { messageId: "m-1", until: 8_000 },
-      { messageId: "m-2", until: 6_000 },
+      { messageId: "m-1", until: 8_000, id: later.message.id },
+      { messageId: "m-2", until: 6_000, id: other.message.id },
     ]);
     expect(snapshot.messages.map((m) => m.message.messageId)).toEqual(["m-1", "m-1", "m-2", "no-window", "m-1"]);
+  });
+
+  test("[COUNT-1] delivery counts: recorded, never lowered, skipped for rows no longer stored, kept across a reopen", async () => {
+    const { store } = await fresh();
+    await store.append(range(1, 3).map((seq) => stored("q", seq)));
+    await store.recordDeliveries(new Map([["q", [[1, 2], [2, 1]]]]));
+    await store.recordDeliveries(new Map([["q", [[1, 1], [3, 4]]], ["gone", [[9, 9]]]]));
+    await store.recordDeliveries(new Map());
+    const counts = (snapshot: Snapshot) => snapshot.messages.map((m) => [m.seq, m.deliveries]);
+    expect(counts(await store.load())).toEqual([[1, 2], [2, 1], [3, 4]]);
+    // A crash (no close) keeps them too: they were committed when the call resolved.
+    const { snapshot } = await reopenAndLoad(store);
+    expect(counts(snapshot)).toEqual([[1, 2], [2, 1], [3, 4]]);
+  });
+
+  test("[HEADERS-2] structured header values (x-death: an array of objects) come back exactly", async () => {
+    const { store } = await fresh();
+    const headers: Headers = {
+      tenant: "acme",
+      "x-death": [
+        { count: 2, reason: "rejected", queue: "work", time: 1_700_000_000_123, exchange: "", "routing-keys": ["work", "ü"] },
+        { count: 1, reason: "expired", queue: "wait", time: 1_700_000_000_456, exchange: "retry", "routing-keys": [] },
+      ],
+      nested: { list: [1, null, true, "s"], empty: {} },
+    };
+    await store.append([withHeaders(stored("q", 1), headers)]);
+    const { snapshot } = await reopenAndLoad(store);
+    expect(snapshot.messages[0]?.message.headers).toEqual(headers);
   });
 
   test("close records a clean shutdown and marks the messages consumers held as redelivered", async () => {

@@ -3,7 +3,7 @@
  * columns travel as arrays through `unnest` (8–11 parameters, far from Postgres' 65,535 cap).
  */
 import { sql, type SQL } from "drizzle-orm";
-import type { StoredMessage } from "../store.ts";
+import type { DeliveryCounts, StoredMessage } from "../store.ts";
 import { fence } from "./database-lock.ts";
 import type { RemovalBatch } from "./removal-batches.ts";
 import * as schema from "./schema.ts";
@@ -20,17 +20,18 @@ export function insertMessages(rows: readonly StoredMessage[]): SQL {
   const m = schema.messages;
   const r = schema.recentIds;
   // One id can come several times (a publish routed to several queues); an upsert may touch a row once.
-  const recent = new Map<string, number>();
+  const recent = new Map<string, { until: number; id: string }>();
   for (const row of rows) {
-    if (row.message.messageId !== undefined && row.dedupUntil !== undefined) recent.set(row.message.messageId, row.dedupUntil);
+    if (row.message.messageId !== undefined && row.dedupUntil !== undefined) recent.set(row.message.messageId, { until: row.dedupUntil, id: row.message.id });
   }
+  const ids = sql.identifier;
   return sql`
     with fence as (${fence()}),
     recent as (
-      insert into ${r} (${names([r.messageId, r.until])})
-      select i.* from unnest(${text([...recent.keys()])}, ${int8([...recent.values()])}) as i, fence
+      insert into ${r} (${names([r.messageId, r.until, r.id])})
+      select i.* from unnest(${text([...recent.keys()])}, ${int8([...recent.values()].map((v) => v.until))}, ${text([...recent.values()].map((v) => v.id))}) as i, fence
       where fence.held
-      on conflict (${sql.identifier(r.messageId.name)}) do update set ${sql.identifier(r.until.name)} = excluded.${sql.identifier(r.until.name)}
+      on conflict (${ids(r.messageId.name)}) do update set ${ids(r.until.name)} = excluded.${ids(r.until.name)}, ${ids(r.id.name)} = excluded.${ids(r.id.name)}
     )
     insert into ${m} (${names([m.queue, m.seq, m.id, m.exchange, m.routingKey, m.headers, m.body, m.publishedAt, m.messageId, m.expiresAt, m.deliverAt])})
     select i.* from unnest(
@@ -64,6 +65,17 @@ export function setLastSeqs(lastSeqs: ReadonlyMap<string, number>): SQL {
     update ${q} set ${sql.identifier(q.lastSeq.name)} = u.last_seq
     from unnest(${text([...lastSeqs.keys()])}, ${int8([...lastSeqs.values()])}) as u(name, last_seq)
     where ${q.name} = u.name`;
+}
+
+/** [COUNT-1] Raises delivery counts (never lowers one); rows already deleted are skipped. */
+export function setDeliveries(counts: DeliveryCounts): SQL {
+  const m = schema.messages;
+  const column = sql.identifier(m.deliveries.name);
+  const pairs = [...counts].flatMap(([queue, list]) => list.map(([seq, deliveries]) => ({ queue, seq, deliveries })));
+  return sql`
+    update ${m} set ${column} = greatest(${m.deliveries}, d.deliveries)
+    from unnest(${text(pairs.map((p) => p.queue))}, ${int8(pairs.map((p) => p.seq))}, ${int8(pairs.map((p) => p.deliveries))}) as d(queue, seq, deliveries)
+    where ${m.queue} = d.queue and ${m.seq} = d.seq`;
 }
 
 export function markRedelivered(inFlight: ReadonlyMap<string, readonly number[]>): SQL {

@@ -9,8 +9,8 @@ import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
-import type { Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
-import { deleteRanges, insertMessages, markRedelivered, setLastSeqs } from "./batch-statements.ts";
+import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
 import { LOCK_KEY, fence, lockLost, tryLock } from "./database-lock.ts";
 import { removalBatches } from "./removal-batches.ts";
@@ -225,6 +225,13 @@ export class PostgresStore implements Store {
       if (problem) return Promise.reject(problem);
     }
     return this.lane.add(messages);
+  }
+
+  recordDeliveries(counts: DeliveryCounts): Promise<void> {
+    if (counts.size === 0) return Promise.resolve();
+    return this.write(async (tx) => {
+      await tx.execute(setDeliveries(counts));
+    });
   }
 
   purge(queue: string): Promise<void> {

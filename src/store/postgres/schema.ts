@@ -48,6 +48,8 @@ export const messages = pgTable(
     deliverAt: bigint("deliver_at", { mode: "number" }),
     /** Set at a clean shutdown for messages a consumer held unacknowledged. */
     redelivered: integer("redelivered").notNull().default(0),
+    /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
+    deliveries: integer("deliveries").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.queue, t.seq] })],
 );
@@ -55,6 +57,8 @@ export const messages = pgTable(
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */
 export const recentIds = pgTable("recent_ids", {
   messageId: text("message_id").primaryKey(),
+  /** [DEDUP-1] The id the broker gave the original message: a duplicate is answered with it. */
+  id: text("id").notNull().default(""),
   until: bigint("until", { mode: "number" }).notNull(),
 });
 

@@ -36,7 +36,8 @@ export const toSnapshot = (rows: SnapshotRows): Snapshot => ({
     expiresAt: m.expiresAt ?? undefined,
     deliverAt: m.deliverAt ?? undefined,
     redelivered: m.redelivered === 1,
+    deliveries: m.deliveries,
   })),
-  recentIds: rows.recentIds.map((r) => ({ messageId: r.messageId, until: r.until })),
+  recentIds: rows.recentIds.map((r) => ({ messageId: r.messageId, until: r.until, id: r.id })),
   cleanShutdown: rows.cleanShutdown,
 });

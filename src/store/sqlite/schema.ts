@@ -43,6 +43,8 @@ export const messages = sqliteTable(
     deliverAt: integer("deliver_at"),
     /** Set at a clean shutdown for messages a consumer held unacknowledged. */
     redelivered: integer("redelivered").notNull().default(0),
+    /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
+    deliveries: integer("deliveries").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.queue, t.seq] })],
 );
@@ -50,6 +52,8 @@ export const messages = sqliteTable(
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */
 export const recentIds = sqliteTable("recent_ids", {
   messageId: text("message_id").primaryKey(),
+  /** [DEDUP-1] The id the broker gave the original message: a duplicate is answered with it. */
+  id: text("id").notNull().default(""),
   until: integer("until").notNull(),
 });
 

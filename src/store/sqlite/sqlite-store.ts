@@ -10,7 +10,7 @@ import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
-import type { Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import * as schema from "./schema.ts";
 
 export type SqliteOptions = {
@@ -37,6 +37,7 @@ type MessageRow = {
   expires_at: number | null;
   deliver_at: number | null;
   redelivered: number;
+  deliveries: number;
 };
 
 /** A second broker on the same file waits this long for the lock before it gives up. */
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   private readonly insertMessage;
   private readonly insertRecentId;
   private readonly markRedelivered;
+  private readonly setDeliveries;
   private readonly commits: GroupCommit<StoredMessage>;
 
   private constructor(
@@ -80,13 +82,18 @@ export class SqliteStore implements Store {
       .prepare();
     this.insertRecentId = this.db
       .insert(schema.recentIds)
-      .values({ messageId: sql.placeholder("messageId"), until: sql.placeholder("until") })
-      .onConflictDoUpdate({ target: schema.recentIds.messageId, set: { until: sql`excluded.until` } })
+      .values({ messageId: sql.placeholder("messageId"), until: sql.placeholder("until"), id: sql.placeholder("id") })
+      .onConflictDoUpdate({ target: schema.recentIds.messageId, set: { until: sql`excluded.until`, id: sql`excluded.id` } })
       .prepare();
     // Prepared: a clean stop after a crash marks the whole restored backlog, row by row.
     this.markRedelivered = this.db
       .update(schema.messages)
       .set({ redelivered: 1 })
+      .where(and(eq(schema.messages.queue, sql.placeholder("queue")), eq(schema.messages.seq, sql.placeholder("seq"))))
+      .prepare();
+    this.setDeliveries = this.db
+      .update(schema.messages)
+      .set({ deliveries: sql`max(${schema.messages.deliveries}, ${sql.placeholder("deliveries")})` })
       .where(and(eq(schema.messages.queue, sql.placeholder("queue")), eq(schema.messages.seq, sql.placeholder("seq"))))
       .prepare();
     this.commits = new GroupCommit((rows) => this.writeMessages(rows));
@@ -119,7 +126,7 @@ export class SqliteStore implements Store {
     // Raw rows: drizzle's per-row mapping is the slow part of restoring a large backlog.
     const messages = this.sqlite
       .query<MessageRow, []>(
-        "SELECT queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered FROM messages ORDER BY queue, seq",
+        "SELECT queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered, deliveries FROM messages ORDER BY queue, seq",
       )
       .all();
     // Expiry order: RecentIds prunes from the front.
@@ -157,8 +164,9 @@ export class SqliteStore implements Store {
         expiresAt: m.expires_at ?? undefined,
         deliverAt: m.deliver_at ?? undefined,
         redelivered: m.redelivered === 1,
+        deliveries: m.deliveries,
       })),
-      recentIds: recentIds.map((r) => ({ messageId: r.messageId, until: r.until })),
+      recentIds: recentIds.map((r) => ({ messageId: r.messageId, until: r.until, id: r.id })),
       // A database that never ran (no marker) has nothing to redeliver either.
       cleanShutdown: clean === undefined || clean.value === "true",
     };
@@ -233,6 +241,14 @@ export class SqliteStore implements Store {
     return this.commits.add(messages);
   }
 
+  async recordDeliveries(counts: DeliveryCounts): Promise<void> {
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const [queue, pairs] of counts) for (const [seq, deliveries] of pairs) this.setDeliveries.run({ queue, seq, deliveries });
+      }),
+    );
+  }
+
   async purge(queue: string): Promise<void> {
     this.write(() => {
       this.db.delete(schema.messages).where(eq(schema.messages.queue, queue)).run();
@@ -303,7 +319,7 @@ export class SqliteStore implements Store {
       for (const row of rows) {
         const m = row.message;
         if (m.messageId !== undefined && row.dedupUntil !== undefined) {
-          this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil });
+          this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil, id: m.id });
         }
         this.insertMessage.run({
           queue: row.queue,
