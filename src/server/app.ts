@@ -23,6 +23,11 @@ const jsonRequest = (model: keyof typeof models) => ({
   requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${model}` } } } },
 });
 
+/** Documents a query's parameters from its model (the route checks the query itself, strictly). */
+const queryParams = (schema: { properties: Record<string, unknown> }) => ({
+  parameters: Object.entries(schema.properties).map(([name, property]) => ({ name, in: "query" as const, required: false, schema: property as object })),
+});
+
 // [STRICT-1] Closed models, no coercion; the seed's routes match field names case-insensitively.
 const seed = { seedCaseInsensitive: true };
 const check = {
@@ -107,7 +112,7 @@ export function createApp({ broker, version, metrics }: AppDeps) {
         }),
       {
         response: { 200: "Empty", 400: "Error", 404: "Error", 409: "Error", 422: "Error", 503: "Error", ...E403 },
-        detail: { summary: "Delete an exchange and its bindings (409 E003 with if_unused=true while bound)", tags: ["exchanges"] },
+        detail: { summary: "Delete an exchange and its bindings (409 E003 with if_unused=true while bound)", tags: ["exchanges"], ...queryParams(DeleteExchangeQuery) },
       },
     )
 
@@ -137,7 +142,7 @@ export function createApp({ broker, version, metrics }: AppDeps) {
         given(check.deleteQueue(query), set, (q) => broker.deleteQueue(params.name, { ifUnused: flag(q.if_unused), ifEmpty: flag(q.if_empty) })),
       {
         response: { 200: "Removed", 400: "Error", 404: "Error", 409: "Error", 422: "Error", 503: "Error", ...E403 },
-        detail: { summary: "Delete a queue, its messages and bindings", tags: ["queues"] },
+        detail: { summary: "Delete a queue, its messages and bindings", tags: ["queues"], ...queryParams(DeleteQueueQuery) },
       },
     )
     .delete("/queues/:name/messages", ({ params, set }) => given({ ok: true, value: params.name }, set, (name) => broker.purgeQueue(name)), {
@@ -152,7 +157,7 @@ export function createApp({ broker, version, metrics }: AppDeps) {
     })
     .get("/bindings", ({ query, set }) => given(check.bindingQuery(query), set, (q) => ({ ok: true as const, value: broker.bindings(q) })), {
       response: { 200: "Bindings", 422: "Error", ...E403 },
-      detail: { tags: ["bindings"] },
+      detail: { tags: ["bindings"], ...queryParams(BindingQuery) },
     })
     .delete(
       "/bindings",
