@@ -4,7 +4,7 @@ import type { Headers } from "../core/exchanges/types.ts";
 import { messageBytes, type Message } from "../core/message.ts";
 import { validateRoutingKey } from "../core/names.ts";
 import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
-import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../core/queue-args.ts";
+import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type QueueArgs } from "../core/queue-args.ts";
 import { Topology, type BindingSpec, type ExchangeSpec } from "../core/topology.ts";
 import type { Store, StoredMessage } from "../store/store.ts";
 import type { Delivery } from "./delivery.ts";
@@ -21,6 +21,11 @@ const DRAIN_BATCH_BYTES = 1 << 20;
 const DRAIN_RETRY_MS = 50;
 /** Dead-letter cycles logged, each once; past this many the log stays quiet (bounded memory). */
 const MAX_REPORTED_CYCLES = 1_000;
+/**
+ * [COUNT-1] How often delivery counts of durable messages are handed to the store. Deliveries do not
+ * wait for it (that would add a commit to every delivery); a kill -9 loses at most this window's counts.
+ */
+const DELIVERY_RECORD_MS = 20;
 /** How often TTLs, delays and ack timeouts are looked at: their precision. */
 const TICK_MS = 100;
 
@@ -71,6 +76,7 @@ export class Broker {
   private serialTail: Promise<unknown> = Promise.resolve();
   private timers: ReturnType<typeof setInterval>[] = [];
   private checkpointing: Promise<void> | undefined;
+  private recordingDeliveries: Promise<void> | undefined;
   private closing = false;
   private tag = 0;
   private readonly nextTag = () => ++this.tag;
@@ -88,6 +94,7 @@ export class Broker {
     };
     every(deps.checkpointMs, () => void broker.checkpoint());
     every(TICK_MS, () => broker.tick());
+    every(DELIVERY_RECORD_MS, () => void broker.recordDeliveries());
     return broker;
   }
 
@@ -106,6 +113,7 @@ export class Broker {
         deliverAt: m.deliverAt,
         // After a crash any restored message may have been delivered: say so (at-least-once).
         redelivered: !snapshot.cleanShutdown || m.redelivered === true,
+        deliveries: m.deliveries,
       });
     }
     for (const r of snapshot.recentIds) this.recentIds.remember(r.messageId, r.until, r.id);
@@ -142,8 +150,9 @@ export class Broker {
 
   declareQueue(spec: QueueDeclaration): Promise<Result<{ created: boolean; name: string }>> {
     return this.serial(async () => {
-      const args = spec.args ?? DEFAULT_QUEUE_ARGS;
       const durable = spec.durable ?? false;
+      // [SLOW-2] Compared, stored and shown with its history default filled in.
+      const args = withDefaultHistory(spec.args ?? DEFAULT_QUEUE_ARGS, durable);
       if (args.exclusive && spec.owner === undefined) {
         return fail(ErrorCodes.VALIDATION, "an exclusive queue belongs to a connection: declare it over WebSocket (DECLARE_QUEUE)");
       }
@@ -269,6 +278,7 @@ export class Broker {
     if (original !== undefined) return this.duplicate(messageId!, original);
     const routed = this.topology.route(request.exchange, request.routingKey, request.headers);
     if (!routed.ok) return routed;
+    if (this.gauge.bytes > this.deps.maxQueuedBytes) this.forgetHistory(this.gauge.bytes - this.deps.maxQueuedBytes);
     if (this.gauge.bytes > this.deps.maxQueuedBytes) {
       return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${this.gauge.bytes} message bytes, its limit (MAX_QUEUED_BYTES); publish later`);
     }
@@ -543,6 +553,15 @@ export class Broker {
     else setImmediate(resume);
   }
 
+  /** [SLOW-2] Past MAX_QUEUED_BYTES, retained history is forgotten (oldest first) before any publish is refused. */
+  private forgetHistory(bytes: number): void {
+    let left = bytes;
+    for (const queue of this.topology.queues.values()) {
+      if (left <= 0) return;
+      left -= queue.forgetHistory(left);
+    }
+  }
+
   /** Some subscriber of the queue caught up: resume a paused backlog at once. */
   drained(name: string): void {
     const timer = this.drainTimers.get(name);
@@ -600,6 +619,25 @@ export class Broker {
     }
   }
 
+  /** [COUNT-1] Hands the delivery counts of durable messages to the store; one such write in flight at a time. */
+  private recordDeliveries(): Promise<void> {
+    if (this.recordingDeliveries !== undefined) return this.recordingDeliveries;
+    const counts = new Map<string, [number, number][]>();
+    for (const queue of this.topology.queues.values()) {
+      if (!queue.durable) continue;
+      const taken = queue.takeDeliveryCounts();
+      if (taken.length > 0) counts.set(queue.name, taken);
+    }
+    if (counts.size === 0) return Promise.resolve();
+    this.recordingDeliveries = this.deps.store
+      .recordDeliveries(counts)
+      .catch((error) => this.deps.log?.(`recording delivery counts failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.recordingDeliveries = undefined;
+      });
+    return this.recordingDeliveries;
+  }
+
   /** Refuses new publishes, stops deliveries, checkpoints, marks what may have been delivered as redelivered and closes the store. */
   async close(): Promise<void> {
     this.closing = true;
@@ -609,6 +647,9 @@ export class Broker {
     await this.checkpoint();
     await this.checkpoint();
     await this.serialTail.catch(() => undefined);
+    // The one in flight, then whatever was handed out since it began.
+    await this.recordDeliveries();
+    await this.recordDeliveries();
     // [REDELIVERED-1] Stored as redelivered: what consumers hold, what is flagged already, and what
     // left its queue after that checkpoint began (acks keep coming while it runs; the store still
     // has those messages, so they come again, and must say so).

@@ -1,7 +1,7 @@
 import { Deque } from "./deque.ts";
 import { ErrorCodes, fail, ok, type Result } from "./errors.ts";
 import { messageBytes, type Message } from "./message.ts";
-import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "./queue-args.ts";
+import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "./queue-args.ts";
 
 export type DeathReason = "expired" | "rejected" | "maxlen" | "delivery_limit";
 
@@ -44,7 +44,7 @@ type InFlight = { readonly entry: Entry; readonly consumer: string; readonly dea
 export type MemoryGauge = { bytes: number };
 
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
-export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean };
+export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean; deliveries?: number };
 
 /** RabbitMQ's default consumer timeout: an unacked delivery goes back to the queue after this. */
 export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
@@ -56,7 +56,7 @@ export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
  */
 export class Queue {
   readonly durable: boolean;
-  readonly args: QueueArgs;
+  readonly args: HeldQueueArgs;
   readonly ackTimeoutMs: number;
   /** The connection of an exclusive queue. */
   readonly owner: string | undefined;
@@ -72,6 +72,8 @@ export class Queue {
   private rotation = 0;
   private readonly history = new Deque<Entry>();
   private removed: number[] = [];
+  /** [COUNT-1] Durable entries handed to a consumer since the last takeDeliveryCounts(). */
+  private counted = new Set<Entry>();
   private nextSeq: number;
   subscribers = 0;
   /** Whether anyone ever attached: auto-delete queues go when the last one leaves. */
@@ -87,7 +89,7 @@ export class Queue {
     lastSeq = 0,
   ) {
     this.durable = options.durable;
-    this.args = options.args ?? DEFAULT_QUEUE_ARGS;
+    this.args = withDefaultHistory(options.args ?? DEFAULT_QUEUE_ARGS, options.durable);
     this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.owner = options.owner;
     this.gauge = options.gauge ?? { bytes: 0 };
@@ -156,7 +158,7 @@ export class Queue {
       seq,
       message,
       bytes: messageBytes(message),
-      deliveries: 0,
+      deliveries: flags.deliveries ?? 0,
       redelivered: flags.redelivered,
       observed: false,
       committed: true,
@@ -312,6 +314,20 @@ export class Queue {
     this.forgetOldHistory(now);
   }
 
+  /**
+   * [SLOW-2] Flow control: retained history is what gives way first when the broker's memory limit
+   * is reached (nothing else would ever free it). Forgets the oldest until `bytes` are freed; returns
+   * the bytes freed.
+   */
+  forgetHistory(bytes: number): number {
+    let freed = 0;
+    while (freed < bytes && this.history.length > 0) {
+      freed += this.history.peek()!.bytes;
+      this.forgetOldest();
+    }
+    return freed;
+  }
+
   private forgetOldest(): void {
     const oldest = this.history.shift();
     if (oldest !== undefined) this.gauge.bytes -= oldest.bytes;
@@ -356,8 +372,15 @@ export class Queue {
         dead.push(this.kill(entry, "expired"));
         continue;
       }
+      // [COUNT-1] Restored with its count at the limit (handed out that often, then a crash or a
+      // shutdown took it back): a requeue would have dead-lettered it; so does this.
+      if (entry.deliveries >= this.args.deliveryLimit) {
+        dead.push(this.kill(entry, "delivery_limit"));
+        continue;
+      }
       const redelivered = entry.redelivered || entry.deliveries > 0;
       entry.deliveries++;
+      if (this.durable) this.counted.add(entry);
       consumer.unacked++;
       const tag = nextTag();
       this.inFlight.set(tag, { entry, consumer: consumer.id, deadline: now + this.ackTimeoutMs });
@@ -494,6 +517,15 @@ export class Queue {
     const removed = this.removed;
     this.removed = [];
     return removed;
+  }
+
+  /** [COUNT-1] [seq, deliveries] of the durable messages handed out since the last call: the store records them. */
+  takeDeliveryCounts(): [number, number][] {
+    if (this.counted.size === 0) return [];
+    const counts: [number, number][] = [];
+    for (const entry of this.counted) counts.push([entry.seq, entry.deliveries]);
+    this.counted = new Set();
+    return counts;
   }
 
   /** A checkpoint that failed gives its removals back, to be tried again. */
