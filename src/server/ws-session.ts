@@ -4,6 +4,7 @@ import type { Delivery } from "../broker/delivery.ts";
 import { errorFrame, replyFrame } from "../broker/frames.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { decodeUtf8 } from "./json-text.ts";
+import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -11,7 +12,7 @@ export const CloseCodes = {
   GOING_AWAY: 1001,
   TOO_BIG: 1009,
   /** The subscriber fell too far behind; it may reconnect. */
-  SLOW_SUBSCRIBER: 4008,
+  SLOW_SUBSCRIBER: SLOW_SUBSCRIBER.code,
 } as const;
 
 export type SocketState = {
@@ -25,7 +26,6 @@ export type SocketState = {
 };
 export type Socket = ServerWebSocket<SocketState>;
 
-const topicOf = (queue: string): string => `queue:${queue}`;
 const consumerOf = (ws: Socket, queue: string): string => `${ws.data.connection}\u0000${queue}`;
 
 let connections = 0;
@@ -38,16 +38,24 @@ export const newSocketState = (): SocketState => ({
 
 /**
  * The WebSocket side of the broker: Bun's raw handlers (Elysia's wrapper halves throughput),
- * subscribers fed through Bun's native topics, consumers fed one socket at a time.
+ * subscribers fed through Bun's native topics while they keep up (fan-out.ts), consumers fed one
+ * socket at a time.
  */
 export class WsHub implements Delivery {
   private server: Server<SocketState> | undefined;
   private broker: Broker | undefined;
   private readonly sockets = new Set<Socket>();
-  private readonly subscribers = new Map<string, Set<Socket>>();
+  private readonly fanOut: FanOut<SocketState>;
   private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
 
-  constructor(private readonly maxBufferBytes: number) {}
+  constructor(private readonly maxBufferBytes: number) {
+    this.fanOut = new FanOut(maxBufferBytes);
+  }
+
+  /** Bun's `backpressureLimit` for these sockets: beyond what the hub ever lets a subscriber buffer. */
+  bunBackpressureLimit(maxFrameBytes: number): number {
+    return bunBackpressureLimit(this.maxBufferBytes, maxFrameBytes);
+  }
 
   bind(server: Server<SocketState>, broker: Broker): void {
     this.server = server;
@@ -61,11 +69,7 @@ export class WsHub implements Delivery {
   // ---- Delivery -------------------------------------------------------------------------------
 
   broadcast(queue: string, frame: string): boolean {
-    const sent = this.server?.publish(topicOf(queue), frame) ?? 0;
-    // publish reports the worst subscriber: -1 queued under backpressure, 0 dropped.
-    if (sent > 0) return true;
-    this.closeSlow(queue);
-    return false;
+    return this.server === undefined || this.fanOut.broadcast(this.server, queue, frame);
   }
 
   toConsumer(consumer: string, frame: string, tag?: number): void {
@@ -73,6 +77,7 @@ export class WsHub implements Delivery {
     if (target === undefined) return;
     if (tag !== undefined) target.ws.data.tags.set(tag, target.queue);
     target.ws.send(frame);
+    this.fanOut.sentOther(target.ws);
   }
 
   revoke(consumer: string, tag: number): void {
@@ -82,12 +87,10 @@ export class WsHub implements Delivery {
   detachAll(queue: string, reason: string): void {
     const notice = errorFrame(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue}" was deleted: ${reason}`, { queue_name: queue });
     const told = new Set<Socket>();
-    for (const ws of this.subscribers.get(queue) ?? []) {
-      ws.unsubscribe(topicOf(queue));
+    for (const ws of this.fanOut.removeQueue(queue)) {
       ws.data.queues.delete(queue);
       told.add(ws);
     }
-    this.subscribers.delete(queue);
     for (const [id, target] of [...this.consumers]) {
       if (target.queue !== queue) continue;
       this.consumers.delete(id);
@@ -96,13 +99,6 @@ export class WsHub implements Delivery {
       told.add(target.ws);
     }
     for (const ws of told) ws.send(notice);
-  }
-
-  /** Closes subscribers of the queue whose send buffer passed the limit; the others carry on. */
-  private closeSlow(queue: string): void {
-    for (const ws of this.subscribers.get(queue) ?? []) {
-      if (ws.getBufferedAmount() > this.maxBufferBytes) ws.close(CloseCodes.SLOW_SUBSCRIBER, "slow subscriber: send buffer over limit");
-    }
   }
 
   // ---- socket events --------------------------------------------------------------------------
@@ -149,12 +145,11 @@ export class WsHub implements Delivery {
         if (gap !== undefined) {
           ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
         }
-        for (const delivery of replay) ws.send(delivery);
+        // [SLOW-2] A replay past the buffer limit is cut with 4008 after whole frames: the
+        // subscriber resumes from the last seq it got.
+        if (!this.fanOut.sendAll(ws, replay)) return;
         ws.data.queues.add(frame.queue);
-        ws.subscribe(topicOf(frame.queue));
-        let set = this.subscribers.get(frame.queue);
-        if (set === undefined) this.subscribers.set(frame.queue, (set = new Set()));
-        set.add(ws);
+        this.fanOut.subscribe(frame.queue, ws);
         broker.attached(frame.queue);
         return;
       }
@@ -226,6 +221,7 @@ export class WsHub implements Delivery {
   }
 
   drain(ws: Socket): void {
+    this.fanOut.drained(ws);
     for (const queue of ws.data.queues) this.broker?.drained(queue);
   }
 
@@ -238,8 +234,7 @@ export class WsHub implements Delivery {
 
   private unsubscribe(ws: Socket, queue: string): void {
     ws.data.queues.delete(queue);
-    ws.unsubscribe(topicOf(queue));
-    this.subscribers.get(queue)?.delete(ws);
+    this.fanOut.unsubscribe(queue, ws);
     this.broker?.detached(queue);
   }
 
