@@ -15,8 +15,11 @@ export type QueueArgs = {
   readonly deadLetterRoutingKey?: string;
   /** A message handed to consumers this many times is dead-lettered instead of requeued again. */
   readonly deliveryLimit: number;
-  /** Delivered messages kept for SUBSCRIBE `since` replays: the last N … */
-  readonly historySize: number;
+  /**
+   * Delivered messages kept for SUBSCRIBE `since` replays: the last N … Unset when declared: the
+   * default for the queue's durability (withDefaultHistory), which the broker fills in.
+   */
+  readonly historySize?: number;
   /** … and none older than this many milliseconds (unset: no age limit). */
   readonly historyTtl?: number;
   /** Only the connection that declared it may use it; it goes when that connection closes. */
@@ -29,11 +32,19 @@ export type QueueArgs = {
 export const DEFAULT_DELIVERY_LIMIT = 20;
 /** History is bounded: replay is for reconnects, not for a second copy of the queue. */
 export const MAX_HISTORY_SIZE = 100_000;
+/**
+ * [SLOW-2] A durable queue keeps its last 1,000 messages for `since` replays unless declared
+ * otherwise, so a subscriber cut for being slow (4008) or dropped by the network gets what it missed
+ * when it resumes. That covers a cut at the default SUBSCRIBER_MAX_BUFFER_BYTES (16 MiB) for
+ * messages of about 20 KB and up; smaller ones may need more. Bounded in memory: retained messages
+ * count against MAX_QUEUED_BYTES, and are the first thing forgotten when it is reached. Transient
+ * queues keep none by default, as before.
+ */
+export const DEFAULT_DURABLE_HISTORY_SIZE = 1_000;
 
 export const DEFAULT_QUEUE_ARGS: QueueArgs = {
   overflow: "drop-head",
   deliveryLimit: DEFAULT_DELIVERY_LIMIT,
-  historySize: 0,
   exclusive: false,
   autoDelete: false,
 };
@@ -90,13 +101,22 @@ export function parseQueueArgs(input: QueueArgsInput): Result<QueueArgs> {
       input.dead_letter_exchange === DEFAULT_EXCHANGE ? DEFAULT_EXCHANGE : text("dead_letter_exchange", input.dead_letter_exchange, (v) => validateName("exchange", v)),
     deadLetterRoutingKey: text("dead_letter_routing_key", input.dead_letter_routing_key, validateRoutingKey),
     deliveryLimit,
-    historySize: whole("history_size", input.history_size, MAX_HISTORY_SIZE) ?? 0,
+    historySize: whole("history_size", input.history_size, MAX_HISTORY_SIZE),
     historyTtl: whole("history_ttl", input.history_ttl),
     exclusive: flag("exclusive", input.exclusive),
     autoDelete: flag("auto_delete", input.auto_delete),
   });
   return error ? { ok: false, error } : ok(args);
 }
+
+/** The arguments as a queue holds them: every default filled in. */
+export type HeldQueueArgs = QueueArgs & { readonly historySize: number };
+
+/** The arguments as a queue of that durability holds them: `history_size` filled in when it was not declared. */
+export const withDefaultHistory = (args: QueueArgs, durable: boolean): HeldQueueArgs => ({
+  ...args,
+  historySize: args.historySize ?? (durable ? DEFAULT_DURABLE_HISTORY_SIZE : 0),
+});
 
 /** The API's view of the arguments (snake_case, unset ones left out). */
 export function queueArgsView(a: QueueArgs): Record<string, string | number | boolean> {

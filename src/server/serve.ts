@@ -86,9 +86,12 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     websocket: {
       // A frame carries one payload plus its envelope; past this Bun closes the socket with 1009.
       maxPayloadLength: config.maxPayloadBytes + ENVELOPE_BYTES,
-      // Backstop only: the hub closes slow subscribers itself (code 4008) well before this.
-      backpressureLimit: config.subscriberMaxBufferBytes * 2,
+      // [SLOW-1] Out of reach: the hub closes a slow subscriber itself (4008) before Bun would drop a
+      // frame for it. Kept as a backstop: past it Bun drops frames and cuts the socket with no close frame.
+      backpressureLimit: hub.bunBackpressureLimit(config.maxPayloadBytes + ENVELOPE_BYTES),
       closeOnBackpressureLimit: true,
+      // Also sets how long a closed socket may take to write out what it still holds (Bun's ping
+      // timeout, 16 s at this value): a cut subscriber that reads within it gets all of it, then 4008.
       idleTimeout: 120,
       sendPings: true,
       perMessageDeflate: false,
