@@ -1,3 +1,4 @@
+import type { DeclaredTopology } from "./declared.ts";
 import { call, pathOf, type HttpOptions } from "./http.ts";
 import type { BindingDeclare, Binding, Declared, Exchange, ExchangeDeclare, Queue, QueueDeclare, Removed } from "./wire.ts";
 
@@ -32,35 +33,53 @@ export type BindingsApi = {
   delete(binding: BindingDeclare): Promise<void>;
 };
 
-export function exchangesApi(http: HttpOptions): ExchangesApi {
+/** `declared`, when given, keeps what was declared to declare again after a reconnect. */
+export function exchangesApi(http: HttpOptions, declared?: DeclaredTopology): ExchangesApi {
   return {
-    declare: (exchange) => call(http, "POST", "/exchanges", { body: exchange }),
+    declare: async (exchange) => {
+      const answer = await call<Declared>(http, "POST", "/exchanges", { body: exchange });
+      declared?.exchangeDeclared(exchange);
+      return answer;
+    },
     list: () => call(http, "GET", "/exchanges"),
     get: async (name) => call(http, "GET", pathOf("exchange", name)),
     delete: async (name, options = {}) => {
       await call(http, "DELETE", pathOf("exchange", name), { query: { if_unused: options.ifUnused } });
+      declared?.exchangeDeleted(name);
     },
   };
 }
 
-export function queuesApi(http: HttpOptions): QueuesApi {
+export function queuesApi(http: HttpOptions, declared?: DeclaredTopology): QueuesApi {
   return {
-    declare: (queue) => call(http, "POST", "/queues", { body: queue }),
+    declare: async (queue) => {
+      const answer = await call<Declared>(http, "POST", "/queues", { body: queue });
+      declared?.queueDeclared(queue);
+      return answer;
+    },
     list: () => call(http, "GET", "/queues"),
     // async: a name no path can carry rejects like any other refusal, it does not throw.
     get: async (name) => call(http, "GET", pathOf("queue", name)),
-    delete: async (name, options = {}) =>
-      call(http, "DELETE", pathOf("queue", name), { query: { if_unused: options.ifUnused, if_empty: options.ifEmpty } }),
+    delete: async (name, options = {}) => {
+      const answer = await call<Removed>(http, "DELETE", pathOf("queue", name), { query: { if_unused: options.ifUnused, if_empty: options.ifEmpty } });
+      declared?.queueDeleted(name);
+      return answer;
+    },
     purge: async (name) => call(http, "DELETE", `${pathOf("queue", name)}/messages`),
   };
 }
 
-export function bindingsApi(http: HttpOptions): BindingsApi {
+export function bindingsApi(http: HttpOptions, declared?: DeclaredTopology): BindingsApi {
   return {
-    declare: (binding) => call(http, "POST", "/bindings", { body: binding }),
+    declare: async (binding) => {
+      const answer = await call<Declared>(http, "POST", "/bindings", { body: binding });
+      declared?.bindingDeclared(binding);
+      return answer;
+    },
     list: (filter = {}) => call(http, "GET", "/bindings", { query: filter }),
     delete: async (binding) => {
       await call(http, "DELETE", "/bindings", { body: binding });
+      declared?.bindingDeleted(binding);
     },
   };
 }

@@ -2,6 +2,7 @@ import { bindingsApi, exchangesApi, queuesApi, type BindingsApi, type ExchangesA
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from "./backoff.ts";
 import { Connection } from "./connection.ts";
 import { ConsumerSession, type ConsumeOptions, type Consumer, type DeliveryHandler } from "./consumer.ts";
+import { DeclaredTopology } from "./declared.ts";
 import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
 import { call, type HttpOptions } from "./http.ts";
 import { Publisher, type Confirm } from "./publisher.ts";
@@ -18,7 +19,13 @@ export type ClientOptions = {
   requestTimeoutMs?: number;
   /** Longest wait for a WebSocket publish's CONFIRM, across reconnects (default 30 s). */
   confirmTimeoutMs?: number;
-  /** Told when the socket opens and when it drops. */
+  /**
+   * After a reconnect, declare again the exchanges, queues and bindings declared through this
+   * client (REST), before subscriptions, consumers and publishes resume: a broker restart loses
+   * transient queues and their bindings. Default false. A refusal goes to onError; the rest goes on.
+   */
+  redeclare?: boolean;
+  /** Told when the socket opens (after re-declaring, with `redeclare`) and when it drops. */
   onConnection?: (event: ConnectionEvent) => void;
   /** Errors nobody else hears of: a handler threw and its subscription has no onError, a stray ERROR frame. */
   onError?: (error: unknown) => void;
@@ -53,15 +60,18 @@ export class PubsubClient {
   private readonly subscriptions = new Map<string, SubscriptionSession<any>>();
   private readonly consumers = new Map<string, ConsumerSession<any>>();
   private readonly context: SessionContext;
+  /** What to declare again after a reconnect; undefined unless `redeclare`. */
+  private readonly declared: DeclaredTopology | undefined;
   private closing = false;
 
   constructor(url: string | URL = DEFAULT_URL, private readonly options: ClientOptions = {}) {
     this.url = baseUrlOf(url);
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.http = { baseUrl: this.url, fetch: fetchImpl, timeoutMs: options.requestTimeoutMs ?? 10_000 };
-    this.exchanges = exchangesApi(this.http);
-    this.queues = queuesApi(this.http);
-    this.bindings = bindingsApi(this.http);
+    this.declared = options.redeclare === true ? new DeclaredTopology() : undefined;
+    this.exchanges = exchangesApi(this.http, this.declared);
+    this.queues = queuesApi(this.http, this.declared);
+    this.bindings = bindingsApi(this.http, this.declared);
     this.connection = new Connection(
       {
         url: webSocketUrlOf(this.url),
@@ -171,6 +181,20 @@ export class PubsubClient {
   }
 
   private opened(epoch: number): void {
+    const declared = this.declared;
+    if (epoch === 1 || declared === undefined || declared.empty) return this.resume(epoch);
+    // Publishes and SUBSCRIBEs wait: sent before their queue and bindings exist again, they would be
+    // routed nowhere or refused with Q002.
+    this.publisher.hold();
+    void declared.redeclare(this.http, (error) => this.report(error)).then((created) => {
+      // The socket dropped meanwhile: the next one declares again and resumes.
+      if (this.connection.epoch !== epoch || !this.connection.isOpen || this.closing) return;
+      for (const queue of created) this.subscriptions.get(queue)?.queueRecreated?.();
+      this.resume(epoch);
+    });
+  }
+
+  private resume(epoch: number): void {
     for (const session of [...this.subscriptions.values(), ...this.consumers.values()]) session.attach();
     this.publisher.opened(epoch);
     this.options.onConnection?.({ state: "open" });

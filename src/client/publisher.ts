@@ -32,6 +32,8 @@ export class Publisher {
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private emptied: Array<() => void> = [];
+  /** While held, publishes wait for `opened` instead of going out (the client re-declares first). */
+  private held = false;
 
   constructor(
     private readonly connection: Connection,
@@ -53,13 +55,19 @@ export class Publisher {
       );
       const entry: Pending = { text, resolve, reject, timer, sentOn: undefined };
       this.pending.set(id, entry);
-      if (this.connection.send(text)) entry.sentOn = this.connection.epoch;
+      if (!this.held && this.connection.send(text)) entry.sentOn = this.connection.epoch;
       else this.connection.ensure();
     });
   }
 
-  /** A socket opened: send, in their order, the publishes not yet sent on it. */
+  /** Publishes wait until the next `opened`: the topology they route through is being declared again. */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** A socket opened (and what they route through is declared): send, in their order, the publishes not yet sent on it. */
   opened(epoch: number): void {
+    this.held = false;
     for (const entry of this.pending.values()) {
       if (entry.sentOn === epoch) continue;
       if (!this.connection.send(entry.text)) return;

@@ -11,6 +11,8 @@ export interface Session {
   deliver(frame: Message & Partial<ConsumerFields>): void;
   /** Ends the session for good; `error` says why when it was not the owner's choice. */
   end(error: PubsubError | undefined): void;
+  /** The client's re-declare made the queue anew (ClientOptions.redeclare): its seqs start over. */
+  queueRecreated?(): void;
 }
 
 /** What a session needs from the client that owns it. */

@@ -51,6 +51,8 @@ export class SubscriptionSession<Body> implements Session, Subscription {
   private draining: Promise<void> | undefined;
   private attachedOnce = false;
   private stopped = false;
+  /** `options.since`, until the queue is made anew: then 0, for everything the new queue retains is new. */
+  private initialSince: number | undefined;
 
   constructor(
     readonly queue: string,
@@ -59,6 +61,7 @@ export class SubscriptionSession<Body> implements Session, Subscription {
     private readonly context: SessionContext,
   ) {
     this.seen = new SeenMessages(options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW);
+    this.initialSince = options.since;
   }
 
   get lastSeq(): number | undefined {
@@ -79,9 +82,9 @@ export class SubscriptionSession<Body> implements Session, Subscription {
       if (this.options.declare !== undefined) {
         const created = await declareOn(connection, this.queue, this.options.declare);
         // A queue made anew (transient, lost in a restart) numbers its messages from 1 again.
-        if (created && this.attachedOnce) this.seen.reset();
+        if (created && this.attachedOnce) this.queueRecreated();
       }
-      const since = this.seen.last ?? this.options.since;
+      const since = this.seen.last ?? this.initialSince;
       await connection.request("SUBSCRIBE", since === undefined ? { queue_name: this.queue } : { queue_name: this.queue, since });
       this.attachedOnce = true;
       this.ready.resolve(this);
@@ -94,6 +97,11 @@ export class SubscriptionSession<Body> implements Session, Subscription {
     if (this.stopped || !this.seen.add(frame.seq, frame.unique_id)) return;
     this.inbox.push(messageOf<Body>(frame));
     this.draining ??= this.drain();
+  }
+
+  queueRecreated(): void {
+    this.seen.reset();
+    this.initialSince = 0;
   }
 
   gap(gap: Gap): void {
