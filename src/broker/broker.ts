@@ -168,9 +168,10 @@ export class Broker {
     });
   }
 
-  deleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<Result<{ messages: number }>> {
+  /** `owner`: the connection asking, if any (HTTP is none): an exclusive queue is only its owner's. [EXCL-1] */
+  deleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean } = {}, owner?: string): Promise<Result<{ messages: number }>> {
     return this.serial(async () => {
-      const checked = this.topology.checkDeleteQueue(name, guards);
+      const checked = this.topology.checkDeleteQueue(name, guards, owner);
       if (!checked.ok) return checked;
       return ok({ messages: await this.removeQueue(checked.value, "queue deleted") });
     });
@@ -187,10 +188,11 @@ export class Broker {
     return messages;
   }
 
-  purgeQueue(name: string): Promise<Result<{ messages: number }>> {
+  purgeQueue(name: string, owner?: string): Promise<Result<{ messages: number }>> {
     return this.serial(async () => {
-      const queue = this.topology.queues.get(name);
-      if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
+      const owned = this.topology.ownQueue(name, owner);
+      if (!owned.ok) return owned;
+      const queue = owned.value;
       if (queue.durable) {
         // [SEQ-1] Record the last seq before the messages go: otherwise a crash before the next
         // checkpoint would restart the queue's seqs below ones already handed out.

@@ -97,9 +97,28 @@ export class Topology {
     return queue;
   }
 
-  checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<Queue> {
+  /** `owner`: the connection asking; [EXCL-1] an exclusive queue is only its owner's to delete. */
+  checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }, owner?: string): Result<Queue> {
+    const queue = this.ownQueue(name, owner);
+    if (!queue.ok) return queue;
+    return this.checkGuards(queue.value, guards);
+  }
+
+  /**
+   * [EXCL-1] The queue, if `owner` may delete or purge it: an exclusive queue belongs to the
+   * connection that declared it (RabbitMQ answers RESOURCE_LOCKED; we answer Q006).
+   */
+  ownQueue(name: string, owner?: string): Result<Queue> {
     const queue = this.queues.get(name);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
+    if (queue.owner !== undefined && queue.owner !== owner) {
+      return fail(ErrorCodes.QUEUE_EXCLUSIVE, `queue "${name}" is exclusive to another connection; only that connection may delete or purge it (it goes when that connection closes)`);
+    }
+    return ok(queue);
+  }
+
+  private checkGuards(queue: Queue, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<Queue> {
+    const name = queue.name;
     if (guards.ifUnused && queue.subscribers + queue.consumerCount > 0) {
       return fail(ErrorCodes.QUEUE_IN_USE, `queue "${name}" has ${queue.subscribers} subscriber(s) and ${queue.consumerCount} consumer(s)`);
     }

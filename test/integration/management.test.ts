@@ -172,6 +172,38 @@ describe("deleting", () => {
     expect((await call("GET", q("m-full"))).body.messages).toBe(1);
   });
 
+  test("[EXCL-1] an exclusive queue cannot be deleted or purged over HTTP (409 Q006); it goes with its connection", async () => {
+    const owner = await TestSocket.open(broker.wsUrl);
+    sockets.push(owner);
+    owner.send({ type: "DECLARE_QUEUE", payload: { name: "m-excl", exclusive: true } });
+    await owner.until((frames) => frames.some((f) => f.type === "QUEUE_DECLARED"));
+    await publish("m-excl", "kept");
+    for (const path of [q("m-excl"), `${q("m-excl")}?if_unused=true&if_empty=true`, `${q("m-excl")}/messages`]) {
+      const refused = await call("DELETE", path);
+      expect([refused.status, refused.body.error.code]).toEqual([409, "Q006"]);
+    }
+    expect((await call("GET", q("m-excl"))).body).toMatchObject({ messages: 1 });
+    owner.close();
+    await until(async () => (await call("GET", q("m-excl"))).status === 404);
+  });
+
+  test("if_empty counts ready messages, as RabbitMQ's does; with if_unused nothing a consumer holds is lost", async () => {
+    await call("POST", "/queues", { name: "m-held" });
+    await publish("m-held", "held");
+    const worker = await TestSocket.open(broker.wsUrl);
+    sockets.push(worker);
+    worker.send({ type: "CONSUME", payload: { queue_name: "m-held", prefetch: 1 } });
+    await worker.untilMessages(1);
+    expect((await call("GET", q("m-held"))).body).toMatchObject({ messages: 0, unacked: 1 });
+    const guarded = await call("DELETE", `${q("m-held")}?if_unused=true&if_empty=true`);
+    expect([guarded.status, guarded.body.error.code]).toEqual([409, "Q004"]);
+    // The consumer leaves: what it held is ready again, and if_empty sees it.
+    worker.close();
+    await until(async () => (await call("GET", q("m-held"))).body.messages === 1);
+    const full = await call("DELETE", `${q("m-held")}?if_empty=true`);
+    expect([full.status, full.body.error.code]).toEqual([409, "Q003"]);
+  });
+
   test("a queue: answers the messages dropped, removes its bindings, tells subscribers Q002", async () => {
     await call("POST", "/exchanges", { name: "m-dq-ex", type: "fanout" });
     await call("POST", "/queues", { name: "m-dq" });
