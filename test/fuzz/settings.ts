@@ -1,0 +1,63 @@
+/**
+ * One seed for the whole fuzz run, printed first so a failure can be replayed:
+ *   FUZZ_SEED=<seed> bun test --timeout 120000 test/fuzz/            (same cases, same order)
+ *   FUZZ_SEED=<seed> FUZZ_PATH=<path> bun test test/fuzz/ -t '<property>'   (just the shrunk case)
+ * FUZZ_RUNS caps the cases per property; FUZZ_BUDGET_MS scales every property's time budget.
+ */
+import fc from "fast-check";
+
+const numberFromEnv = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+};
+
+export const seed = numberFromEnv("FUZZ_SEED", (Date.now() ^ (Math.random() * 0x7fffffff)) | 0);
+/** Cases per property unless its time budget runs out first (it usually does, on purpose). */
+export const maxRuns = numberFromEnv("FUZZ_RUNS", 100_000);
+/** The whole of test/fuzz is meant to take about 60 s in CI; each property gets a share of this. */
+export const totalBudgetMs = numberFromEnv("FUZZ_BUDGET_MS", 45_000);
+const path = process.env.FUZZ_PATH;
+
+/** Every answer, HTTP or WebSocket, comes within this (hostile input included): a property, not a benchmark. */
+export const ANSWER_BOUND_MS = 2_000;
+/** The worst event-loop stall the broker may report after a batch of hostile input. */
+export const STALL_BOUND_MS = 250;
+/** Peak resident memory of the broker after the whole run (idle it is ~50-80 MB). */
+export const RSS_BOUND_BYTES = 512 * 1024 * 1024;
+
+console.log("fuzz seed", seed, `(replay: FUZZ_SEED=${seed}; runs ≤ ${maxRuns}, budget ${totalBudgetMs} ms)`);
+
+export type CaseCount = { property: string; cases: number; ms: number };
+export const caseCounts: CaseCount[] = [];
+
+/**
+ * fc.assert with the run's seed, at most `maxRuns` cases and `share` of the total budget (shrinking
+ * included). Logs how many cases ran, also when the property fails.
+ */
+export async function fuzz<T>(
+  property: string,
+  arbitrary: fc.Arbitrary<T>,
+  predicate: (value: T) => Promise<void>,
+  share: number,
+  runs = maxRuns,
+): Promise<void> {
+  let cases = 0;
+  const started = performance.now();
+  const budget = Math.max(500, Math.round(totalBudgetMs * share));
+  try {
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (value) => {
+        cases++;
+        await predicate(value);
+      }),
+      { seed, numRuns: Math.min(runs, maxRuns), interruptAfterTimeLimit: budget, ...(path ? { path } : {}), verbose: 1 },
+    );
+  } finally {
+    const ms = Math.round(performance.now() - started);
+    caseCounts.push({ property, cases, ms });
+    console.log(`fuzz ${property}: ${cases} cases in ${ms} ms (budget ${budget} ms)`);
+  }
+}
