@@ -2,13 +2,15 @@
  * The page: subscribes to the feed and shows each tick. It keeps the seq of the last tick it
  * showed in localStorage, so a reload (or a new visit) resumes right after it: the queue's
  * history (history_size) replays what the page missed, the live stream follows, nothing twice.
- * A dropped connection is resumed the same way by the client itself.
+ * A dropped connection is resumed the same way by the client itself; after a broker restart the
+ * queue is declared again first (it is transient: the restart lost it). The status line says
+ * "live" only while the subscription lives.
  */
 import { connect, type Message } from "pubsub/client";
+import { QUEUE, QUEUE_ARGS } from "./feed.ts";
 
 type Tick = { n: number; symbol: string; price: number };
 
-const QUEUE = "live-feed";
 const STORAGE_KEY = `pubsub-live-feed:${QUEUE}:last-seq`;
 const SHOWN = 50;
 
@@ -35,9 +37,16 @@ function show(message: Message<Tick>): void {
 
 const subscription = await client.subscribe<Tick>(QUEUE, show, {
   ...(since === undefined ? {} : { since }),
+  // DECLARE_QUEUE before each SUBSCRIBE: after a broker restart the queue is there again even if
+  // the page reconnects before the server does (the server then binds it again).
+  declare: QUEUE_ARGS,
   onGap: (gap) => say(`resumed, but ticks before #${gap.first_available_seq} are no longer retained`),
 });
 say(since === undefined ? "live" : `live, resumed after #${since}`);
+// The broker ended the subscription (the queue deleted, say): the page must not go on saying "live".
+void subscription.closed.then((error) => {
+  if (error !== undefined) say(`feed ended: ${error.code} ${error.message}`);
+});
 
 /** For the curious (and the example's test): stop the feed from the console with `feed.close()`. */
 (globalThis as { feed?: unknown }).feed = {

@@ -1,27 +1,22 @@
 /**
  * Serves the live-feed page and feeds it: declares the `ticker` exchange and the `live-feed` queue
  * (with history for resumes), bundles page.ts and the client for the browser, and publishes a
- * tick every --every ms.
+ * tick every --every ms. The queue is transient, so a broker restart loses it and its binding: the
+ * client declares them again when it reconnects (`redeclare`), before its next tick goes out.
  *
  *   bun run examples/browser-live-feed/server.ts [--url http://127.0.0.1:8060] [--port 3000] [--every 500]
  */
 import { join } from "node:path";
 import { connect } from "pubsub/client";
 import { exampleArgs } from "../broker-url.ts";
+import { EXCHANGE, QUEUE, QUEUE_ARGS } from "./feed.ts";
 
 const args = exampleArgs({ port: "3000", every: "500" });
 
-const broker = connect(args.url);
-await broker.exchanges.declare({ name: "ticker", type: "fanout" });
-await broker.queues.declare({
-  name: "live-feed",
-  // What a page that reconnects or reloads can resume from: the last 200 ticks it may have missed.
-  history_size: 200,
-  // A live feed has no use for old ticks: while no page is open they wait at most 30 s, 1000 at most.
-  message_ttl: 30_000,
-  max_length: 1_000,
-});
-await broker.bindings.declare({ exchange_name: "ticker", queue_name: "live-feed" });
+const broker = connect(args.url, { redeclare: true });
+await broker.exchanges.declare({ name: EXCHANGE, type: "fanout" });
+await broker.queues.declare({ name: QUEUE, ...QUEUE_ARGS });
+await broker.bindings.declare({ exchange_name: EXCHANGE, queue_name: QUEUE });
 
 // The page and the client, one ES module for the browser.
 // The "source" condition takes the client from its TypeScript source, not from dist/ (npm run build:client).
@@ -48,7 +43,7 @@ let n = 0;
 let price = 100;
 const ticker = setInterval(() => {
   price = Math.max(1, price + (Math.random() - 0.5) * 2);
-  broker.publish("ticker", "", { n: ++n, symbol: "PUB", price }).catch((error) => console.error(`tick ${n}: ${error.message}`));
+  broker.publish(EXCHANGE, "", { n: ++n, symbol: "PUB", price }).catch((error) => console.error(`tick ${n}: ${error.message}`));
 }, Number(args.every));
 
 const stop = async () => {
