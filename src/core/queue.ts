@@ -25,6 +25,12 @@ export type Entry = {
   gone: boolean;
   readonly expiresAt: number | undefined;
   readonly deliverAt: number | undefined;
+  /**
+   * [TTL0-1] TTL 0 (RabbitMQ): delivered at once to a consumer that can take it, else expired.
+   * While set, the entry is not expired yet; cleared at its first delivery, after which its TTL
+   * has long passed (a requeue expires it).
+   */
+  atOnce: boolean;
 };
 
 export type Dispatch = { readonly consumer: string; readonly entry: Entry; readonly tag: number; readonly redelivered: boolean };
@@ -65,6 +71,8 @@ export class Queue {
   private readyBytes = 0;
   /** Ready entries with an expiry: the periodic sweep runs only while there are some. */
   private expiring = 0;
+  /** [TTL0-1] Ready entries still waiting for their one chance. */
+  private atOnceReady = 0;
   /** Delayed messages, ordered by deliverAt. */
   private delayed: Entry[] = [];
   private readonly inFlight = new Map<number, InFlight>();
@@ -130,6 +138,7 @@ export class Queue {
 
   enqueue(message: Message, now: number, options: { ttl?: number; delay?: number } = {}): Enqueued {
     const ttls = [this.args.messageTtl, options.ttl].filter((t): t is number => t !== undefined);
+    const delayed = options.delay !== undefined && options.delay > 0;
     const entry: Entry = {
       seq: this.nextSeq++,
       message,
@@ -140,7 +149,9 @@ export class Queue {
       committed: !this.durable,
       gone: false,
       expiresAt: ttls.length > 0 ? message.timestamp + Math.min(...ttls) : undefined,
-      deliverAt: options.delay !== undefined && options.delay > 0 ? now + options.delay : undefined,
+      deliverAt: delayed ? now + options.delay! : undefined,
+      // A delayed message's TTL 0 has passed by its release, like any TTL shorter than the delay.
+      atOnce: !delayed && ttls.length > 0 && Math.min(...ttls) === 0,
     };
     this.published++;
     this.gauge.bytes += entry.bytes;
@@ -165,6 +176,8 @@ export class Queue {
       gone: false,
       expiresAt: flags.expiresAt,
       deliverAt: flags.deliverAt,
+      // Its one chance was before the restart: restored, its TTL 0 has passed.
+      atOnce: false,
     };
     this.gauge.bytes += entry.bytes;
     if (entry.seq >= this.nextSeq) this.nextSeq = entry.seq + 1;
@@ -173,6 +186,9 @@ export class Queue {
   }
 
   private admitReady(entry: Entry): Enqueued {
+    // [TTL0-1] Nobody can take it now: it expires now. (A durable one is decided here too; the
+    // dispatch after its commit, a millisecond later, hands it out or expires it.)
+    if (entry.atOnce && !this.canTakeNow()) return { entry, observeNow: false, dead: [this.kill(entry, "expired")] };
     if (!entry.committed) {
       // [COMMIT-1] Waits in order; delivery starts when the store has it (commit()).
       this.pushReady(entry);
@@ -213,11 +229,20 @@ export class Queue {
     this.leave(entry);
   }
 
+  /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
+  private canTakeNow(): boolean {
+    if (this.consumers.size === 0) return this.subscribers > 0 && this.ready.length === 0;
+    let credit = 0;
+    for (const consumer of this.consumers.values()) credit += consumer.prefetch === 0 ? Infinity : consumer.prefetch - consumer.unacked;
+    return credit > this.ready.length;
+  }
+
   private pushReady(entry: Entry, front = false): void {
     if (front) this.ready.unshift(entry);
     else this.ready.push(entry);
     this.readyBytes += entry.bytes;
     if (entry.expiresAt !== undefined) this.expiring++;
+    if (entry.atOnce) this.atOnceReady++;
   }
 
   private shiftReady(): Entry | undefined {
@@ -230,6 +255,7 @@ export class Queue {
   private dropped(entry: Entry): void {
     this.readyBytes -= entry.bytes;
     if (entry.expiresAt !== undefined) this.expiring--;
+    if (entry.atOnce) this.atOnceReady--;
   }
 
   /** drop-head: the oldest ready messages make room, and are dead-lettered as `maxlen`. */
@@ -242,6 +268,16 @@ export class Queue {
       ((maxLength !== undefined && this.ready.length > maxLength) || (maxBytes !== undefined && this.readyBytes > maxBytes))
     ) {
       dead.push(this.kill(this.shiftReady()!, "maxlen"));
+    }
+    return dead;
+  }
+
+  /** Dead-letters, as `expired`, the ready entries `expire` picks; the others keep their order. */
+  private expireWhere(expire: (entry: Entry) => boolean): DeadLetter[] {
+    const dead: DeadLetter[] = [];
+    for (const entry of this.ready.filter((e) => !expire(e))) {
+      this.dropped(entry);
+      dead.push(this.kill(entry, "expired"));
     }
     return dead;
   }
@@ -379,6 +415,7 @@ export class Queue {
         continue;
       }
       const redelivered = entry.redelivered || entry.deliveries > 0;
+      entry.atOnce = false;
       entry.deliveries++;
       if (this.durable) this.counted.add(entry);
       consumer.unacked++;
@@ -387,6 +424,8 @@ export class Queue {
       this.delivered++;
       dispatches.push({ consumer: consumer.id, entry, tag, redelivered });
     }
+    // [TTL0-1] Committed, and no consumer took it just now: its chance is gone.
+    if (this.atOnceReady > 0) dead.push(...this.expireWhere((e) => e.atOnce && e.committed));
     return { dispatches, dead };
   }
 
@@ -459,12 +498,8 @@ export class Queue {
       dead.push(...admitted.dead);
       if (admitted.observeNow) due.push(entry);
     }
-    if (this.expiring > 0) {
-      for (const entry of this.ready.filter((e) => !expired(e, now))) {
-        this.dropped(entry);
-        dead.push(this.kill(entry, "expired"));
-      }
-    }
+    // [TTL0-1] A committed TTL-0 message still here missed its chance (nobody dispatched since).
+    if (this.expiring > 0) dead.push(...this.expireWhere((e) => expired(e, now) || (e.atOnce && e.committed)));
     // Deadlines grow in insertion order (now + a fixed timeout), so the late ones come first.
     const late: [number, InFlight][] = [];
     for (const pair of this.inFlight) {
@@ -488,6 +523,7 @@ export class Queue {
     this.delayed = [];
     this.readyBytes = 0;
     this.expiring = 0;
+    this.atOnceReady = 0;
     for (const entry of dropped) this.leave(entry);
     return dropped.length;
   }
@@ -547,4 +583,5 @@ export class Queue {
   }
 }
 
-const expired = (entry: Entry, now: number): boolean => entry.expiresAt !== undefined && entry.expiresAt <= now;
+/** [TTL0-1] A TTL-0 message waiting for its one chance is not expired yet: the dispatch decides. */
+const expired = (entry: Entry, now: number): boolean => entry.expiresAt !== undefined && entry.expiresAt <= now && !entry.atOnce;

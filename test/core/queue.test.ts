@@ -268,3 +268,90 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
     expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
   });
 });
+
+describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)", () => {
+  const zero = () => new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
+  const reasons = (dead: { entry: { seq: number }; reason: string }[]) => dead.map((d) => [d.entry.seq, d.reason]);
+
+  test("a consumer with credit gets it, even in a later millisecond", () => {
+    const q = zero();
+    q.addConsumer("a", 1);
+    expect(q.enqueue(msg(1, 0), 0).dead).toEqual([]);
+    expect(bodies(q.dispatch(5, tags()).dispatches)).toEqual([1]);
+  });
+
+  test("no consumer: it expires on arrival", () => {
+    const q = zero();
+    expect(reasons(q.enqueue(msg(1), 0).dead)).toEqual([[1, "expired"]]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("no credit left, or as many waiting ahead as there is credit: it expires on arrival", () => {
+    const q = zero();
+    q.addConsumer("a", 2);
+    const next = tags();
+    q.enqueue(msg(1), 0);
+    q.enqueue(msg(2), 0);
+    expect(q.dispatch(0, next).dispatches).toHaveLength(2);
+    expect(reasons(q.enqueue(msg(3), 0).dead)).toEqual([[3, "expired"]]);
+
+    const ahead = new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
+    ahead.addConsumer("a", 2);
+    expect(ahead.enqueue(msg(1), 0).dead).toEqual([]);
+    expect(ahead.enqueue(msg(2), 0).dead).toEqual([]);
+    expect(reasons(ahead.enqueue(msg(3), 0).dead)).toEqual([[3, "expired"]]);
+    expect(bodies(ahead.dispatch(0, tags()).dispatches)).toEqual([1, 2]);
+  });
+
+  test("a per-message ttl of 0 behaves the same; with a delay it has passed by the release", () => {
+    const q = new Queue("q", { durable: false });
+    q.addConsumer("a", 10);
+    q.enqueue(msg(1), 0, { ttl: 0 });
+    q.enqueue(msg(2), 0, { ttl: 0, delay: 10 });
+    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([1]);
+    expect(reasons(q.tick(10).dead)).toEqual([[2, "expired"]]);
+  });
+
+  test("durable: decided on arrival, handed out by the dispatch after the commit", () => {
+    const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    q.addConsumer("a", 1);
+    const { entry, dead } = q.enqueue(msg(1, 0), 0);
+    expect(dead).toEqual([]);
+    const next = tags();
+    expect(q.dispatch(1, next).dispatches).toEqual([]); // not committed yet
+    q.commit(entry);
+    expect(bodies(q.dispatch(2, next).dispatches)).toEqual([1]);
+  });
+
+  test("durable: the consumer left before the commit: the next dispatch or tick expires it", () => {
+    const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    q.addConsumer("a", 1);
+    const { entry } = q.enqueue(msg(1, 0), 0);
+    q.removeConsumer("a");
+    q.commit(entry);
+    expect(reasons(q.tick(1).dead)).toEqual([[1, "expired"]]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("handed out, then given back: its TTL has passed, the next dispatch expires it", () => {
+    const q = zero();
+    q.addConsumer("a", 1);
+    q.enqueue(msg(1, 0), 0);
+    const next = tags();
+    const [first] = q.dispatch(0, next).dispatches;
+    q.nack("a", first!.tag, true);
+    const again = q.dispatch(1, next);
+    expect(again.dispatches).toEqual([]);
+    expect(reasons(again.dead)).toEqual([[1, "expired"]]);
+  });
+
+  test("caught-up subscribers and no consumer: sent at once; restored after a restart: expired", () => {
+    const q = zero();
+    q.subscribers = 1;
+    expect(q.enqueue(msg(1), 0)).toMatchObject({ observeNow: true, dead: [] });
+    const restored = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    restored.addConsumer("a", 1);
+    restored.restore(1, msg(1, 0), { expiresAt: 0, redelivered: true });
+    expect(reasons(restored.dispatch(5, tags()).dead)).toEqual([[1, "expired"]]);
+  });
+});

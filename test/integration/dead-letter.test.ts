@@ -146,6 +146,27 @@ describe("why a message died", () => {
     expect(worker.messages()).toEqual([]);
   });
 
+  test("[TTL0-1] message_ttl 0: a consumer that can take it gets it; with none, or none with credit, it expires at once", async () => {
+    for (const durable of [false, true]) {
+      const name = `ttl-zero-${durable ? "durable" : "transient"}`;
+      const graveyard = await withDeadLetterQueue(name, { message_ttl: 0, durable });
+      const { id: expiredId } = await publish(broker.url, name, "nobody there");
+      await graveyard.untilMessages(1);
+      expect(graveyard.messages()[0]).toMatchObject({ unique_id: expiredId, headers: { "x-death-reason": "expired" } });
+
+      const worker = await consumer(name, 1);
+      await publish(broker.url, name, "taken");
+      await worker.untilMessages(1);
+      expect(worker.messages()[0]).toMatchObject({ body: "taken", delivery_count: 1 });
+      // Its one credit is used: the next one cannot be delivered at once, so it expires.
+      await publish(broker.url, name, "no credit");
+      await graveyard.untilMessages(2);
+      expect(graveyard.messages()[1]).toMatchObject({ body: "no credit", headers: { "x-death-reason": "expired" } });
+      await roundTrip(worker);
+      expect(worker.messages()).toHaveLength(1);
+    }
+  });
+
   test("max_length with drop-head → the oldest is dead-lettered as maxlen", async () => {
     const graveyard = await withDeadLetterQueue("bounded", { max_length: 2, overflow: "drop-head" });
     for (const n of [1, 2, 3, 4]) await publish(broker.url, "bounded", n);
