@@ -204,3 +204,28 @@ describe("GAP", () => {
     expect((await api(file.broker.url, "GET", "/queues/bad-since")).body.subscribers).toBe(0);
   });
 });
+
+describe("history and flow control", () => {
+  const MAX_QUEUED_BYTES = 1 << 20;
+  const tight = brokerForFile({ env: { MAX_QUEUED_BYTES: String(MAX_QUEUED_BYTES) } });
+
+  test("[SLOW-2] retained history gives way at MAX_QUEUED_BYTES: publishes go on, a resume from the start gets a GAP", async () => {
+    // A durable queue keeps history by default; 3 MB of it would hold the broker at its limit
+    // for good (nothing else frees history), so it is forgotten, oldest first, instead.
+    await declareQueue(tight.broker.url, "kept", { durable: true });
+    const steady = await openSubscriber(tight.broker.wsUrl, "kept");
+    tight.sockets.push(steady);
+    const body = "h".repeat(50_000);
+    for (let n = 1; n <= 60; n++) await publish(tight.broker.url, "kept", `${n}:${body}`);
+    await steady.untilMessages(60);
+
+    const resumed = await openSubscriber(tight.broker.wsUrl, "kept", 0);
+    tight.sockets.push(resumed);
+    await roundTrip(resumed);
+    const gap = resumed.frames.find((f) => f.type === "GAP");
+    expect(gap?.payload.first_available_seq).toBeGreaterThan(1);
+    expect(seqsOf(resumed)).toEqual(range(gap.payload.first_available_seq, 60));
+    const metrics = (await api(tight.broker.url, "GET", "/metrics")).body;
+    expect(metrics.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 2 * 50_000);
+  });
+});

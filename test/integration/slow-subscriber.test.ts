@@ -149,6 +149,39 @@ describe("a subscriber that never reads", () => {
   }, 60_000);
 });
 
+describe("small messages in bursts", () => {
+  test("[SLOW-1] many small frames per turn through Bun's topics: still whole frames then 4008; the healthy one gets all", async () => {
+    const queue = "bursts";
+    await api(file.broker.url, "POST", "/queues", { name: queue });
+    const healthy = await subscriber(queue);
+    const stalled = await stalledSubscriber(queue);
+
+    // Pipelined over one socket, 500 at a time (a PING round trip in between): the broker handles
+    // many publishes per turn of its event loop, and a reading subscriber keeps up.
+    const count = 12_000;
+    const body = "s".repeat(1_000);
+    const publisher = await TestSocket.open(file.broker.wsUrl);
+    file.sockets.push(publisher);
+    for (let i = 0; i < count; i++) {
+      publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: queue, payload: `${i}:${body}` } });
+      if (i % 500 === 499) await roundTrip(publisher);
+    }
+    await healthy.untilMessages(count, 20_000);
+    await until(async () => (await queueInfo(queue)).subscribers === 1, 10_000, "the stalled subscriber to be cut");
+    stalled.resume();
+    await stalled.until(() => stalled.ended, 15_000);
+
+    const wire = wireOf(stalled);
+    console.log(`[SLOW-1] bursts: healthy got ${healthy.messages().length}, stalled whole frames ${wire.seqs.length}, cut-off frame bytes ${wire.partialBytes}, close ${wire.closeCode ?? "none"}`);
+    expect(healthy.messages().map(numberOf)).toEqual(upTo(count));
+    expect(healthy.closeCode).toBeUndefined();
+    expect(wire.seqs).toEqual(seqsFrom(1, wire.seqs.length));
+    expect(wire.seqs.length).toBeLessThan(count);
+    expect(wire.partialBytes).toBe(0);
+    expect(wire.closeCode).toBe(4008);
+  }, 45_000);
+});
+
 describe("history on by default for durable queues", () => {
   test("[SLOW-2] a durable queue retains its recent messages for since replays unless history_size says otherwise", async () => {
     await api(file.broker.url, "POST", "/queues", { name: "durable-default", durable: true });
