@@ -23,6 +23,11 @@ export type Entry = {
   committed: boolean;
   /** Left the queue (acked, sent to subscribers, dropped or dead-lettered). */
   gone: boolean;
+  /**
+   * [HIST-1] Left without ever being delivered (dropped by max_length/max_bytes, expired, purged,
+   * refused by the store): not part of the stream, so never replayed to a resuming subscriber.
+   */
+  discarded: boolean;
   readonly expiresAt: number | undefined;
   readonly deliverAt: number | undefined;
   /**
@@ -148,6 +153,7 @@ export class Queue {
       observed: false,
       committed: !this.durable,
       gone: false,
+      discarded: false,
       expiresAt: ttls.length > 0 ? message.timestamp + Math.min(...ttls) : undefined,
       deliverAt: delayed ? now + options.delay! : undefined,
       // A delayed message's TTL 0 has passed by its release, like any TTL shorter than the delay.
@@ -174,6 +180,7 @@ export class Queue {
       observed: false,
       committed: true,
       gone: false,
+      discarded: false,
       expiresAt: flags.expiresAt,
       deliverAt: flags.deliverAt,
       // Its one chance was before the restart: restored, its TTL 0 has passed.
@@ -226,7 +233,7 @@ export class Queue {
     if (entry.gone) return;
     for (const dropped of this.ready.filter((e) => e !== entry)) this.dropped(dropped);
     this.delayed = this.delayed.filter((e) => e !== entry);
-    this.leave(entry);
+    this.discard(entry);
   }
 
   /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
@@ -327,7 +334,7 @@ export class Queue {
     for (const entry of this.history) {
       firstAvailable = Math.min(firstAvailable, entry.seq);
       // Not yet committed: it goes live to this subscriber once it is. [COMMIT-1]
-      if (entry.seq <= since || entry.seq >= backlogFrom || stillDelayed.has(entry) || !entry.committed) continue;
+      if (entry.seq <= since || entry.seq >= backlogFrom || stillDelayed.has(entry) || !entry.committed || entry.discarded) continue;
       // Released behind newer ones and not yet sent: it reaches the subscriber through the backlog.
       if (this.consumers.size === 0 && entry.deliverAt !== undefined && !entry.observed) continue;
       entries.push(entry);
@@ -524,7 +531,7 @@ export class Queue {
     this.readyBytes = 0;
     this.expiring = 0;
     this.atOnceReady = 0;
-    for (const entry of dropped) this.leave(entry);
+    for (const entry of dropped) this.discard(entry);
     return dropped.length;
   }
 
@@ -578,8 +585,14 @@ export class Queue {
 
   private kill(entry: Entry, reason: DeathReason): DeadLetter {
     this.deadLettered++;
-    this.leave(entry);
+    this.discard(entry);
     return { entry, reason };
+  }
+
+  /** The entry leaves; if nobody ever had it, it was never part of the stream. [HIST-1] */
+  private discard(entry: Entry): void {
+    if (entry.deliveries === 0 && !entry.observed) entry.discarded = true;
+    this.leave(entry);
   }
 }
 

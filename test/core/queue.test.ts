@@ -10,6 +10,7 @@ const tags = () => {
   return () => ++t;
 };
 const bodies = (xs: { entry: { message: Message } }[]) => xs.map((x) => Number(x.entry.message.body));
+const reasons = (dead: { entry: { seq: number }; reason: string }[]) => dead.map((d) => [d.entry.seq, d.reason]);
 
 describe("queue: consumers", () => {
   test("each message goes to exactly one consumer, round robin, within prefetch", () => {
@@ -271,7 +272,6 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
 
 describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)", () => {
   const zero = () => new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
-  const reasons = (dead: { entry: { seq: number }; reason: string }[]) => dead.map((d) => [d.entry.seq, d.reason]);
 
   test("a consumer with credit gets it, even in a later millisecond", () => {
     const q = zero();
@@ -353,5 +353,35 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
     restored.addConsumer("a", 1);
     restored.restore(1, msg(1, 0), { expiresAt: 0, redelivered: true });
     expect(reasons(restored.dispatch(5, tags()).dead)).toEqual([[1, "expired"]]);
+  });
+});
+
+describe("queue: [HIST-1] history replays the stream, not what the queue threw away", () => {
+  test("messages max_length dropped before anyone had them are not replayed; no GAP for them either", () => {
+    const q = new Queue("q", { durable: false, args: args({ historySize: 10, maxLength: 2 }) });
+    for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
+    // 1–3 were dropped (dead-lettered as maxlen), 4–5 wait and reach a subscriber through the backlog.
+    expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
+    q.subscribers = 1;
+    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([4, 5]);
+    expect(q.replay(0).entries.map((e) => e.seq)).toEqual([4, 5]);
+  });
+
+  test("expired and purged ones are not replayed; what subscribers saw or a consumer had is", () => {
+    const q = new Queue("q", { durable: false, args: args({ historySize: 10, messageTtl: 100 }) });
+    q.addConsumer("a", 1);
+    q.subscribers = 1;
+    q.enqueue(msg(1, 0), 0); // seen by the subscribers at once, handed to the consumer
+    const next = tags();
+    const [first] = q.dispatch(0, next).dispatches;
+    q.subscribers = 0;
+    q.enqueue(msg(2, 0), 0); // nobody sees these two: they expire
+    q.enqueue(msg(3, 0), 0);
+    expect(q.nack("a", first!.tag, false).ok).toBe(true); // rejected, after it was delivered
+    q.removeConsumer("a");
+    expect(reasons(q.tick(100).dead)).toEqual([[2, "expired"], [3, "expired"]]);
+    q.enqueue(msg(4, 200), 200); // nobody sees it: purged
+    expect(q.purge()).toBe(1);
+    expect(q.replay(0).entries.map((e) => e.seq)).toEqual([1]);
   });
 });
