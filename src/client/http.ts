@@ -1,4 +1,4 @@
-import { isDotSegment } from "../core/names.ts";
+import { isDotSegment } from "../core/path-segments.ts";
 import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
 
 export type HttpOptions = {

@@ -1,4 +1,5 @@
 import { brokerError, ErrorCodes, type BrokerError } from "./errors.ts";
+import { isDotSegment } from "./path-segments.ts";
 
 /** AMQP 0-9-1 carries names as a shortstr (one length byte), so 255 bytes is the most a peer can send. */
 export const MAX_NAME_BYTES = 255;
@@ -71,17 +72,13 @@ export function printableProblem(s: string): string | null {
   return null;
 }
 
-// ---- path segments -----------------------------------------------------------------------------
+// ---- names --------------------------------------------------------------------------------------
 
 /**
- * `.` and `..` are dot segments: every URL parser (WHATWG, and Bun.serve before any handler runs)
- * resolves them — also written `%2e`, `%2E%2e`, `.%2e` — so `/queues/./messages` is
- * `/queues/messages`. No encoding carries them; every other name survives `encodeURIComponent`
- * unchanged (checked for every code point, test/integration/names-paths.test.ts).
+ * Null when `name` may name an exchange or queue; otherwise an INVALID_NAME error saying why:
+ * 1–255 bytes of UTF-8, printable (`printableProblem`), and not a dot segment (`.`, `..`), which
+ * no URL path can carry.
  */
-export const isDotSegment = (name: string): boolean => name === "." || name === "..";
-
-/** Null when `name` may name an exchange or queue; otherwise an INVALID_NAME error saying why. */
 export const validateName = (kind: "exchange" | "queue", name: unknown): BrokerError | null => {
   const invalid = (why: string) => brokerError(ErrorCodes.INVALID_NAME, `${kind} name ${why}`);
   if (typeof name !== "string") return invalid(`must be a string, got ${describeType(name)}`);
