@@ -15,6 +15,27 @@ export type Message = {
   readonly messageId?: string;
 };
 
-/** Bytes a message holds in memory, roughly; used for the queue's byte count. */
-export const messageBytes = (m: Message): number =>
-  m.body.length + m.routingKey.length + m.exchange.length + m.id.length + 64;
+/** What a message costs besides its text: the entry, its fields and the maps that index it, roughly. */
+export const MESSAGE_OVERHEAD_BYTES = 64;
+
+const sizes = new WeakMap<Message, number>();
+
+/**
+ * What a message counts toward `max_bytes`, the queue's `bytes` and MAX_QUEUED_BYTES: the length of
+ * its body (the payload as JSON text), routing key, exchange name, id and headers (as JSON), in
+ * UTF-16 code units (one per character of ASCII text), plus MESSAGE_OVERHEAD_BYTES. Headers count
+ * because they grow (x-death) and a publisher chooses them. Computed once per message, however
+ * many queues it reaches.
+ */
+export function messageBytes(m: Message): number {
+  let bytes = sizes.get(m);
+  if (bytes !== undefined) return bytes;
+  let headers = 0;
+  for (const _ in m.headers) {
+    headers = JSON.stringify(m.headers).length;
+    break;
+  }
+  bytes = m.body.length + m.routingKey.length + m.exchange.length + m.id.length + headers + MESSAGE_OVERHEAD_BYTES;
+  sizes.set(m, bytes);
+  return bytes;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Message } from "../../src/core/message.ts";
+import { MESSAGE_OVERHEAD_BYTES, messageBytes, type Message } from "../../src/core/message.ts";
 import { Queue } from "../../src/core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, parseQueueArgs, type QueueArgs } from "../../src/core/queue-args.ts";
 
@@ -383,5 +383,20 @@ describe("queue: [HIST-1] history replays the stream, not what the queue threw a
     q.enqueue(msg(4, 200), 200); // nobody sees it: purged
     expect(q.purge()).toBe(1);
     expect(q.replay(0).entries.map((e) => e.seq)).toEqual([1]);
+  });
+});
+
+describe("queue: [BYTES-1] what counts toward max_bytes, exactly", () => {
+  test("body, key, exchange, id and headers as JSON, in characters, plus MESSAGE_OVERHEAD_BYTES", () => {
+    const q = new Queue("q", { durable: false, args: args({ maxBytes: 1_000, overflow: "reject-publish" }) });
+    const plain: Message = { id: "m1", exchange: "x", routingKey: "k", headers: {}, body: '"' + "b".repeat(98) + '"', timestamp: 0 };
+    expect(messageBytes(plain)).toBe(100 + 1 + 1 + 2 + MESSAGE_OVERHEAD_BYTES);
+    const headed: Message = { ...plain, headers: { a: "b" } };
+    expect(messageBytes(headed)).toBe(messageBytes(plain) + JSON.stringify({ a: "b" }).length);
+    q.enqueue(plain, 0);
+    q.enqueue(headed, 0);
+    expect(q.bytes).toBe(2 * messageBytes(plain) + 9);
+    // 1000 - 345 = 655 left: four more plain ones (4 × 168 = 672) do not fit, three do.
+    expect([1, 2, 3, 4].map(() => q.admits(messageBytes(plain)) && (q.enqueue({ ...plain }, 0), true))).toEqual([true, true, true, false]);
   });
 });
