@@ -62,6 +62,8 @@ export class PubsubClient {
   private readonly context: SessionContext;
   /** What to declare again after a reconnect; undefined unless `redeclare`. */
   private readonly declared: DeclaredTopology | undefined;
+  /** The epoch of the socket on which the re-declare is under way; sessions started meanwhile wait for it. */
+  private redeclaringOn: number | undefined;
   private closing = false;
 
   constructor(url: string | URL = DEFAULT_URL, private readonly options: ClientOptions = {}) {
@@ -176,8 +178,9 @@ export class PubsubClient {
   }
 
   private start(session: Session): void {
-    if (this.connection.isOpen) session.attach();
-    else this.connection.ensure();
+    if (!this.connection.isOpen) return this.connection.ensure();
+    // Re-declaring: resume() attaches every session, this one included, once its queue is back.
+    if (this.redeclaringOn !== this.connection.epoch) session.attach();
   }
 
   private opened(epoch: number): void {
@@ -186,6 +189,7 @@ export class PubsubClient {
     // Publishes and SUBSCRIBEs wait: sent before their queue and bindings exist again, they would be
     // routed nowhere or refused with Q002.
     this.publisher.hold();
+    this.redeclaringOn = epoch;
     void declared.redeclare(this.http, (error) => this.report(error)).then((created) => {
       // The socket dropped meanwhile: the next one declares again and resumes.
       if (this.connection.epoch !== epoch || !this.connection.isOpen || this.closing) return;
@@ -195,6 +199,7 @@ export class PubsubClient {
   }
 
   private resume(epoch: number): void {
+    this.redeclaringOn = undefined;
     for (const session of [...this.subscriptions.values(), ...this.consumers.values()]) session.attach();
     this.publisher.opened(epoch);
     this.options.onConnection?.({ state: "open" });

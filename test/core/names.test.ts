@@ -55,6 +55,7 @@ const NAME_CASES: readonly (readonly [string, unknown, boolean])[] = [
   ["[NAME-2] soft hyphen U+00AD", "or\u00adders", false],
   ["[NAME-2] Arabic letter mark U+061C", "a\u061cb", false],
   ["[NAME-2] variation selector-16 U+FE0F", "\u2764\ufe0f", false],
+  ["the heart U+2764 without its selector", "\u2764", true],
   ["[NAME-2] combining grapheme joiner U+034F", "a\u034fb", false],
   ["[NAME-2] Hangul filler U+3164 (Lo, but default-ignorable)", "\u3164", false],
   ["[NAME-2] tag letter U+E0041", "a\u{e0041}", false],
