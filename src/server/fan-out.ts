@@ -119,12 +119,13 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
   }
 
   /**
-   * One frame to one subscriber, or the 4008 close: before the frame when its unsent data is past the
-   * limit already, after it when this frame took it past. False when the socket is closed.
+   * One frame to one subscriber, then the 4008 close if this frame took its unsent data past the
+   * limit. Before the frame only if something other than broadcasts (a consumer's deliveries on the
+   * same socket) took it so far past that Bun might drop the frame. False when the socket is closed.
    */
   private sendOrCut(ws: ServerWebSocket<S>, frame: string): boolean {
     if (ws.readyState !== OPEN) return false;
-    if (ws.getBufferedAmount() > this.maxBufferBytes) return this.cut(ws);
+    if (ws.getBufferedAmount() > this.maxBufferBytes + UNCHECKED_TURN_BYTES) return this.cut(ws);
     if (ws.send(frame) === 0) {
       // Dropped by Bun: only past bunBackpressureLimit, which the checks above keep out of reach.
       console.error(`a frame to a subscriber was dropped at ${ws.getBufferedAmount()} unsent bytes; closing it`);

@@ -183,6 +183,34 @@ describe("small messages in bursts", () => {
 });
 
 describe("history on by default for durable queues", () => {
+  test("[SLOW-2] a replay larger than the buffer limit, to a client that does not read: whole frames, then 4008", async () => {
+    await api(file.broker.url, "POST", "/queues", { name: "long-replay", durable: true });
+    const healthy = await subscriber("long-replay");
+    for (let i = 0; i < MESSAGES; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => api(file.broker.url, "POST", "/publish", { exchange_name: "", key: "long-replay", payload: `${i + j}:${PAYLOAD}` })),
+      );
+    }
+    await healthy.untilMessages(MESSAGES, 20_000);
+
+    // 30 MB of history asked for at once, by a client that stops reading as it asks.
+    const stalled = await RawWsClient.open(file.broker.port);
+    raws.push(stalled);
+    stalled.send({ type: "SUBSCRIBE", payload: { queue_name: "long-replay", id: "replay", since: 0 } });
+    stalled.pause();
+    await until(async () => (await queueInfo("long-replay")).subscribers === 1 && (await Bun.sleep(100), true), 5_000);
+    stalled.resume();
+    await stalled.until(() => stalled.ended, 15_000);
+    const wire = wireOf(stalled);
+    console.log(`[SLOW-2] replay to a stalled client: whole frames ${wire.seqs.length}, cut-off frame bytes ${wire.partialBytes}, close ${wire.closeCode ?? "none"}`);
+    expect(stalled.jsonFrames()[0]).toMatchObject({ type: "SUBSCRIBED" });
+    expect(wire.seqs).toEqual(seqsFrom(1, wire.seqs.length));
+    expect(wire.seqs.length).toBeLessThan(MESSAGES);
+    expect(wire.partialBytes).toBe(0);
+    expect(wire.closeCode).toBe(4008);
+    expect((await queueInfo("long-replay")).subscribers).toBe(1);
+  }, 45_000);
+
   test("[SLOW-2] a durable queue retains its recent messages for since replays unless history_size says otherwise", async () => {
     await api(file.broker.url, "POST", "/queues", { name: "durable-default", durable: true });
     await api(file.broker.url, "POST", "/queues", { name: "durable-no-history", durable: true, history_size: 0 });
