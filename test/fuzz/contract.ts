@@ -101,7 +101,7 @@ export async function httpCall(base: string, method: string, path: string, body?
     response = await fetch(`${base}${path}`, {
       method,
       headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-      body,
+      body: typeof body === "string" || body === undefined ? body : new Uint8Array(body),
       signal: AbortSignal.timeout(ANSWER_BOUND_MS + 500),
     });
   } catch (error) {

@@ -52,7 +52,8 @@ export class FuzzSocket {
   }
 
   send(frame: unknown): void {
-    if (typeof frame === "string" || frame instanceof Uint8Array) this.ws.send(frame);
+    if (typeof frame === "string") this.ws.send(frame);
+    else if (frame instanceof Uint8Array) this.ws.send(new Uint8Array(frame));
     else this.ws.send(JSON.stringify(frame));
   }
 

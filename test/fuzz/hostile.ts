@@ -57,12 +57,17 @@ export const ODD_NUMBERS = [
   "18446744073709551616", "123456789012345678901234567890", "1E+2", "0e0", "-0.0",
 ] as const;
 
-/** Depth bombs: nested arrays or objects, closed or not (the case is 100,000 arrays). */
+/**
+ * Depth bombs: nested arrays or objects, closed or not. The issue's case is 100,000 arrays; 4,500
+ * arrays in a validated field already answered 500 [FUZZ-1], 10,000 objects cost 700 MB [FUZZ-2].
+ */
+export const DEPTHS = [100, 1_000, 4_500, 10_000, 100_000] as const;
 export const depthBomb: fc.Arbitrary<string> = fc
-  .tuple(fc.constantFrom(1_000, 10_000, 100_000), fc.constantFrom("array", "object", "unclosed", "mixed"))
-  .map(([depth, shape]) => nested(depth, shape));
+  .tuple(fc.constantFrom(...DEPTHS), fc.constantFrom("array", "object", "unclosed", "mixed"))
+  .map(([depth, shape]) => nested(depth, shape as "array"));
 
-export function nested(depth: number, shape: "array" | "object" | "unclosed" | "mixed"): string {
+export type NestShape = "array" | "object" | "unclosed" | "mixed";
+export function nested(depth: number, shape: NestShape): string {
   switch (shape) {
     case "array":
       return "[".repeat(depth) + "]".repeat(depth);

@@ -1,5 +1,5 @@
 /** One raw HTTP/1.1 request over TCP (for what fetch normalises or refuses to send), checked against the contract. */
-import { rawRequest } from "../support/raw-http.ts";
+import { rawRequest, type RawResponse } from "../support/raw-http.ts";
 import { checkHttpAnswer, describe, fail, type HttpAnswer } from "./contract.ts";
 import { concatBytes, utf8 } from "./hostile.ts";
 import { ANSWER_BOUND_MS } from "./settings.ts";
@@ -53,7 +53,7 @@ export async function rawCall(port: number, parts: RawParts, wellFormed: boolean
   const bytes = rawBytes(parts);
   const request = `raw ${show(bytes)}`;
   const started = performance.now();
-  let response;
+  let response: RawResponse;
   try {
     response = await rawRequest(port, bytes, ANSWER_BOUND_MS + 500);
   } catch (error) {
@@ -63,7 +63,7 @@ export async function rawCall(port: number, parts: RawParts, wellFormed: boolean
   const ms = performance.now() - started;
   while (response.status === 100) {
     // Expect: 100-continue: interim answers (Bun sends two for a GET), then the real one.
-    const rest = response.body;
+    const rest: string = response.body;
     const split = rest.indexOf("\r\n\r\n");
     const head = split === -1 ? rest : rest.slice(0, split);
     response = { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? "" : rest.slice(split + 4) };
