@@ -125,6 +125,26 @@ describe("headers exchange", () => {
     expect(socket.messages().find((f) => f.body === "ws-report")?.headers).toEqual(headers);
   });
 
+  test("[HEADERS-1] a null argument matches the header with any value, and only when it is present", async () => {
+    await topology("hdrs-presence", "headers", {
+      "h-has-trace": { arguments: { trace: null } },
+      "h-any-trace": { arguments: { "x-match": "any", trace: null, region: "eu" } },
+    });
+    for (const [headers, expected] of [
+      [{ trace: "abc" }, ["h-any-trace", "h-has-trace"]],
+      [{ trace: 0 }, ["h-any-trace", "h-has-trace"]],
+      [{ trace: null }, ["h-any-trace", "h-has-trace"]],
+      [{ region: "eu" }, ["h-any-trace"]],
+      [{ other: 1 }, []],
+    ] as const) {
+      const before = await depths(["h-has-trace", "h-any-trace"]);
+      const result = await post("/publish", { exchange_name: "hdrs-presence", key: "", payload: 1, headers });
+      const after = await depths(["h-has-trace", "h-any-trace"]);
+      const reached = ["h-any-trace", "h-has-trace"].filter((q) => after[q]! > before[q]!);
+      expect({ headers, reached, routed: result.routed }).toEqual({ headers, reached: [...expected], routed: expected.length });
+    }
+  });
+
   test("binding arguments other than scalars are refused (422)", async () => {
     const res = await api(broker.url, "POST", "/bindings", {
       exchange_name: "hdrs",
