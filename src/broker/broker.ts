@@ -190,7 +190,7 @@ export class Broker {
 
   purgeQueue(name: string, owner?: string): Promise<Result<{ messages: number }>> {
     return this.serial(async () => {
-      const owned = this.topology.ownQueue(name, owner);
+      const owned = this.topology.checkQueueOwner(name, owner);
       if (!owned.ok) return owned;
       const queue = owned.value;
       if (queue.durable) {
@@ -384,7 +384,11 @@ export class Broker {
         continue;
       }
       // [DLX-3] A queue it already died in, with no rejection since, would make it cycle forever.
-      const targets = routed.value.filter((target) => !isDeathCycle(target.name, message.headers) || !this.reportCycle(queue, target));
+      const targets = routed.value.filter((target) => {
+        if (!isDeathCycle(target.name, message.headers)) return true;
+        this.reportCycle(queue, target);
+        return false;
+      });
       const pending = this.enqueue(targets, message, now, {});
       if (pending.length > 0) {
         this.persist(pending).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
@@ -392,14 +396,13 @@ export class Broker {
     }
   }
 
-  /** Logs a dead-letter cycle the first time it drops a message (RabbitMQ logs each cycle once too); always true. */
-  private reportCycle(from: Queue, to: Queue): true {
+  /** Logs a dead-letter cycle the first time it drops a message (RabbitMQ logs each cycle once too). */
+  private reportCycle(from: Queue, to: Queue): void {
     const key = `${from.name}\u0000${to.name}`;
     if (this.reportedCycles.size < MAX_REPORTED_CYCLES && !this.reportedCycles.has(key)) {
       this.reportedCycles.add(key);
       this.deps.log?.(`dead-letter cycle: a message from queue "${from.name}" already died in "${to.name}" with no rejection since; dropped there (logged once)`);
     }
-    return true;
   }
 
   // ---- subscribers ---------------------------------------------------------------------------

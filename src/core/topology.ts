@@ -99,7 +99,7 @@ export class Topology {
 
   /** `owner`: the connection asking; [EXCL-1] an exclusive queue is only its owner's to delete. */
   checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }, owner?: string): Result<Queue> {
-    const queue = this.ownQueue(name, owner);
+    const queue = this.checkQueueOwner(name, owner);
     if (!queue.ok) return queue;
     return this.checkGuards(queue.value, guards);
   }
@@ -108,7 +108,7 @@ export class Topology {
    * [EXCL-1] The queue, if `owner` may delete or purge it: an exclusive queue belongs to the
    * connection that declared it (RabbitMQ answers RESOURCE_LOCKED; we answer Q006).
    */
-  ownQueue(name: string, owner?: string): Result<Queue> {
+  checkQueueOwner(name: string, owner?: string): Result<Queue> {
     const queue = this.queues.get(name);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
     if (queue.owner !== undefined && queue.owner !== owner) {
