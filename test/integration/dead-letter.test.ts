@@ -283,6 +283,23 @@ describe("where it goes", () => {
     expect(fourth.headers["x-death-count"]).toBe(6);
   });
 
+  test("[HEADERS-2] a headers dead-letter exchange routes on the death headers: x-death present, x-last-death-reason equal", async () => {
+    await api(broker.url, "POST", "/exchanges", { name: "dlx-headers", type: "headers" });
+    await declareQueue(broker.url, "by-death-expired");
+    await declareQueue(broker.url, "by-death-any");
+    await api(broker.url, "POST", "/bindings", { exchange_name: "dlx-headers", queue_name: "by-death-expired", arguments: { "x-match": "all-with-x", "x-last-death-reason": "expired" } });
+    await api(broker.url, "POST", "/bindings", { exchange_name: "dlx-headers", queue_name: "by-death-any", arguments: { "x-match": "all-with-x", "x-death": null } });
+    await declareQueue(broker.url, "headers-source", { dead_letter_exchange: "dlx-headers" });
+    await declareQueue(broker.url, "headers-source-ttl", { dead_letter_exchange: "dlx-headers", message_ttl: 1 });
+    const worker = await consumer("headers-source");
+    await publish(broker.url, "headers-source", "rejected one");
+    await publish(broker.url, "headers-source-ttl", "expired one");
+    await worker.untilMessages(1);
+    nack(worker, worker.messages()[0], false);
+    await until(async () => (await queueInfo(broker.url, "by-death-any")).messages === 2);
+    expect(await queueInfo(broker.url, "by-death-expired")).toMatchObject({ messages: 1 });
+  });
+
   test("without a dead-letter exchange a rejected message is dropped; a missing DLX drops it too, and the broker carries on", async () => {
     await declareQueue(broker.url, "no-dlx");
     await declareQueue(broker.url, "missing-dlx", { dead_letter_exchange: "never-declared" });
