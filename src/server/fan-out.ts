@@ -1,20 +1,27 @@
 import type { Server, ServerWebSocket } from "bun";
 
 /**
- * Bytes the hub may hand to Bun's topics in one turn of the event loop without looking at each
- * subscriber. Bun holds small published frames back and writes them when the turn ends, so until then
- * no subscriber's buffered amount shows them: this bounds what can pile up unseen.
+ * Bytes the hub may hand to Bun's topics in one turn of the event loop. Bun holds small published
+ * frames back and writes them when the turn ends, so until then no subscriber's buffered amount shows
+ * them: this bounds what can pile up unseen. Past it, frames go one socket at a time for the rest of
+ * the turn. Half the subscriber limit (at least 64 KiB): a burst that large is rare.
  */
-export const UNCHECKED_TURN_BYTES = 256 << 10;
+export const uncheckedTurnBytes = (maxBufferBytes: number): number => Math.max(64 << 10, maxBufferBytes >> 1);
+
+/**
+ * While some subscriber of a queue has unsent data, every subscriber of such queues is looked at
+ * once at least this many bytes more went to them: one past the limit is closed then (4008).
+ */
+export const SCAN_EVERY_BYTES = 64 << 10;
 
 /**
  * Bun's own `backpressureLimit`, set where the hub never lets a subscriber get: past it Bun drops
  * frames for that socket without a word (and with closeOnBackpressureLimit cuts it with no close
- * frame). The hub sends to a subscriber only while its unsent data is at most `maxBufferBytes`; Bun
- * may add this turn's and the last turn's unchecked topic frames, then the frame itself.
+ * frame). A subscriber is looked at with at most `maxBufferBytes` unsent; until it is looked at again
+ * it may get a scan's worth of frames, this turn's and the last turn's unchecked frames, and a frame.
  */
 export const bunBackpressureLimit = (maxBufferBytes: number, maxFrameBytes: number): number =>
-  maxBufferBytes + 2 * UNCHECKED_TURN_BYTES + 2 * maxFrameBytes;
+  maxBufferBytes + 2 * uncheckedTurnBytes(maxBufferBytes) + SCAN_EVERY_BYTES + 2 * maxFrameBytes;
 
 /** The close code and reason a subscriber cut for being slow gets, after every whole frame before it. */
 export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent data passed SUBSCRIBER_MAX_BUFFER_BYTES" } as const;
@@ -26,24 +33,25 @@ const OPEN = 1;
 
 /**
  * [SLOW-1] The subscribers of each queue, and how a frame reaches them without ever being lost
- * silently. While every subscriber of a queue keeps up, a frame goes through Bun's topic (framed once
- * for all of them). Once one has unsent data, frames go one socket at a time, each socket's buffer
- * looked at before and after: a subscriber whose unsent data passes `maxBufferBytes` is closed with
- * 4008 right there, so what reached it are whole frames, in order, then the close frame, and it never
- * misses one in the middle. Every other subscriber gets every frame.
+ * silently. A frame goes through Bun's topic, framed once for all subscribers, which Bun writes out in
+ * order. Once a publish reports that some subscriber has unsent data, the subscribers of such queues
+ * are looked at every SCAN_EVERY_BYTES: one whose unsent data passed `maxBufferBytes` is closed with
+ * 4008 right then, so what reached it are whole frames, in order, then the close frame, and it never
+ * misses one in the middle. Every other subscriber gets every frame. A turn that publishes more than
+ * Bun's topics may hold unseen goes one socket at a time, each buffer looked at after each frame.
  */
-export class FanOut<S extends { readonly queues: Set<string> }> {
+export class FanOut<S> {
   private readonly subscribers = new Map<string, Set<ServerWebSocket<S>>>();
-  /** Subscribers of a queue seen with unsent data: while there are any, frames go one socket at a time. */
-  private readonly pressured = new Map<string, Set<ServerWebSocket<S>>>();
-  /** Queues whose last topic publish reported some subscriber with unsent data, not yet which one. */
+  /** Queues whose last publish found a subscriber with unsent data. */
   private readonly suspect = new Set<string>();
+  /** Bytes published to suspect queues since their subscribers were last looked at. */
+  private sinceScan = 0;
   private unchecked = 0;
   private uncheckedReset = false;
   private readonly uncheckedBudget: number;
 
   constructor(private readonly maxBufferBytes: number) {
-    this.uncheckedBudget = Math.min(UNCHECKED_TURN_BYTES, maxBufferBytes);
+    this.uncheckedBudget = uncheckedTurnBytes(maxBufferBytes);
   }
 
   subscribe(queue: string, ws: ServerWebSocket<S>): void {
@@ -51,14 +59,13 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
     let set = this.subscribers.get(queue);
     if (set === undefined) this.subscribers.set(queue, (set = new Set()));
     set.add(ws);
-    // A replay may have left it with unsent data: the next frame then goes one socket at a time.
-    if (ws.getBufferedAmount() > 0) this.pressuredOf(queue).add(ws);
+    // A replay may have left it with unsent data.
+    if (ws.getBufferedAmount() > 0) this.suspect.add(queue);
   }
 
   unsubscribe(queue: string, ws: ServerWebSocket<S>): void {
     ws.unsubscribe(topicOf(queue));
     this.subscribers.get(queue)?.delete(ws);
-    this.pressured.get(queue)?.delete(ws);
   }
 
   /** The queue is gone: every subscriber leaves its topic; returns them. */
@@ -66,7 +73,6 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
     const sockets = [...(this.subscribers.get(queue) ?? [])];
     for (const ws of sockets) ws.unsubscribe(topicOf(queue));
     this.subscribers.delete(queue);
-    this.pressured.delete(queue);
     this.suspect.delete(queue);
     return sockets;
   }
@@ -75,19 +81,21 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
   broadcast(server: Server<S>, queue: string, frame: string): boolean {
     const subscribers = this.subscribers.get(queue);
     if (subscribers === undefined || subscribers.size === 0) return true;
-    if (!this.suspect.has(queue) && (this.pressured.get(queue)?.size ?? 0) === 0) {
-      const bytes = Buffer.byteLength(frame);
-      if (this.unchecked + bytes <= this.uncheckedBudget) {
-        this.countUnchecked(bytes);
-        // Bun reports the worst subscriber as it was before this frame: bytes when none had unsent
-        // data, -1 when one had (the frame is queued for it too), 0 when one was past Bun's limit,
-        // which the hub never lets happen (bunBackpressureLimit).
-        if (server.publish(topicOf(queue), frame) > 0) return true;
-        this.suspect.add(queue);
-        return false;
-      }
+    const bytes = Buffer.byteLength(frame);
+    if (this.unchecked + bytes > this.uncheckedBudget) return this.sendEach(subscribers, frame);
+    this.countUnchecked(bytes);
+    // Bun reports the worst subscriber as it was before this frame: bytes when none had unsent data,
+    // -1 when one had (the frame is queued for it too), 0 when one was past Bun's limit, which the
+    // hub never lets happen (bunBackpressureLimit).
+    if (server.publish(topicOf(queue), frame) > 0) {
+      this.suspect.delete(queue);
+      return true;
     }
-    return this.sendEach(queue, subscribers, frame);
+    this.suspect.add(queue);
+    this.sinceScan += bytes;
+    // After the publish: a subscriber closed now has this frame too, before its close frame.
+    if (this.sinceScan > SCAN_EVERY_BYTES) this.scan();
+    return false;
   }
 
   /** A subscribe's replay, frame by frame; false when the socket was cut (it resumes from the last seq it got). */
@@ -95,27 +103,22 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
     return frames.every((frame) => this.sendOrCut(ws, frame));
   }
 
-  /** Something other than a broadcast was sent to the socket (a consumer's delivery): note its unsent data. */
-  sentOther(ws: ServerWebSocket<S>): void {
-    if (ws.data.queues.size === 0 || ws.getBufferedAmount() === 0) return;
-    for (const queue of ws.data.queues) this.pressuredOf(queue).add(ws);
-  }
-
-  /** Bun's drain event: a socket that wrote out everything no longer holds its queues to one-at-a-time sends. */
-  drained(ws: ServerWebSocket<S>): void {
-    if (ws.getBufferedAmount() > 0) return;
-    for (const queue of ws.data.queues) this.pressured.get(queue)?.delete(ws);
-  }
-
-  private sendEach(queue: string, subscribers: Set<ServerWebSocket<S>>, frame: string): boolean {
-    this.suspect.delete(queue);
-    const pressured = this.pressuredOf(queue);
-    for (const ws of [...subscribers]) {
-      if (!this.sendOrCut(ws, frame)) continue;
-      if (ws.getBufferedAmount() > 0) pressured.add(ws);
-      else pressured.delete(ws);
+  /** Closes every subscriber of a suspect queue whose unsent data passed the limit. */
+  private scan(): void {
+    this.sinceScan = 0;
+    for (const queue of this.suspect) {
+      for (const ws of [...(this.subscribers.get(queue) ?? [])]) {
+        if (ws.getBufferedAmount() > this.maxBufferBytes) this.cut(ws);
+      }
     }
-    return pressured.size === 0;
+  }
+
+  private sendEach(subscribers: Set<ServerWebSocket<S>>, frame: string): boolean {
+    let pressured = false;
+    for (const ws of [...subscribers]) {
+      if (this.sendOrCut(ws, frame) && ws.getBufferedAmount() > 0) pressured = true;
+    }
+    return !pressured;
   }
 
   /**
@@ -125,7 +128,7 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
    */
   private sendOrCut(ws: ServerWebSocket<S>, frame: string): boolean {
     if (ws.readyState !== OPEN) return false;
-    if (ws.getBufferedAmount() > this.maxBufferBytes + UNCHECKED_TURN_BYTES) return this.cut(ws);
+    if (ws.getBufferedAmount() > this.maxBufferBytes + this.uncheckedBudget) return this.cut(ws);
     if (ws.send(frame) === 0) {
       // Dropped by Bun: only past bunBackpressureLimit, which the checks above keep out of reach.
       console.error(`a frame to a subscriber was dropped at ${ws.getBufferedAmount()} unsent bytes; closing it`);
@@ -138,12 +141,6 @@ export class FanOut<S extends { readonly queues: Set<string> }> {
   private cut(ws: ServerWebSocket<S>): false {
     ws.close(SLOW_SUBSCRIBER.code, SLOW_SUBSCRIBER.reason);
     return false;
-  }
-
-  private pressuredOf(queue: string): Set<ServerWebSocket<S>> {
-    let set = this.pressured.get(queue);
-    if (set === undefined) this.pressured.set(queue, (set = new Set()));
-    return set;
   }
 
   private countUnchecked(bytes: number): void {

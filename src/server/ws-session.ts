@@ -77,7 +77,6 @@ export class WsHub implements Delivery {
     if (target === undefined) return;
     if (tag !== undefined) target.ws.data.tags.set(tag, target.queue);
     target.ws.send(frame);
-    this.fanOut.sentOther(target.ws);
   }
 
   revoke(consumer: string, tag: number): void {
@@ -221,7 +220,6 @@ export class WsHub implements Delivery {
   }
 
   drain(ws: Socket): void {
-    this.fanOut.drained(ws);
     for (const queue of ws.data.queues) this.broker?.drained(queue);
   }
 
