@@ -17,11 +17,12 @@ export const SCAN_EVERY_BYTES = 64 << 10;
 /**
  * Bun's own `backpressureLimit`, set where the hub never lets a subscriber get: past it Bun drops
  * frames for that socket without a word (and with closeOnBackpressureLimit cuts it with no close
- * frame). A subscriber is looked at with at most `maxBufferBytes` unsent; until it is looked at again
- * it may get a scan's worth of frames, this turn's and the last turn's unchecked frames, and a frame.
+ * frame). The hub hands a subscriber a frame only while its unsent data, as last seen, is at most
+ * `maxBufferBytes` plus one turn's unchecked bytes (sendOrCut); on top of that Bun may write this
+ * turn's and the last turn's unchecked topic frames, a scan's worth, and the frame (twice, for room).
  */
 export const bunBackpressureLimit = (maxBufferBytes: number, maxFrameBytes: number): number =>
-  maxBufferBytes + 2 * uncheckedTurnBytes(maxBufferBytes) + SCAN_EVERY_BYTES + 2 * maxFrameBytes;
+  maxBufferBytes + 3 * uncheckedTurnBytes(maxBufferBytes) + SCAN_EVERY_BYTES + 2 * maxFrameBytes;
 
 /** The close code and reason a subscriber cut for being slow gets, after every whole frame before it. */
 export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent data passed SUBSCRIBER_MAX_BUFFER_BYTES" } as const;
