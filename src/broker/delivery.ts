@@ -4,9 +4,10 @@
  */
 export interface Delivery {
   /**
-   * Hands one frame to every subscriber of the queue (Bun's native topics). Returns false when
-   * some subscriber is backpressured: the frame is still buffered for it, and the broker slows
-   * its backlog replay.
+   * Hands one frame to every subscriber of the queue (Bun's native topics). Never drops it for one:
+   * a subscriber whose unsent data passed its limit is closed (4008) instead, after the frames it was
+   * sent, and is detached before this returns [SLOW-1]. Returns false when some subscriber has unsent
+   * data: the frame is still buffered for it, and the broker slows its backlog replay.
    */
   broadcast(queue: string, frame: string): boolean;
   /** Sends one delivery to one consumer; prefetch bounds how much a consumer can have buffered. */
