@@ -17,16 +17,22 @@ export type Removed = Static<typeof models.Removed>;
 export type Metrics = Static<typeof models.Metrics>;
 export type BrokerErrorBody = Static<typeof models.Error>;
 
-/** A flat object of scalars: message headers and binding arguments (the Binding model's `arguments`). */
-export type Headers = Binding["arguments"];
-export type HeaderValue = Headers[string];
+/** Binding arguments: a flat object of scalars (the Binding model's `arguments`). */
+export type BindingArguments = Binding["arguments"];
+export type HeaderScalar = BindingArguments[string];
+/**
+ * A message header's value: any JSON value. A headers exchange matches the scalar ones; the broker
+ * adds structured ones (`x-death`, an array of records) when it dead-letters.
+ */
+export type HeaderValue = HeaderScalar | readonly HeaderValue[] | { readonly [name: string]: HeaderValue };
+export type Headers = { readonly [name: string]: HeaderValue };
 
 /**
  * The schema types `arguments` and `headers` as unknown (the broker checks them by hand, see
  * schemas.ts); the client narrows them to what the broker accepts. `Key`, the seed's spelling, is
  * left out: the client always sends `key`.
  */
-export type BindingDeclare = Omit<Static<typeof models.BindingRequest>, "arguments" | "Key"> & { arguments?: Headers };
+export type BindingDeclare = Omit<Static<typeof models.BindingRequest>, "arguments" | "Key"> & { arguments?: BindingArguments };
 
 /** Everything a publish may carry besides exchange, key and payload (POST /publish and the PUBLISH frame alike). */
 export type PublishFields = Omit<Static<typeof models.PublishRequest>, "exchange_name" | "key" | "Key" | "payload" | "headers"> & {

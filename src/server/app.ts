@@ -9,7 +9,7 @@ import { methodsAllowed } from "./method-table.ts";
 import { jsonBody } from "./request-body.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
-import { parseHeaders, parsePublishFields } from "./ws-frames.ts";
+import { parseBindingArgs, parsePublishFields } from "./ws-frames.ts";
 
 export type AppDeps = { broker: Broker; version: string; metrics: () => unknown };
 
@@ -198,7 +198,7 @@ export function createApp({ broker, version, metrics }: AppDeps) {
 type BindingBody = Static<typeof models.BindingRequest>;
 
 function bindWith<T>(body: BindingBody, act: (spec: Parameters<Broker["bind"]>[0]) => Promise<Result<T>>): Promise<Result<T>> | Result<T> {
-  const args = parseHeaders(body.arguments, "binding arguments");
+  const args = parseBindingArgs(body.arguments);
   if (!args.ok) return args;
   return act({ exchange: body.exchange_name, queue: body.queue_name, key: body.key ?? body.Key, args: args.value });
 }

@@ -6,14 +6,14 @@ import { Type as t } from "@sinclair/typebox";
  * "true"), and we refuse coercion [STRICT-1]. Request models are closed: an unknown field is a 422.
  */
 const closed = { additionalProperties: false } as const;
-const HeaderValue = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
-const Headers = t.Record(t.String(), HeaderValue, { description: "Flat object of scalar values" });
+const HeaderScalar = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
+const BindingArgs = t.Record(t.String(), HeaderScalar, { description: "Object of strings, numbers, booleans or null" });
 /**
- * Request headers and binding arguments are declared unknown and checked by parseHeaders in the
- * handler: Elysia's normaliser turns a string, array or number into an object before a Record
- * schema is checked ("ab" became {"0":"a","1":"b"}, 5 became {}, which binds to every message).
+ * Message headers and binding arguments are declared unknown here and checked by parseHeaders /
+ * parseBindingArgs (ws-frames.ts), the same functions WebSocket frames go through.
  */
-const HeadersInput = t.Unknown({ description: "Flat object of strings, numbers, booleans or null" });
+const HeadersInput = t.Unknown({ description: "Object of JSON values; a headers exchange matches the scalar ones" });
+const ArgumentsInput = t.Unknown({ description: "Object of strings, numbers, booleans or null (null: the header is present)" });
 
 const Exchange = t.Object({ name: t.String(), type: t.String(), durable: t.Boolean(), bindings: t.Integer() });
 const Queue = t.Object({
@@ -31,7 +31,7 @@ const Queue = t.Object({
   last_seq: t.Integer(),
   arguments: t.Record(t.String(), t.Union([t.String(), t.Number(), t.Boolean()])),
 });
-const Binding = t.Object({ exchange_name: t.String(), queue_name: t.String(), key: t.String(), arguments: Headers });
+const Binding = t.Object({ exchange_name: t.String(), queue_name: t.String(), key: t.String(), arguments: BindingArgs });
 
 export const models = {
   Error: t.Object({ error: t.Object({ code: t.String(), message: t.String() }) }),
@@ -50,7 +50,7 @@ export const models = {
     max_bytes: t.Optional(t.Integer({ minimum: 0, description: "Most ready message bytes; see overflow" })),
     message_ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds a message may wait, then it is dead-lettered as expired" })),
     overflow: t.Optional(t.Union([t.Literal("drop-head"), t.Literal("reject-publish")], { default: "drop-head" })),
-    dead_letter_exchange: t.Optional(t.String({ description: "Where rejected, expired, dropped and over-delivered messages go" })),
+    dead_letter_exchange: t.Optional(t.String({ description: 'Where rejected, expired, dropped and over-delivered messages go ("": the default exchange)' })),
     dead_letter_routing_key: t.Optional(t.String({ description: "Their routing key there (default: their own)" })),
     delivery_limit: t.Optional(t.Integer({ minimum: 1, default: 20, description: "Deliveries to consumers before a message is dead-lettered" })),
     history_size: t.Optional(t.Integer({ minimum: 0, description: "Messages retained for SUBSCRIBE since replays" })),
@@ -65,7 +65,7 @@ export const models = {
     queue_name: t.String(),
     key: t.Optional(t.String({ description: "Routing key or topic pattern" })),
     Key: t.Optional(t.String({ description: "The seed's spelling of key" })),
-    arguments: t.Optional(HeadersInput),
+    arguments: t.Optional(ArgumentsInput),
   }, closed),
   Binding,
   Bindings: t.Array(Binding),

@@ -1,5 +1,5 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Headers, HeaderValue } from "../core/exchanges/types.ts";
+import { isHeaderScalar, type BindingArgs, type Headers } from "../core/exchanges/types.ts";
 import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
 import { parseJson, pruneDeep } from "./json-text.ts";
@@ -143,24 +143,32 @@ export function parsePublishFields(payload: Record<string, unknown>): Result<Pub
   });
 }
 
-/** Headers are a flat object of scalars: what a headers exchange can match. */
-export function parseHeaders(raw: unknown, what: "headers" | "binding arguments" = "headers"): Result<Headers> {
+/**
+ * A message's headers: an object of JSON values. Scalars are what a headers exchange matches;
+ * structured values (a redriven message's `x-death` records) are carried as they are.
+ */
+export function parseHeaders(raw: unknown): Result<Headers> {
+  return headerTable(raw, "headers", (v) => v !== undefined, "any JSON value");
+}
+
+/** A binding's arguments: scalars only, as they are part of the binding's identity. */
+export function parseBindingArgs(raw: unknown): Result<BindingArgs> {
+  return headerTable(raw, "binding arguments", isHeaderScalar, "a string, number, boolean or null") as Result<BindingArgs>;
+}
+
+function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean, expected: string): Result<Headers> {
   if (raw === undefined || raw === null) return ok({});
-  if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, `${what} must be an object of strings, numbers, booleans or null`);
+  if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, `${what} must be an object, got ${Array.isArray(raw) ? "an array" : typeof raw}`);
   const names = Object.keys(raw);
   if (names.length > MAX_HEADERS) return fail(ErrorCodes.VALIDATION, `${what} may have at most ${MAX_HEADERS} entries, got ${names.length}`);
   for (const name of names) {
-    if (!isHeaderValue(raw[name])) {
-      return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be a string, number, boolean or null`);
-    }
+    if (!valid(raw[name])) return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be ${expected}`);
   }
   return ok(raw as Headers);
 }
 
 const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
-const isHeaderValue = (v: unknown): v is HeaderValue =>
-  v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
 
 /**
  * The seed's Go server read frames into structs, matching `Type`, `Payload` and `Queue_Name`

@@ -220,9 +220,9 @@ runCases(headers, [
   { name: "strict equality: true is not 1", bind: [["q1", "", { a: true }]], message: { headers: { a: 1 } }, expected: [] },
   { name: "null matches a null header", bind: [["q1", "", { a: null }]], message: { headers: { a: null } }, expected: ["q1"] },
   { name: "null does not match an absent header", bind: [["q1", "", { a: null }]], message: { headers: {} }, expected: [] },
-  { name: "[HEADERS-1] null (AMQP void) matches any present value", bind: [["q1", "", { a: null }], ["q2", "", { a: null, b: 2 }]], message: { headers: { a: "anything" } }, expected: ["q1"] },
-  { name: "[HEADERS-1] null matches false, 0 and the empty string: present is present", bind: [["q1", "", { a: null, b: null, c: null }]], message: { headers: { a: false, b: 0, c: "" } }, expected: ["q1"] },
-  { name: "[HEADERS-1] any: one present null argument is enough", bind: [["q1", "", { "x-match": "any", a: null, b: 1 }]], message: { headers: { a: 7 } }, expected: ["q1"] },
+  { name: "[HEADERS-3] null (AMQP void) matches any present value", bind: [["q1", "", { a: null }], ["q2", "", { a: null, b: 2 }]], message: { headers: { a: "anything" } }, expected: ["q1"] },
+  { name: "[HEADERS-3] null matches false, 0 and the empty string: present is present", bind: [["q1", "", { a: null, b: null, c: null }]], message: { headers: { a: false, b: 0, c: "" } }, expected: ["q1"] },
+  { name: "[HEADERS-3] any: one present null argument is enough", bind: [["q1", "", { "x-match": "any", a: null, b: 1 }]], message: { headers: { a: 7 } }, expected: ["q1"] },
   {
     name: "[HEADERS-2] an array header (x-death) is present for null with -with-x, and equals no scalar",
     bind: [["q1", "", { "x-match": "all-with-x", "x-death": null }], ["q2", "", { "x-match": "any-with-x", "x-death": "[]" }], ["q3", "", { "x-death": null }]],

@@ -349,3 +349,24 @@ describe("where it goes", () => {
     }
   }, 20_000);
 });
+
+describe("redrive", () => {
+  test("[REDRIVE-1] a dead-lettered message published again with the headers it died with (x-death records included) is accepted and keeps them", async () => {
+    const graveyard = await withDeadLetterQueue("redrive-src", {});
+    const worker = await consumer("redrive-src");
+    await publish(broker.url, "redrive-src", { job: 1 });
+    await worker.untilMessages(1);
+    nack(worker, worker.messages()[0], false);
+    await graveyard.untilMessages(1);
+    const dead = graveyard.messages()[0];
+    expect(Array.isArray(dead.headers["x-death"])).toBe(true);
+
+    await declareQueue(broker.url, "redrive-dst");
+    const again = await api(broker.url, "POST", "/publish", { exchange_name: "", key: "redrive-dst", payload: dead.body, headers: dead.headers });
+    expect(again.status).toBe(200);
+    const reader = await openSubscriber(broker.wsUrl, "redrive-dst");
+    sockets.push(reader);
+    await reader.untilMessages(1);
+    expect(reader.messages()[0].headers["x-death"]).toEqual(dead.headers["x-death"]);
+  });
+});

@@ -125,7 +125,7 @@ describe("headers exchange", () => {
     expect(socket.messages().find((f) => f.body === "ws-report")?.headers).toEqual(headers);
   });
 
-  test("[HEADERS-1] a null argument matches the header with any value, and only when it is present", async () => {
+  test("[HEADERS-3] a null argument matches the header with any value, and only when it is present", async () => {
     await topology("hdrs-presence", "headers", {
       "h-has-trace": { arguments: { trace: null } },
       "h-any-trace": { arguments: { "x-match": "any", trace: null, region: "eu" } },

@@ -16,7 +16,7 @@ type Condition = {
  * RabbitMQ 3.10+ semantics: `x-match` is never matched itself; plain "all"/"any" also ignore
  * other "x-" arguments, the "-with-x" modes match them. An argument matches when the message
  * header of that name is strictly equal, except that a null argument (AMQP's void) matches any
- * value, as long as the header is present [HEADERS-1]. "all" with nothing to match takes every
+ * value, as long as the header is present [HEADERS-3]. "all" with nothing to match takes every
  * message; "any" with nothing takes none.
  */
 export const headers: ExchangeType = {
