@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { hostileString, oddJsonValue } from "./hostile.ts";
 
-export type FieldKind = "name" | "key" | "string" | "bool" | "int" | "prefetch" | "exchangeType" | "overflow" | "payload" | "headers" | "messageId" | "id";
+export type FieldKind = "name" | "key" | "string" | "bool" | "int" | "prefetch" | "exchangeType" | "overflow" | "payload" | "headers" | "arguments" | "messageId" | "id";
 export type Field = { kind: FieldKind; required?: boolean };
 export type Shape = Record<string, Field>;
 
@@ -25,7 +25,7 @@ const BINDING: Shape = {
   exchange_name: { kind: "name", required: true },
   queue_name: { kind: "name", required: true },
   key: { kind: "key" },
-  arguments: { kind: "headers" },
+  arguments: { kind: "arguments" },
 };
 const PUBLISH: Shape = {
   exchange_name: { kind: "string", required: true },
@@ -83,7 +83,10 @@ export const WRONG: Record<FieldKind, readonly unknown[]> = {
   exchangeType: [5, true, ...structural, "", "FANOUT", "fanout ", " direct", "x-delayed-message", "topic\u0000"],
   overflow: [5, true, ...structural, "", "DROP-HEAD", "reject_publish", "drop-head "],
   payload: [],
-  headers: ["ab", 5, true, [], ["a"], { a: {} }, { a: [1] }, { a: { b: 1 } }],
+  /** Message headers are an object whose values may be any JSON (x-death is an array of objects, [REDRIVE-1]). */
+  headers: ["ab", 5, true, [], ["a"]],
+  /** Binding arguments are what a headers exchange compares: a flat object of scalars. */
+  arguments: ["ab", 5, true, [], ["a"], { a: {} }, { a: [1] }, { a: { b: 1 } }],
   id: [true, false, {}, [], [1]],
 };
 
@@ -139,6 +142,7 @@ export const anyValueFor = (kind: FieldKind): fc.Arbitrary<unknown> => {
     case "payload":
       return oddJsonValue;
     case "headers":
+    case "arguments":
       return fc.dictionary(hostileString, fc.oneof(fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), hostileString), { maxKeys: 4 });
     default:
       return fc.oneof(fc.constantFrom(...WRONG[kind]), fc.anything());
