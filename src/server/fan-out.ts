@@ -24,6 +24,13 @@ export const SCAN_EVERY_BYTES = 64 << 10;
 export const bunBackpressureLimit = (maxBufferBytes: number, maxFrameBytes: number): number =>
   maxBufferBytes + 3 * uncheckedTurnBytes(maxBufferBytes) + SCAN_EVERY_BYTES + 2 * maxFrameBytes;
 
+/**
+ * How long a subscriber cut for being slow may take to read what was sent to it before its close
+ * frame is queued anyway; Bun then gives it 16 s more (its ping timeout at idleTimeout 120) and
+ * drops the connection. Well inside the idle timeout, which would drop it with no close frame.
+ */
+export const SLOW_CLOSE_GRACE_MS = 60_000;
+
 /** The close code and reason a subscriber cut for being slow gets, after every whole frame before it. */
 export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent data passed SUBSCRIBER_MAX_BUFFER_BYTES" } as const;
 
@@ -51,7 +58,11 @@ export class FanOut<S> {
   private uncheckedReset = false;
   private readonly uncheckedBudget: number;
 
-  constructor(private readonly maxBufferBytes: number) {
+  /** `cut` detaches a slow subscriber from every queue before it returns, and closes it with 4008. */
+  constructor(
+    private readonly maxBufferBytes: number,
+    private readonly cut: (ws: ServerWebSocket<S>) => void,
+  ) {
     this.uncheckedBudget = uncheckedTurnBytes(maxBufferBytes);
   }
 
@@ -129,18 +140,17 @@ export class FanOut<S> {
    */
   private sendOrCut(ws: ServerWebSocket<S>, frame: string): boolean {
     if (ws.readyState !== OPEN) return false;
-    if (ws.getBufferedAmount() > this.maxBufferBytes + this.uncheckedBudget) return this.cut(ws);
+    if (ws.getBufferedAmount() > this.maxBufferBytes + this.uncheckedBudget) return this.cutHere(ws);
     if (ws.send(frame) === 0) {
       // Dropped by Bun: only past bunBackpressureLimit, which the checks above keep out of reach.
       console.error(`a frame to a subscriber was dropped at ${ws.getBufferedAmount()} unsent bytes; closing it`);
-      return this.cut(ws);
+      return this.cutHere(ws);
     }
-    return ws.getBufferedAmount() > this.maxBufferBytes ? this.cut(ws) : true;
+    return ws.getBufferedAmount() > this.maxBufferBytes ? this.cutHere(ws) : true;
   }
 
-  /** Bun runs the close handler (which unsubscribes the socket) before close() returns. */
-  private cut(ws: ServerWebSocket<S>): false {
-    ws.close(SLOW_SUBSCRIBER.code, SLOW_SUBSCRIBER.reason);
+  private cutHere(ws: ServerWebSocket<S>): false {
+    this.cut(ws);
     return false;
   }
 

@@ -91,7 +91,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       backpressureLimit: hub.bunBackpressureLimit(config.maxPayloadBytes + ENVELOPE_BYTES),
       closeOnBackpressureLimit: true,
       // Also sets how long a closed socket may take to write out what it still holds (Bun's ping
-      // timeout, 16 s at this value): a cut subscriber that reads within it gets all of it, then 4008.
+      // timeout, 16 s at this value), after a cut subscriber's SLOW_CLOSE_GRACE_MS (fan-out.ts).
       idleTimeout: 120,
       sendPings: true,
       perMessageDeflate: false,

@@ -4,7 +4,7 @@ import type { Delivery } from "../broker/delivery.ts";
 import { errorFrame, replyFrame } from "../broker/frames.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { decodeUtf8 } from "./json-text.ts";
-import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
+import { bunBackpressureLimit, FanOut, SLOW_CLOSE_GRACE_MS, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -47,9 +47,11 @@ export class WsHub implements Delivery {
   private readonly sockets = new Set<Socket>();
   private readonly fanOut: FanOut<SocketState>;
   private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
+  /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
+  private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
 
   constructor(private readonly maxBufferBytes: number) {
-    this.fanOut = new FanOut(maxBufferBytes);
+    this.fanOut = new FanOut(maxBufferBytes, (ws) => this.cutSlow(ws));
   }
 
   /** Bun's `backpressureLimit` for these sockets: beyond what the hub ever lets a subscriber buffer. */
@@ -126,6 +128,8 @@ export class WsHub implements Delivery {
   }
 
   private handle(ws: Socket, frame: ClientFrame): void {
+    // [SLOW-1] A subscriber cut for being slow only waits for its close frame.
+    if (this.cut.has(ws)) return;
     const broker = this.broker!;
     const withId = frame.id === undefined ? {} : { id: frame.id };
     const reject = (error: BrokerError): void => void ws.send(errorFrame(error.code, error.message, withId));
@@ -220,11 +224,46 @@ export class WsHub implements Delivery {
   }
 
   drain(ws: Socket): void {
+    if (this.cut.has(ws)) {
+      if (ws.getBufferedAmount() === 0) this.closeSlow(ws);
+      return;
+    }
     for (const queue of ws.data.queues) this.broker?.drained(queue);
   }
 
   close(ws: Socket): void {
+    clearTimeout(this.cut.get(ws));
+    this.cut.delete(ws);
     this.sockets.delete(ws);
+    this.detach(ws);
+  }
+
+  /**
+   * [SLOW-1] A subscriber whose unsent data passed the limit. Detached from every queue at once (no
+   * frame more reaches it, its consumers' messages go back), closed with 4008 once it has written out
+   * what it holds: so the close frame comes right after its last whole frame, and comes at all if it
+   * reads within SLOW_CLOSE_GRACE_MS (plus Bun's 16 s).
+   */
+  private cutSlow(ws: Socket): void {
+    if (this.cut.has(ws)) return;
+    // A control frame makes Bun write out the topic frames it still holds for this socket first (it
+    // does so itself only when a socket leaves its last topic), so leaving the topics discards none.
+    ws.ping();
+    this.detach(ws);
+    if (ws.getBufferedAmount() === 0) return void ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
+    const timer = setTimeout(() => this.closeSlow(ws), SLOW_CLOSE_GRACE_MS);
+    timer.unref?.();
+    this.cut.set(ws, timer);
+  }
+
+  private closeSlow(ws: Socket): void {
+    clearTimeout(this.cut.get(ws));
+    this.cut.delete(ws);
+    ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
+  }
+
+  /** Everything a closing connection leaves: subscriptions, consumers (their messages go back), exclusive queues. */
+  private detach(ws: Socket): void {
     for (const queue of [...ws.data.queues]) this.unsubscribe(ws, queue);
     for (const queue of [...ws.data.consuming]) this.cancel(ws, queue);
     this.broker?.connectionClosed(ws.data.connection);

@@ -180,6 +180,32 @@ describe("small messages in bursts", () => {
     expect(wire.partialBytes).toBe(0);
     expect(wire.closeCode).toBe(4008);
   }, 45_000);
+
+  test("[SLOW-1] small frames to a stalled subscriber alone: what counts as delivered is exactly what it got, whole, before the 4008", async () => {
+    const queue = "bursts-alone";
+    await api(file.broker.url, "POST", "/queues", { name: queue });
+    const stalled = await stalledSubscriber(queue);
+    const count = 12_000;
+    const body = "s".repeat(1_000);
+    const publisher = await TestSocket.open(file.broker.wsUrl);
+    file.sockets.push(publisher);
+    for (let i = 0; i < count; i++) {
+      publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: queue, payload: `${i}:${body}` } });
+      if (i % 500 === 499) await roundTrip(publisher);
+    }
+    await until(async () => (await queueInfo(queue)).subscribers === 0, 10_000, "the stalled subscriber to be cut");
+    stalled.resume();
+    await stalled.until(() => stalled.ended, 15_000);
+
+    const wire = wireOf(stalled);
+    const info = await queueInfo(queue);
+    console.log(`[SLOW-1] bursts alone: delivered ${info.delivered}, whole frames ${wire.seqs.length}, cut-off frame bytes ${wire.partialBytes}, close ${wire.closeCode ?? "none"}, still queued ${info.messages}`);
+    expect(wire.seqs).toEqual(seqsFrom(1, wire.seqs.length));
+    expect(wire.partialBytes).toBe(0);
+    expect(wire.closeCode).toBe(4008);
+    expect(info.delivered).toBe(wire.seqs.length);
+    expect(info.messages).toBe(count - wire.seqs.length);
+  }, 45_000);
 });
 
 describe("history on by default for durable queues", () => {
