@@ -33,9 +33,12 @@ console.log("fuzz seed", seed, `(replay: FUZZ_SEED=${seed}; runs ≤ ${maxRuns},
 export type CaseCount = { property: string; cases: number; ms: number };
 export const caseCounts: CaseCount[] = [];
 
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
+
 /**
- * fc.assert with the run's seed, at most `maxRuns` cases and `share` of the total budget (shrinking
- * included). Logs how many cases ran, also when the property fails.
+ * Checks a property with the run's seed, at most `maxRuns` cases and `share` of the total budget
+ * (shrinking included), and logs how many cases ran, also when it fails. A failure names the seed
+ * and path that replay it, and the shrunk counterexample clipped (a depth bomb prints 600 KB).
  */
 export async function fuzz<T>(
   property: string,
@@ -47,17 +50,29 @@ export async function fuzz<T>(
   let cases = 0;
   const started = performance.now();
   const budget = Math.max(500, Math.round(totalBudgetMs * share));
+  let details: fc.RunDetails<[T]>;
   try {
-    await fc.assert(
+    details = await fc.check(
       fc.asyncProperty(arbitrary, async (value) => {
         cases++;
         await predicate(value);
       }),
-      { seed, numRuns: Math.min(runs, maxRuns), interruptAfterTimeLimit: budget, ...(path ? { path } : {}), verbose: 1 },
+      { seed, numRuns: Math.min(runs, maxRuns), interruptAfterTimeLimit: budget, ...(path ? { path } : {}) },
     );
   } finally {
     const ms = Math.round(performance.now() - started);
     caseCounts.push({ property, cases, ms });
     console.log(`fuzz ${property}: ${cases} cases in ${ms} ms (budget ${budget} ms)`);
+  }
+  if (details.failed) {
+    const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    throw new Error(
+      `fuzz property "${property}" failed after ${details.numRuns} cases, shrunk ${details.numShrinks} times\n` +
+        `  replay: FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} (with -t on this test)\n` +
+        `  counterexample: ${clip(fc.stringify(details.counterexample), 1_000)}\n  ${clip(error, 3_000)}`,
+    );
+  }
+  if (details.numRuns === 0) {
+    throw new Error(`fuzz property "${property}": not one case finished within ${budget} ms (seed ${seed}); the broker did not answer the first one`);
   }
 }
