@@ -224,7 +224,10 @@ describe("history on by default for durable queues", () => {
     raws.push(stalled);
     stalled.send({ type: "SUBSCRIBE", payload: { queue_name: "long-replay", id: "replay", since: 0 } });
     stalled.pause();
-    await until(async () => (await queueInfo("long-replay")).subscribers === 1 && (await Bun.sleep(100), true), 5_000);
+    // The broker sends the whole replay in the turn that handles the SUBSCRIBE, which is done by the
+    // time another socket's PING, sent after it, is answered (and some room beside): only then read.
+    await roundTrip(healthy);
+    await Bun.sleep(200);
     stalled.resume();
     await stalled.until(() => stalled.ended, 15_000);
     const wire = wireOf(stalled);
