@@ -130,6 +130,24 @@ test("[FUZZ-7] a Host header whose port is out of range (a:99999, localhost:6553
   }
 });
 
+// Found by the differential property (transports.test.ts): POST /queues {"name":"q","delivery_limit":null}
+// → 422 VALIDATION, while DECLARE_QUEUE {"name":"q","delivery_limit":null} → QUEUE_DECLARED (null read
+// as "absent"). The same for every queue argument but durable: two rules for one field.
+test("[FUZZ-8] a queue argument set to null gets the same verdict over HTTP and WebSocket", async () => {
+  const socket = await FuzzSocket.open(target.broker.wsUrl);
+  try {
+    for (const arg of ["max_length", "max_bytes", "message_ttl", "overflow", "dead_letter_exchange", "dead_letter_routing_key", "delivery_limit", "history_size", "history_ttl", "auto_delete"]) {
+      const http = await httpCall(url(), "POST", "/queues", JSON.stringify({ name: `fz-null-h-${arg}`, [arg]: null }));
+      const from = socket.frames.length;
+      socket.send({ type: "DECLARE_QUEUE", payload: { name: `fz-null-w-${arg}`, [arg]: null, id: arg } });
+      const ws = await socket.next((f) => f.payload?.id === arg, from);
+      expect({ arg, httpAccepted: http.status === 200, wsAccepted: ws?.type === "QUEUE_DECLARED" }).toEqual({ arg, httpAccepted: ws?.type === "QUEUE_DECLARED", wsAccepted: http.status === 200 });
+    }
+  } finally {
+    socket.close();
+  }
+});
+
 test("after the regressions the broker still routes and delivers", async () => {
   await expectHealthy(target.broker, "regressions");
 });
