@@ -59,7 +59,7 @@ test("queue and exchange names: refused (422), or the very same name at its URL,
       const after = (await httpCall(url, "GET", `/${kind}`)).body as { name: string }[];
       if (after.length !== listed.length - 1) fail(request, `the DELETE removed ${listed.length - after.length} entries`);
     },
-    0.06,
+    0.039,
   );
   await expectHealthy(target.broker, "name round trips");
 });
@@ -85,7 +85,7 @@ test("an accepted name is printable: no control, format, surrogate, private-use 
             : null;
       if (why !== null) fail(`POST /${kind} ${body}`, `accepted a name with ${why}`);
     },
-    0.03,
+    0.019,
   );
 });
 
@@ -110,7 +110,7 @@ test("binding and routing keys: refused (422), or the binding reads back with th
         await httpCall(url, "DELETE", `/queues/${encodeURIComponent(queue)}`);
       }
     },
-    0.04,
+    0.026,
   );
   await expectHealthy(target.broker, "key round trips");
 });

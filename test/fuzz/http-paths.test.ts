@@ -127,7 +127,7 @@ test("raw request targets (odd segments, %2e, %, %zz, //, encodings), any method
       const answer = await rawCall(port(), { method, target: path, body, headers: body === undefined ? [] : ["Content-Type: application/json"] }, wellFormed);
       await expectSentinels(method, path, `${method} ${path} → ${answer.status} ${answer.text.slice(0, 200)}`);
     },
-    0.08,
+    0.052,
   );
   await expectHealthy(target.broker, "raw request targets");
 });
@@ -147,7 +147,7 @@ test("dot segments and separators in any encoding (/./, %2e%2e, \\..\\): a DELET
       const answer = await rawCall(port(), { method: "DELETE", target: path }, true);
       await expectSentinels("DELETE", path, `DELETE ${path} → ${answer.status} ${answer.text.slice(0, 200)}`);
     },
-    0.03,
+    0.019,
   );
 });
 
@@ -165,7 +165,7 @@ test("a malformed % escape in a path name: 400", async () => {
       const answer = await rawCall(port(), { method, target: path }, true);
       if (answer.status !== 400) fail(`${method} ${path}`, `answered ${answer.status} ${answer.text}, not 400`);
     },
-    0.02,
+    0.013,
   );
 });
 
@@ -187,7 +187,7 @@ test("a method a route does not have: 405 with a documented code", async () => {
       if (answer.status !== 405) fail(`${method} ${path}`, `answered ${answer.status} ${answer.text}, not 405`);
       await expectSentinels(method, path, `${method} ${path}`);
     },
-    0.02,
+    0.013,
   );
 });
 
@@ -226,7 +226,7 @@ test("DELETE guards with odd values or odd spellings (yes, 1, empty, repeated, I
       subscriber?.close();
       if (still.status !== 200) fail(`DELETE ${path}`, `deleted despite its guards: ${answer.status} ${answer.text}`);
     },
-    0.04,
+    0.026,
   );
   await expectHealthy(target.broker, "delete guards");
 });
@@ -251,7 +251,7 @@ test("raw headers (odd Host, Content-Length, chunked bodies of odd sizes): contr
       if (wellFormed && answer.status === 404 && answer.code === "NOT_FOUND") fail(`${method} ${path} Host: ${host}`, `the route was not found: ${answer.text}`);
       await expectSentinels(method, path, `${method} ${path} Host: ${host}`);
     },
-    0.04,
+    0.026,
   );
   await expectHealthy(target.broker, "raw headers");
 });

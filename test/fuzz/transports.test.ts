@@ -92,7 +92,7 @@ test("a queue declaration (odd names, odd arguments) is accepted or refused alik
       if (ws.accepted) await remove();
       if (!same(http, ws)) fail(request, `HTTP: ${answer.status} ${answer.text}; WebSocket: ${JSON.stringify(ws)}`);
     },
-    0.06,
+    0.039,
   );
   await expectHealthy(target.broker, "declarations both ways");
 });
@@ -123,7 +123,7 @@ test("a publish (odd keys, payloads, headers, ttl, delay, message_id) is accepte
       const ws = await overWs("PUBLISH", withId("w"), request);
       if (!same(http, ws)) fail(request, `HTTP: ${answer.status} ${answer.text}; WebSocket: ${JSON.stringify(ws)}`);
     },
-    0.06,
+    0.039,
   );
   await expectHealthy(target.broker, "publishes both ways");
 });

@@ -90,7 +90,7 @@ test("random bytes and hostile JSON as text and binary frames: an ERROR with a d
       const text = typeof frame === "string" ? frame : Buffer.from(frame).toString("utf8");
       if (!looksLikeFrame(text) && !answers.some((f) => f.type === "ERROR")) fail(request, `no ERROR frame: ${describe(answers)}`);
     },
-    0.1,
+    0.065,
   );
   await expectHealthy(target.broker, "hostile frames");
 });
@@ -114,7 +114,7 @@ test("every frame type, a wrong type in any field (or a string for a number): an
       if (error === undefined || !REFUSAL_CODES.has(error.payload.code)) fail(frame, `${mutation.field}=${JSON.stringify(mutation.value)} not refused: ${describe(answers)}`);
       if (mutation.field !== "id" && error!.payload.id !== id) fail(frame, `the ERROR does not name the frame's id ${id}: ${describe(error)}`);
     },
-    0.06,
+    0.039,
   );
   await expectHealthy(target.broker, "wrong frame fields");
 });
@@ -142,7 +142,7 @@ test("every frame type, a depth bomb (100 to 100,000 levels) in any field: answe
       if (parses && answer!.payload?.id !== id) fail(request, `the answer does not name the frame's id ${id}: ${describe(answer)}`);
       await sendAndPing(ws, '{"type":"PING"}', request);
     },
-    0.05,
+    0.032,
   );
   await expectHealthy(target.broker, "depth bombs in frame fields");
 });
@@ -178,7 +178,7 @@ test("every frame type, hostile JSON text in any field: answered (reply or ERROR
       }
       await sendAndPing(ws, '{"type":"PING"}', request);
     },
-    0.08,
+    0.052,
   );
   await expectHealthy(target.broker, "hostile JSON in frame fields");
 });

@@ -159,7 +159,7 @@ test("random frame sequences on one socket: answered as documented, the socket s
       }
       await httpCall(target.broker.url, "DELETE", `/queues/${queue}`);
     },
-    0.12,
+    0.077,
   );
   await expectHealthy(target.broker, "frame sequences");
 });
@@ -215,7 +215,7 @@ test("what is published (HTTP or WebSocket; odd strings, odd numbers, odd header
         await httpCall(target.broker.url, "DELETE", `/queues/${queue}`);
       }
     },
-    0.06,
+    0.039,
   );
   await expectHealthy(target.broker, "publish round trips");
 });
