@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ANSWER_BOUND_MS } from "./settings.ts";
+import { ANSWER_BOUND_MS, SLOW_CASE_MS } from "./settings.ts";
 
 const readme = readFileSync(resolve(import.meta.dir, "../../README.md"), "utf8");
 
@@ -43,6 +43,9 @@ export const wsCodes: ReadonlySet<string> = (() => {
   return codes;
 })();
 
+/** A case that took longer than a stall may: not a failure by itself, but the likely cause of one. */
+export const slow = (request: string, ms: number): void => console.log(`fuzz slow case: ${Math.round(ms)} ms: ${describe(request)}`);
+
 export type HttpAnswer = { status: number; code: string | undefined; body: any; ms: number; text: string };
 
 /** What a request was, for failure messages (truncated: bodies can be megabytes). */
@@ -65,6 +68,7 @@ const violation = (request: string, why: string, answer?: { status: number; text
  */
 export function checkHttpAnswer(request: string, status: number, contentType: string | null, text: string, ms: number): HttpAnswer {
   const answer = { status, text, ms };
+  if (ms > SLOW_CASE_MS) slow(request, ms);
   if (ms > ANSWER_BOUND_MS) violation(request, `answered after ${Math.round(ms)} ms (bound ${ANSWER_BOUND_MS} ms)`, answer);
   if (status >= 500) violation(request, `server error ${status}`, answer);
   let body: any = null;

@@ -26,8 +26,14 @@ const path = process.env.FUZZ_PATH;
 
 /** Every answer, HTTP or WebSocket, comes within this (hostile input included): a property, not a benchmark. */
 export const ANSWER_BOUND_MS = 2_000;
-/** The worst event-loop stall the broker may report after a batch of hostile input. */
-export const STALL_BOUND_MS = 250;
+/**
+ * The worst event-loop stall the broker may report after a batch of hostile input. Generous: on a
+ * shared 2-core machine a starved but idle broker reports 100-270 ms; the defects it is for stalled
+ * 1.6 to 10 s.
+ */
+export const STALL_BOUND_MS = 500;
+/** A case slower than this is logged (`fuzz slow case`), to name the likely cause of a stall. */
+export const SLOW_CASE_MS = 200;
 /** Peak resident memory of the broker after the whole run (idle it is ~50-80 MB). */
 export const RSS_BOUND_BYTES = 512 * 1024 * 1024;
 

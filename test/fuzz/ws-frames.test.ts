@@ -5,12 +5,12 @@
  */
 import { beforeAll, test } from "bun:test";
 import fc from "fast-check";
-import { checkErrorFrame, describe, fail, httpCall } from "./contract.ts";
+import { checkErrorFrame, describe, fail, httpCall, slow } from "./contract.ts";
 import { expectHealthy, expectMemoryBounded, fuzzBroker } from "./fuzz-broker.ts";
 import { FuzzSocket, type Frame } from "./fuzz-socket.ts";
 import { depthBomb, hostileBodyBytes, hostileJsonText } from "./hostile.ts";
 import { applyMutation, FRAMES, spliceField, STRINGLY, WRONG, wrongField, type ClientFrameSpec } from "./routes.ts";
-import { ANSWER_BOUND_MS, fuzz, seed } from "./settings.ts";
+import { ANSWER_BOUND_MS, fuzz, seed, SLOW_CASE_MS } from "./settings.ts";
 
 const target = fuzzBroker();
 let serial = 0;
@@ -56,6 +56,7 @@ async function sendAndPing(ws: FuzzSocket, frame: string | Uint8Array, request: 
   const started = performance.now();
   ws.send(frame);
   const ponged = await ws.ping();
+  if (performance.now() - started > SLOW_CASE_MS) slow(request, performance.now() - started);
   if (!ponged) {
     if (ws.closeCode !== undefined) fail(request, `the socket was closed: ${ws.closeCode} ${ws.closeReason}`);
     fail(request, `no PONG within ${ANSWER_BOUND_MS} ms (${Math.round(performance.now() - started)} ms)`);
