@@ -45,6 +45,7 @@ const codePointAt = (s: string, at: number): string =>
  * - Co: private-use code points have no agreed glyph.
  * - Zl, Zp and every Zs but U+0020: line/paragraph separators, and spaces that look like U+0020
  *   (no-break, en, em, ideographic …) but make a different name.
+ * - U+FFFD, the replacement character: what a decoder leaves for bytes that were not UTF-8.
  * Unassigned code points (Cn, noncharacters aside) are accepted: which ones are assigned depends on
  * the runtime's Unicode version, and a stored name must not turn invalid with an upgrade.
  */
@@ -56,6 +57,9 @@ const NOT_PRINTABLE: readonly (readonly [RegExp, string])[] = [
   [/\p{Co}/v, "private-use character"],
   [/[\p{Zl}\p{Zp}]/v, "line or paragraph separator"],
   [/[\p{Zs}--[\x20]]/v, "space other than U+0020"],
+  // [FUZZ-6] Decoders put U+FFFD where bytes were not UTF-8 (Bun does so in a raw request path):
+  // a name holding it cannot be told from a broken spelling of another.
+  [/\uFFFD/v, "replacement character"],
 ];
 
 /**

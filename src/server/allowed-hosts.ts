@@ -12,9 +12,17 @@ const HOST = String.raw`(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::
 const HOST_HEADER = new RegExp(`^${HOST}$`, "i");
 const ORIGIN = new RegExp(`^[a-z][a-z0-9+.-]*://${HOST}/?$`, "i");
 
+/** [FUZZ-7] A port past 65535 made the request URL unparseable for Elysia: a 500. */
+const MAX_PORT = 65535;
+const validHost = (hostHeader: string | null): hostHeader is string => {
+  if (hostHeader === null || !HOST_HEADER.test(hostHeader)) return false;
+  const port = /:([0-9]*)$/.exec(hostHeader)?.[1];
+  return port === undefined || port === "" || Number(port) <= MAX_PORT;
+};
+
 export function hostGuard(patterns: readonly string[]): HostGuard {
   if (patterns.length === 0) {
-    return { allowsHost: (hostHeader) => hostHeader !== null && HOST_HEADER.test(hostHeader), allowsOrigin: () => true };
+    return { allowsHost: validHost, allowsOrigin: () => true };
   }
   const matches = (hostname: string, port: string): boolean =>
     patterns.some((pattern) => {
@@ -25,7 +33,7 @@ export function hostGuard(patterns: readonly string[]): HostGuard {
     });
   return {
     allowsHost(hostHeader) {
-      if (hostHeader === null || !HOST_HEADER.test(hostHeader)) return false;
+      if (!validHost(hostHeader)) return false;
       const parsed = parseHost(`http://${hostHeader}`);
       return parsed !== null && matches(parsed.hostname, parsed.port);
     },

@@ -65,11 +65,28 @@ export function parseJson(text: string, what: string): Result<unknown> {
   if (tooDeep(text).length > 0) {
     return fail(ErrorCodes.BAD_JSON, `${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
+  let value: unknown;
   try {
-    return ok(JSON.parse(text));
+    value = JSON.parse(text);
   } catch {
     return fail(ErrorCodes.BAD_JSON, `${what} is not valid JSON`);
   }
+  // [FUZZ-4] 1e400 parses to Infinity, which JSON.stringify turns into null: the payload would
+  // change silently. Only a text that could hold such a number is walked.
+  if (MAYBE_OUT_OF_RANGE.test(text) && holdsNonFinite(value)) {
+    return fail(ErrorCodes.BAD_JSON, `${what} holds a number out of range (larger than a 64-bit float holds)`);
+  }
+  return ok(value);
+}
+
+/** An exponent of three digits or more, or 309 digits in a row: the only ways to pass ±1.8e308. */
+const MAYBE_OUT_OF_RANGE = /[eE][+]?0*[1-9]\d{2}|\d{309}/;
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (typeof value !== "object" || value === null) return false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (holdsNonFinite(item)) return true;
+  return false;
 }
 
 /** `text` with every subtree deeper than the limit replaced by null: cheap to parse for its envelope. */

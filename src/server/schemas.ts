@@ -108,3 +108,14 @@ const Flag = t.Optional(t.Union([t.Literal("true"), t.Literal("false")]));
 export const DeleteQueueQuery = t.Object({ if_unused: Flag, if_empty: Flag }, closed);
 export const DeleteExchangeQuery = t.Object({ if_unused: Flag }, closed);
 export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: t.Optional(t.String()) }, closed);
+
+/** A frame's `id`, echoed in its reply. */
+const FrameId = t.Optional(t.Union([t.String(), t.Number()]));
+/**
+ * The WebSocket frames that carry a REST body take the same model, plus `id`, so a declaration or
+ * a publish gets the same verdict on both transports [FUZZ-8].
+ */
+export const frameModels = {
+  DeclareQueueFrame: t.Object({ ...models.QueueDeclare.properties, name: t.Optional(models.QueueDeclare.properties.name), id: FrameId }, closed),
+  PublishFrame: t.Object({ ...models.PublishRequest.properties, id: FrameId }, closed),
+};

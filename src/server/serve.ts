@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { BunRequest, Server } from "bun";
 import type { Broker } from "../broker/broker.ts";
 import type { Config } from "../config.ts";
 import { ErrorCodes, type Result } from "../core/errors.ts";
@@ -6,6 +6,7 @@ import { hostGuard } from "./allowed-hosts.ts";
 import { isPreflight, isStateChanging, preflightResponse, withCors } from "./cors.ts";
 import { errorResponse } from "./http-errors.ts";
 import { ENVELOPE_BYTES } from "./limits.ts";
+import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
 import { newSocketState, type SocketState, type WsHub } from "./ws-session.ts";
 
@@ -31,58 +32,68 @@ type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
  */
 export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker): Server<SocketState> {
   const guard = hostGuard(config.allowedHosts);
+  async function handle(request: Request, server: Server<SocketState>, raw: RawSegments): Promise<Response | undefined> {
+    if (!guard.allowsHost(request.headers.get("host"))) {
+      return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
+    }
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const queryStart = url.indexOf("?", pathStart);
+    const path = url.slice(pathStart, queryStart < 0 ? undefined : queryStart);
+    if (!isAsSent(path, raw)) {
+      return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path has dot segments or a raw backslash: percent-encode names (%2E, %5C)" });
+    }
+    const origin = request.headers.get("origin");
+    const originAllowed = guard.allowsOrigin(origin);
+    if (path === "/ws") {
+      if (!originAllowed) {
+        return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
+      }
+      if (broker.isClosing) {
+        return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
+      }
+      if (server.upgrade(request, { data: newSocketState() })) return undefined;
+      return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
+    }
+    // [CORS-1] A page on another site can send a POST without asking first (text/plain is a
+    // "simple" request): the origin is checked on every request that changes state.
+    if (origin !== null && !originAllowed && (isStateChanging(request.method) || isPreflight(request))) {
+      return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
+    }
+    if (origin !== null && isPreflight(request)) return preflightResponse(origin);
+    // [PATH-1] Elysia answered a malformed escape with 404 for the queue "null".
+    if (path.includes("%") && !isPercentEncodedUtf8(path)) {
+      return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path is not valid percent-encoded UTF-8" });
+    }
+    let body: Result<unknown> | undefined;
+    if (request.body !== null) {
+      const declared = request.headers.get("content-length");
+      if (declared !== null && Number(declared) > config.maxPayloadBytes) return tooLarge(`is ${declared} bytes`, config.maxPayloadBytes);
+      const read = await readJsonBody(request, config.maxPayloadBytes);
+      if (read.tooLarge) return tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes);
+      body = read.body;
+    }
+    // The body is consumed: Elysia gets a request without one, and the parsed value beside it.
+    const routed =
+      pathStart < SHORTEST_ROUTABLE_ORIGIN || body !== undefined || request.body !== null
+        ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
+        : request;
+    attachBody(routed, body);
+    const response = await app.fetch(routed);
+    return origin !== null && originAllowed ? withCors(response, origin) : response;
+  }
+
   const server = Bun.serve<SocketState>({
     hostname: config.host,
     port: config.httpPort,
     reusePort: false,
     maxRequestBodySize: BUN_BODY_LIMIT_OFF,
-    async fetch(request, server) {
-      if (!guard.allowsHost(request.headers.get("host"))) {
-        return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
-      }
-      const url = request.url;
-      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-      const queryStart = url.indexOf("?", pathStart);
-      const path = url.slice(pathStart, queryStart < 0 ? undefined : queryStart);
-      const origin = request.headers.get("origin");
-      const originAllowed = guard.allowsOrigin(origin);
-      if (path === "/ws") {
-        if (!originAllowed) {
-          return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
-        }
-        if (broker.isClosing) {
-          return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
-        }
-        if (server.upgrade(request, { data: newSocketState() })) return undefined;
-        return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
-      }
-      // [CORS-1] A page on another site can send a POST without asking first (text/plain is a
-      // "simple" request): the origin is checked on every request that changes state.
-      if (origin !== null && !originAllowed && (isStateChanging(request.method) || isPreflight(request))) {
-        return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
-      }
-      if (origin !== null && isPreflight(request)) return preflightResponse(origin);
-      // [PATH-1] Elysia answered a malformed escape with 404 for the queue "null".
-      if (path.includes("%") && !isPercentEncodedUtf8(path)) {
-        return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path is not valid percent-encoded UTF-8" });
-      }
-      let body: Result<unknown> | undefined;
-      if (request.body !== null) {
-        const declared = request.headers.get("content-length");
-        if (declared !== null && Number(declared) > config.maxPayloadBytes) return tooLarge(`is ${declared} bytes`, config.maxPayloadBytes);
-        const read = await readJsonBody(request, config.maxPayloadBytes);
-        if (read.tooLarge) return tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes);
-        body = read.body;
-      }
-      // The body is consumed: Elysia gets a request without one, and the parsed value beside it.
-      const routed =
-        pathStart < SHORTEST_ROUTABLE_ORIGIN || body !== undefined || request.body !== null
-          ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
-          : request;
-      attachBody(routed, body);
-      const response = await app.fetch(routed);
-      return origin !== null && originAllowed ? withCors(response, origin) : response;
-    },
+    // Every request comes through a route only so that its raw segments are known [PATH-2].
+    routes: segmentRoutes(
+      (request: BunRequest, server: Server<SocketState>) => handle(request, server, request.params),
+      (request: BunRequest, server: Server<SocketState>) => handle(request, server, undefined),
+    ),
+    fetch: (request, server) => handle(request, server, undefined),
     websocket: {
       // A frame carries one payload plus its envelope; past this Bun closes the socket with 1009.
       maxPayloadLength: config.maxPayloadBytes + ENVELOPE_BYTES,

@@ -2,7 +2,9 @@ import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import { isHeaderScalar, type BindingArgs, type Headers } from "../core/exchanges/types.ts";
 import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
+import { bodyCheck } from "./body-check.ts";
 import { parseJson, pruneDeep } from "./json-text.ts";
+import { frameModels } from "./schemas.ts";
 import { MAX_HEADERS } from "./limits.ts";
 
 type Id = string | number | undefined;
@@ -32,6 +34,9 @@ export type PublishFields = {
 /** A consumer's unacknowledged messages at most: bounds what one socket can have buffered. */
 export const MAX_PREFETCH = 10_000;
 export const DEFAULT_PREFETCH = 10;
+
+const checkDeclareFrame = bodyCheck(frameModels.DeclareQueueFrame);
+const checkPublishFrame = bodyCheck(frameModels.PublishFrame);
 
 /** Parses and checks one text frame before anything acts on it. */
 export function parseClientFrame(text: string): Result<ClientFrame> {
@@ -86,13 +91,15 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
       return ok({ type: "NACK", tag: t.value, requeue: payload.requeue !== false, id });
     }
     case "DECLARE_QUEUE": {
-      if (payload.name !== undefined && typeof payload.name !== "string") return fail(ErrorCodes.VALIDATION, "name must be a string");
-      if (payload.durable !== undefined && typeof payload.durable !== "boolean") return fail(ErrorCodes.VALIDATION, "durable must be true or false");
+      const checked = checkDeclareFrame(payload);
+      if (!checked.ok) return checked;
       const args = parseQueueArgs(payload);
       if (!args.ok) return args;
       return ok({ type: "DECLARE_QUEUE", name: payload.name as string | undefined, durable: payload.durable === true, args: args.value, id });
     }
     case "PUBLISH": {
+      const checked = checkPublishFrame(payload);
+      if (!checked.ok) return checked;
       const fields = parsePublishFields(payload);
       return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
     }

@@ -68,7 +68,7 @@ const NAME_CASES: readonly (readonly [string, unknown, boolean])[] = [
   ["[NAME-2] noncharacter U+1FFFE", "a\u{1fffe}", false],
   ["[NAME-2] private use U+E000", "a\ue000", false],
   ["[NAME-2] supplementary private use U+F0000", "\u{f0000}", false],
-  ["replacement character U+FFFD is visible: accepted", "a\ufffdb", true],
+  ["[FUZZ-6] replacement character U+FFFD (left where bytes were not UTF-8): refused", "a\ufffdb", false],
   // [NAME-2] whitespace: only U+0020, and not at either end
   ["[NAME-2] a single space", " ", false],
   ["[NAME-2] only spaces", "   ", false],
