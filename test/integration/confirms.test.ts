@@ -77,7 +77,7 @@ describe("confirms", () => {
       "no-payload": { key: "k" },
       "bad-ttl": { key: "k", payload: 1, ttl: -1 },
       "bad-delay": { key: "k", payload: 1, delay: "soon" },
-      "bad-headers": { key: "k", payload: 1, headers: { nested: { a: 1 } } },
+      "bad-headers": { key: "k", payload: 1, headers: "not an object" },
       "bad-message-id": { key: "k", payload: 1, message_id: "" },
     };
     for (const [id, fields] of Object.entries(invalid)) socket.send({ type: "PUBLISH", payload: { id, exchange_name: "", ...fields } });

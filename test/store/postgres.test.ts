@@ -73,6 +73,22 @@ describe("postgres store, Postgres only", () => {
     await second.append([stored("q", 1)]);
   });
 
+  test("[LOCK-2] the lock is free the moment a store's close resolves, so a reopen at once gets it (30 times in a row)", async () => {
+    await wipe();
+    const heldAfterClose: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const store = await PostgresStore.open(database.url);
+      await store.close(new Map());
+      // The moment close resolves, no session may still hold the lock (before the fix the
+      // server released it only once the closed backend had exited, a little later).
+      const [row] = await other.unsafe(`
+        select count(*)::int as held from pg_locks
+        where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`);
+      if (row.held > 0) heldAfterClose.push(i);
+    }
+    expect(heldAfterClose).toEqual([]);
+  });
+
   test("unreachable Postgres: open fails at once with one line naming host and port", async () => {
     const port = sparePort();
     const started = performance.now();

@@ -21,6 +21,15 @@ export async function tryLock(db: BunSQLDatabase<Record<string, unknown>>): Prom
   return row?.locked === true;
 }
 
+/**
+ * Gives the lock back before the connection closes [LOCK-2]: the server releases a session lock
+ * only once its backend has exited, a moment after the client's close resolves, so a broker
+ * restarted at once (or a store reopened) could find its own lock still held.
+ */
+export async function unlock(db: BunSQLDatabase<Record<string, unknown>>): Promise<void> {
+  await db.execute(sql`select pg_advisory_unlock(${sql.raw(String(LOCK_KEY))})`);
+}
+
 /** A query whose one row says whether this transaction may write (`held`). */
 export const fence = () => sql`select pg_try_advisory_xact_lock(${sql.raw(String(LOCK_KEY))}) as held`;
 

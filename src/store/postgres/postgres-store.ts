@@ -12,7 +12,7 @@ import { toMigrationMeta } from "../migrations.ts";
 import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
-import { LOCK_KEY, fence, lockLost, tryLock } from "./database-lock.ts";
+import { LOCK_KEY, fence, lockLost, tryLock, unlock } from "./database-lock.ts";
 import { removalBatches } from "./removal-batches.ts";
 import * as schema from "./schema.ts";
 import { toSnapshot } from "./snapshot-rows.ts";
@@ -262,7 +262,7 @@ export class PostgresStore implements Store {
         await tx.update(schema.meta).set({ value: "true" }).where(eq(schema.meta.key, CLEAN_SHUTDOWN));
       });
     } finally {
-      // Closing the connection also releases the advisory lock.
+      await unlock(this.db).catch(() => undefined); // [LOCK-2]; closing would release it too, later
       await this.client.close({ timeout: 5 });
     }
   }
