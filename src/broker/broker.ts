@@ -2,7 +2,7 @@ import { deadLetteredMessage, isDeathCycle } from "../core/dead-letter.ts";
 import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { Headers } from "../core/exchanges/types.ts";
 import { messageBytes, type Message } from "../core/message.ts";
-import { validateRoutingKey } from "../core/names.ts";
+import { validateName, validateRoutingKey } from "../core/names.ts";
 import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type QueueArgs } from "../core/queue-args.ts";
 import { Topology, type BindingSpec, type ExchangeSpec } from "../core/topology.ts";
@@ -100,8 +100,19 @@ export class Broker {
 
   private async restore(): Promise<void> {
     const snapshot = await this.deps.store.load();
-    for (const e of snapshot.exchanges) this.topology.applyDeclareExchange(e.name, e.kind, true);
-    for (const q of snapshot.queues) this.topology.applyDeclareQueue(q.name, this.queueOptions(true, q.args), q.lastSeq);
+    // [NAME-4] Names stored before today's rules are restored (their messages are not lost), and said so.
+    const legacy = (kind: "exchange" | "queue", name: string) => {
+      const invalid = validateName(kind, name);
+      if (invalid) this.deps.log?.(`restored ${kind} ${JSON.stringify(name)} has a name now refused (${invalid.message}): drain and delete it`);
+    };
+    for (const e of snapshot.exchanges) {
+      legacy("exchange", e.name);
+      this.topology.applyDeclareExchange(e.name, e.kind, true);
+    }
+    for (const q of snapshot.queues) {
+      legacy("queue", q.name);
+      this.topology.applyDeclareQueue(q.name, this.queueOptions(true, q.args), q.lastSeq);
+    }
     for (const b of snapshot.bindings) {
       const checked = this.topology.checkBinding(b);
       if (checked.ok) this.topology.applyBind(checked.value.exchange, checked.value.binding);

@@ -85,6 +85,7 @@ test("[NAME-4] exchanges and queues stored under names now refused are restored 
   // refused for, and it is what would keep routing new messages into a queue no path reaches.
   expect((await call("GET", "/bindings?exchange=legacy-fanout")).body).toEqual([]);
   for (const name of LEGACY) expect(broker.output()).toContain(`skipping stored binding legacy-fanout -> ${name}: queue name must`);
+  for (const name of LEGACY) expect(broker.output()).toContain(`restored queue ${JSON.stringify(name)} has a name now refused`);
   expect((await call("POST", "/publish", { exchange_name: "legacy-fanout", key: "", payload: "new" })).body.routed).toBe(0);
 
   // What they hold can be drained over WebSocket, where names travel in JSON, not in a path.
