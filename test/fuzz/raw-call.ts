@@ -68,6 +68,11 @@ export async function rawCall(port: number, parts: RawParts, wellFormed: boolean
     const head = split === -1 ? rest : rest.slice(0, split);
     response = { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split === -1 ? "" : rest.slice(split + 4) };
   }
+  // A malformed request (a Host holding CRLF) can read as two: only the first answer is ours.
+  const declared = /\r\ncontent-length: *(\d+)/i.exec(response.head)?.[1];
+  if (!wellFormed && declared !== undefined) {
+    response = { ...response, body: Buffer.from(response.body, "utf8").subarray(0, Number(declared)).toString("utf8") };
+  }
   const contentType = /\r\ncontent-type: *([^\r\n]*)/i.exec(response.head)?.[1] ?? null;
   if (!wellFormed && PARSER_REFUSALS.has(response.status) && !(contentType ?? "").includes("json")) {
     if (ms > ANSWER_BOUND_MS) fail(request, `parser refusal after ${Math.round(ms)} ms`);
