@@ -60,7 +60,7 @@ test("every route, hostile JSON text (depth bombs, wide objects, 1e400, truncati
   await expectHealthy(target.broker, "hostile JSON in fields");
 });
 
-// Known to fail until issue 9 item 4 (deep JSON) is fixed; [FUZZ-1] and [FUZZ-2] are its cases in validated fields.
+// Guards [DEPTH-1]; [FUZZ-1] and [FUZZ-2] are its cases in validated fields.
 test("every route, a depth bomb (100 to 100,000 levels) in any field: refused or accepted within the bound, never 5xx", async () => {
   await fuzz(
     "http-depth-bombs",
@@ -103,7 +103,7 @@ test("every route, a wrong type in any field (or a required one missing): refuse
   await expectHealthy(target.broker, "wrong types");
 });
 
-// Known to fail until issue 9 item 9 ("5" coerced to 5 for integer fields) is fixed.
+// Guards [STRICT-1]: "5" was coerced to 5 for integer fields.
 test("every route, a string standing in for a number or boolean: refused with 400/422 (no coercion)", async () => {
   await fuzz(
     "http-no-coercion",
@@ -117,7 +117,7 @@ test("every route, a string standing in for a number or boolean: refused with 40
   );
 });
 
-// Known to fail until issue 9 item 9 (unknown fields accepted) is fixed.
+// Guards [STRICT-1]: unknown fields were accepted and dropped.
 test("every route, an unknown field: refused with 422", async () => {
   await fuzz(
     "http-unknown-fields",
@@ -133,7 +133,7 @@ test("every route, an unknown field: refused with 422", async () => {
   );
 });
 
-// Known to fail until issue 9 item 7 (invalid UTF-8 replaced by U+FFFD) is fixed.
+// Guards [UTF8-1]: invalid UTF-8 was replaced by U+FFFD.
 test("every route, a body that is not valid UTF-8: refused with 400 BAD_JSON", async () => {
   const cases = routeAnd((route) => fc.tuple(fc.constantFrom(...Object.keys(route.shape).filter((f) => ["name", "key", "string", "messageId", "payload"].includes(route.shape[f]!.kind))), invalidUtf8));
   await fuzz(

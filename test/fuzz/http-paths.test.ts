@@ -133,7 +133,7 @@ test("raw request targets (odd segments, %2e, %, %zz, //, encodings), any method
 });
 
 // Dot segments (`/./`, `%2e%2e`) resolve as RFC 3986 says and may name a resource; `\\` may not.
-// Fails while [FUZZ-3] (a raw `\\` read as `/`) is open.
+// Guards [FUZZ-3]/[PATH-2]: a raw `\\` was read as `/`.
 test("dot segments and separators in any encoding (/./, %2e%2e, \\..\\): a DELETE never reaches the queue they point at", async () => {
   const dots = fc.constantFrom(".", "..", "%2e", "%2E", "%2e%2e", ".%2e", "%2e.", "%2E%2E");
   const sep = fc.constantFrom("/", "\\", "%2f", "%5c", "//");
@@ -151,7 +151,7 @@ test("dot segments and separators in any encoding (/./, %2e%2e, \\..\\): a DELET
   );
 });
 
-// Known to fail until issue 9 item 9 (a malformed % escape → 404 `queue "null"`) is fixed.
+// Guards [PATH-1]: a malformed % escape was a 404 for `queue "null"`.
 test("a malformed % escape in a path name: 400", async () => {
   const malformed = fc.tuple(fc.constantFrom("", "a", "q%", "%2"), fc.constantFrom("%", "%z", "%zz", "%g0", "%%", "%2", "%u002e", "%e%"), fc.constantFrom("", "b", "%41")).map((p) => p.join("")).filter((name) => decodeSegment(name) === null);
   const paths = fc.tuple(fc.constantFrom("GET /queues/", "DELETE /queues/", "DELETE /queues/{}/messages", "GET /exchanges/", "DELETE /exchanges/"), malformed).map(([route, name]) => {
@@ -169,7 +169,7 @@ test("a malformed % escape in a path name: 400", async () => {
   );
 });
 
-// Known to fail until issue 9 item 9 (wrong method → 404 instead of 405) is fixed.
+// Guards [METHOD-1]: a wrong method was a 404, not a 405.
 test("a method a route does not have: 405 with a documented code", async () => {
   const ROUTES: [string, string[]][] = [
     ["/ping", ["GET"]], ["/metrics", ["GET"]], ["/exchanges", ["GET", "POST"]], ["/exchanges/sentinel-x", ["GET", "DELETE"]],

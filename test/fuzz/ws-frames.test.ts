@@ -120,7 +120,7 @@ test("every frame type, a wrong type in any field (or a string for a number): an
   await expectHealthy(target.broker, "wrong frame fields");
 });
 
-// Known to fail until issue 9 item 4 is fixed: a PUBLISH with 100,000 nested arrays answers INTERNAL, without its id, after ~2.7 s.
+// Guards [DEPTH-2]: a PUBLISH with 100,000 nested arrays used to answer INTERNAL, without its id, after ~2.7 s.
 test("every frame type, a depth bomb (100 to 100,000 levels) in any field: answered with the frame's id within the bound, never INTERNAL", async () => {
   await fuzz(
     "ws-depth-bombs",
