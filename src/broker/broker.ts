@@ -1,6 +1,6 @@
 import { deadLetteredMessage, isDeathCycle } from "../core/dead-letter.ts";
 import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Headers } from "../core/exchanges/types.ts";
+import type { MessageHeaders } from "../core/exchanges/types.ts";
 import { messageBytes, type Message } from "../core/message.ts";
 import { validateName, validateRoutingKey } from "../core/names.ts";
 import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
@@ -46,7 +46,7 @@ export type PublishRequest = {
   exchange: string;
   routingKey: string;
   body: string;
-  headers: Headers;
+  headers: MessageHeaders;
   /** Milliseconds the message may wait in a queue. */
   ttl?: number;
   /** Milliseconds before it may be delivered. */

@@ -1,4 +1,4 @@
-import type { Headers } from "../core/exchanges/types.ts";
+import type { MessageHeaders } from "../core/exchanges/types.ts";
 import type { Entry, Queue } from "../core/queue.ts";
 
 /** What a consumer's delivery adds to the subscriber frame. */
@@ -39,7 +39,7 @@ const remember = (queue: Queue): string => {
 const PLAIN = /^[\w .:/@#*+-]*$/;
 const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
-const jsonHeaders = (headers: Headers): string => {
+const jsonHeaders = (headers: MessageHeaders): string => {
   for (const _ in headers) return JSON.stringify(headers);
   return "{}";
 };

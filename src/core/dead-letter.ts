@@ -1,4 +1,4 @@
-import type { Headers, HeaderValue } from "./exchanges/types.ts";
+import type { MessageHeaders, HeaderValue } from "./exchanges/types.ts";
 import type { Message } from "./message.ts";
 import type { DeathReason } from "./queue.ts";
 
@@ -20,7 +20,7 @@ export type DeathRecord = {
 const REASONS: readonly string[] = ["expired", "rejected", "maxlen", "delivery_limit"];
 
 /** The message's `x-death` records, most recent first. Anything malformed a publisher put there is ignored. */
-export function deathsOf(headers: Headers): DeathRecord[] {
+export function deathsOf(headers: MessageHeaders): DeathRecord[] {
   const raw = headers["x-death"];
   if (!Array.isArray(raw)) return [];
   return raw.filter(isDeathRecord);
@@ -89,7 +89,7 @@ export function deadLetteredMessage(
  * that one included, was a rejection. A consumer's reject is a decision, so a loop that goes
  * through one may go on; a loop of expiries or overflows alone would spin forever.
  */
-export function isDeathCycle(target: string, headers: Headers): boolean {
+export function isDeathCycle(target: string, headers: MessageHeaders): boolean {
   for (const death of deathsOf(headers)) {
     if (death.reason === "rejected") return false;
     if (death.queue === target) return true;

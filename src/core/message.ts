@@ -1,4 +1,4 @@
-import type { Headers } from "./exchanges/types.ts";
+import type { MessageHeaders } from "./exchanges/types.ts";
 
 /** A published message as the broker routes it. Ids and time are given by the caller, never made here. */
 export type Message = {
@@ -6,7 +6,7 @@ export type Message = {
   readonly id: string;
   readonly exchange: string;
   readonly routingKey: string;
-  readonly headers: Headers;
+  readonly headers: MessageHeaders;
   /** The payload as JSON text, exactly as it is delivered (serialised once, at the edge). */
   readonly body: string;
   /** Milliseconds since the epoch, when the broker accepted it. */

@@ -1,6 +1,6 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
-import { bindingId, DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type Headers, type Router } from "./exchanges/types.ts";
+import { bindingId, DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
@@ -15,7 +15,7 @@ export type Exchange = {
 
 export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
 export type QueueSpec = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
-export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: Headers };
+export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: MessageHeaders };
 
 export { DEFAULT_EXCHANGE };
 
@@ -178,7 +178,7 @@ export class Topology {
   }
 
   /** Queues a message reaches; E002 when the exchange does not exist. */
-  route(exchangeName: string, routingKey: string, headers: Headers): Result<Queue[]> {
+  route(exchangeName: string, routingKey: string, headers: MessageHeaders): Result<Queue[]> {
     if (exchangeName === DEFAULT_EXCHANGE) {
       const queue = this.queues.get(routingKey);
       return ok(queue === undefined ? [] : [queue]);

@@ -1,5 +1,5 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import { isHeaderScalar, type BindingArgs, type Headers } from "../core/exchanges/types.ts";
+import { isHeaderScalar, type BindingArgs, type MessageHeaders } from "../core/exchanges/types.ts";
 import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
@@ -25,7 +25,7 @@ export type PublishFields = {
   exchange: string;
   key: string;
   body: string;
-  headers: Headers;
+  headers: MessageHeaders;
   ttl?: number;
   delay?: number;
   messageId?: string;
@@ -154,7 +154,7 @@ export function parsePublishFields(payload: Record<string, unknown>): Result<Pub
  * A message's headers: an object of JSON values. Scalars are what a headers exchange matches;
  * structured values (a redriven message's `x-death` records) are carried as they are.
  */
-export function parseHeaders(raw: unknown): Result<Headers> {
+export function parseHeaders(raw: unknown): Result<MessageHeaders> {
   return headerTable(raw, "headers", (v) => v !== undefined, "any JSON value");
 }
 
@@ -163,7 +163,7 @@ export function parseBindingArgs(raw: unknown): Result<BindingArgs> {
   return headerTable(raw, "binding arguments", isHeaderScalar, "a string, number, boolean or null") as Result<BindingArgs>;
 }
 
-function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean, expected: string): Result<Headers> {
+function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean, expected: string): Result<MessageHeaders> {
   if (raw === undefined || raw === null) return ok({});
   if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, `${what} must be an object, got ${Array.isArray(raw) ? "an array" : typeof raw}`);
   const names = Object.keys(raw);
@@ -171,7 +171,7 @@ function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean,
   for (const name of names) {
     if (!valid(raw[name])) return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be ${expected}`);
   }
-  return ok(raw as Headers);
+  return ok(raw as MessageHeaders);
 }
 
 const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;

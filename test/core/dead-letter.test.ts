@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { deadLetteredMessage, deathsOf, isDeathCycle } from "../../src/core/dead-letter.ts";
-import type { Headers } from "../../src/core/exchanges/types.ts";
+import type { MessageHeaders } from "../../src/core/exchanges/types.ts";
 import type { Message } from "../../src/core/message.ts";
 import type { DeathReason } from "../../src/core/queue.ts";
 
@@ -66,7 +66,7 @@ describe("[DLX-4] x-death, as RabbitMQ writes it", () => {
 
   test("a malformed x-death a publisher sent is replaced, not trusted", () => {
     for (const junk of ["text", 5, [1, "a", null], [{ count: "1", reason: "expired", queue: "q" }]] as const) {
-      const start: Message = { ...published, headers: { "x-death": junk as Headers[string] } };
+      const start: Message = { ...published, headers: { "x-death": junk as MessageHeaders[string] } };
       expect(deathsOf(start.headers)).toEqual([]);
       expect(deathsOf(diedIn([["work", "expired"]], start).headers)).toHaveLength(1);
     }

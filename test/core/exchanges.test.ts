@@ -5,7 +5,7 @@ import { fanout } from "../../src/core/exchanges/fanout.ts";
 import { headers } from "../../src/core/exchanges/headers.ts";
 import { exchangeTypes, isExchangeKind } from "../../src/core/exchanges/index.ts";
 import { topic, topicMatches } from "../../src/core/exchanges/topic.ts";
-import type { Binding, BindingArgs, ExchangeType, Headers } from "../../src/core/exchanges/types.ts";
+import type { Binding, BindingArgs, ExchangeType, MessageHeaders } from "../../src/core/exchanges/types.ts";
 
 /** [queue, key, args]: a binding on exchange "x". */
 type BindSpec = readonly [queue: string, key: string, args?: BindingArgs];
@@ -14,7 +14,7 @@ type Case = {
   readonly name: string;
   readonly bind: readonly BindSpec[];
   readonly unbind?: readonly BindSpec[];
-  readonly message: { readonly key?: string; readonly headers?: Headers };
+  readonly message: { readonly key?: string; readonly headers?: MessageHeaders };
   readonly expected: readonly string[];
 };
 

@@ -6,7 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import fc from "fast-check";
 import { BrokerFailure, ErrorCodes } from "../../src/core/errors.ts";
-import type { Headers } from "../../src/core/exchanges/types.ts";
+import type { MessageHeaders } from "../../src/core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../src/core/queue-args.ts";
 import type { Snapshot, Store, StoredMessage } from "../../src/store/store.ts";
 
@@ -46,7 +46,7 @@ export function stored(queue: string, seq: number, extra: Extras = {}): StoredMe
   };
 }
 
-const withHeaders = (row: StoredMessage, headers: Headers): StoredMessage => ({ ...row, message: { ...row.message, headers } });
+const withHeaders = (row: StoredMessage, headers: MessageHeaders): StoredMessage => ({ ...row, message: { ...row.message, headers } });
 const seqsOf = (snapshot: Snapshot, queue: string): number[] => snapshot.messages.filter((m) => m.queue === queue).map((m) => m.seq);
 const sortedBy = <T>(items: T[], key: (item: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -294,7 +294,7 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
 
   test("[HEADERS-2] structured header values (x-death: an array of objects) come back exactly", async () => {
     const { store } = await fresh();
-    const headers: Headers = {
+    const headers: MessageHeaders = {
       tenant: "acme",
       "x-death": [
         { count: 2, reason: "rejected", queue: "work", time: 1_700_000_000_123, exchange: "", "routing-keys": ["work", "ü"] },

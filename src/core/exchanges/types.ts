@@ -14,7 +14,8 @@ export type HeaderScalar = string | number | boolean | null;
  * `null` argument (presence) matches it.
  */
 export type HeaderValue = HeaderScalar | readonly HeaderValue[] | { readonly [name: string]: HeaderValue };
-export type Headers = Readonly<Record<string, HeaderValue>>;
+/** A message's headers (named so, not `Headers`, which is the Fetch API's global). */
+export type MessageHeaders = Readonly<Record<string, HeaderValue>>;
 /** A binding's arguments: scalars only (they are part of the binding's identity). */
 export type BindingArgs = Readonly<Record<string, HeaderScalar>>;
 
@@ -31,7 +32,7 @@ export type Binding = {
 };
 
 /** What routing looks at: never the payload. */
-export type Routable = { readonly routingKey: string; readonly headers: Headers };
+export type Routable = { readonly routingKey: string; readonly headers: MessageHeaders };
 
 /** The bindings of one exchange, indexed the way its type routes. */
 export interface Router {

@@ -1,5 +1,5 @@
 /** Rows as drizzle reads them from the Postgres schema → the Snapshot the broker restores from. */
-import type { BindingArgs, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import type { BindingArgs, ExchangeKind, MessageHeaders } from "../../core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
 import type { Snapshot } from "../store.ts";
 import type * as schema from "./schema.ts";
@@ -28,7 +28,7 @@ export const toSnapshot = (rows: SnapshotRows): Snapshot => ({
       id: m.id,
       exchange: m.exchange,
       routingKey: m.routingKey,
-      headers: JSON.parse(m.headers) as Headers,
+      headers: JSON.parse(m.headers) as MessageHeaders,
       body: m.body,
       timestamp: m.publishedAt,
       ...(m.messageId === null ? {} : { messageId: m.messageId }),

@@ -3,7 +3,7 @@ import { and, asc, between, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
-import type { Binding, BindingArgs, ExchangeKind, Headers } from "../../core/exchanges/types.ts";
+import type { Binding, BindingArgs, ExchangeKind, MessageHeaders } from "../../core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
 import { canonicalArgs } from "../binding-args.ts";
 import { describeDbError } from "../db-error.ts";
@@ -156,7 +156,7 @@ export class SqliteStore implements Store {
           id: m.id,
           exchange: m.exchange,
           routingKey: m.routing_key,
-          headers: JSON.parse(m.headers) as Headers,
+          headers: JSON.parse(m.headers) as MessageHeaders,
           body: m.body,
           timestamp: m.published_at,
           ...(m.message_id === null ? {} : { messageId: m.message_id }),
