@@ -45,7 +45,8 @@ export type BrokerError = { readonly code: ErrorCode; readonly message: string }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: BrokerError };
 
-export const brokerError = (code: ErrorCode, message: string): BrokerError => ({ code, message });
+/** Builds an error value (never thrown): the client's `brokerError` instead reads one off the wire. */
+export const errorOf = (code: ErrorCode, message: string): BrokerError => ({ code, message });
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = <T = never>(code: ErrorCode, message: string): Result<T> => ({
   ok: false,

@@ -1,4 +1,4 @@
-import { brokerError, ErrorCodes, type BrokerError } from "./errors.ts";
+import { errorOf, ErrorCodes, type BrokerError } from "./errors.ts";
 import { isDotSegment } from "./path-segments.ts";
 
 /** AMQP 0-9-1 carries names as a shortstr (one length byte), so 255 bytes is the most a peer can send. */
@@ -84,7 +84,7 @@ export function printableProblem(s: string): string | null {
  * no URL path can carry.
  */
 export const validateName = (kind: "exchange" | "queue", name: unknown): BrokerError | null => {
-  const invalid = (why: string) => brokerError(ErrorCodes.INVALID_NAME, `${kind} name ${why}`);
+  const invalid = (why: string) => errorOf(ErrorCodes.INVALID_NAME, `${kind} name ${why}`);
   if (typeof name !== "string") return invalid(`must be a string, got ${describeType(name)}`);
   const bytes = utf8ByteLength(name);
   if (bytes < 1 || bytes > MAX_NAME_BYTES) {
@@ -114,16 +114,16 @@ export function storableProblem(s: string): string | null {
 
 /** Null when `key` can be a message's routing key: any storable string, "" included, of at most 255 bytes. */
 export const validateRoutingKey = (key: unknown): BrokerError | null =>
-  keyProblem(key, (why) => brokerError(ErrorCodes.VALIDATION, `routing key ${why}`));
+  keyProblem(key, (why) => errorOf(ErrorCodes.VALIDATION, `routing key ${why}`));
 
 /** The same rule for a binding's key or pattern, reported as an invalid binding (B002). */
 export const validateBindingKey = (key: unknown): BrokerError | null =>
-  keyProblem(key, (why) => brokerError(ErrorCodes.BINDING_INVALID, `binding key ${why}`));
+  keyProblem(key, (why) => errorOf(ErrorCodes.BINDING_INVALID, `binding key ${why}`));
 
 /** Null when `id` is absent or a publisher's message_id: 1 to 255 characters, storable. */
 export const validateMessageId = (id: unknown): BrokerError | null => {
   if (id === undefined) return null;
-  const invalid = (why: string) => brokerError(ErrorCodes.VALIDATION, `message_id ${why}`);
+  const invalid = (why: string) => errorOf(ErrorCodes.VALIDATION, `message_id ${why}`);
   if (typeof id !== "string" || id.length < 1 || id.length > MAX_MESSAGE_ID_LENGTH) {
     return invalid(`must be a string of 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
   }

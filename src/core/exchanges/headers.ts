@@ -1,4 +1,4 @@
-import { brokerError, ErrorCodes, type BrokerError } from "../errors.ts";
+import { errorOf, ErrorCodes, type BrokerError } from "../errors.ts";
 import { validateBindingKey } from "../names.ts";
 import { bindingId, isHeaderScalar, type Binding, type ExchangeType, type HeaderScalar, type Router } from "./types.ts";
 
@@ -47,7 +47,7 @@ export const headers: ExchangeType = {
 };
 
 const validateArgs = (binding: Binding): BrokerError | null => {
-  const invalid = (why: string) => brokerError(ErrorCodes.BINDING_INVALID, why);
+  const invalid = (why: string) => errorOf(ErrorCodes.BINDING_INVALID, why);
   const mode: unknown = binding.args["x-match"];
   if (mode !== undefined && !MATCH_MODES.includes(mode as string)) {
     return invalid(`x-match must be one of ${MATCH_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
