@@ -9,7 +9,7 @@ import { methodsAllowed } from "./method-table.ts";
 import { jsonBody } from "./request-body.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
-import { parseBindingArgs, parsePublishFields } from "./ws-frames.ts";
+import { parseBindingArgs, parsePublishRequest } from "./publish-fields.ts";
 
 export type AppDeps = { broker: Broker; version: string; metrics: () => unknown };
 
@@ -178,10 +178,8 @@ export function createApp({ broker, version, metrics }: AppDeps) {
       ({ request, set }) =>
         given(jsonBody(request, check.publish), set, (body) => {
           // One parser for HTTP and WebSocket frames: the domain checks (headers, ids) live there.
-          const fields = parsePublishFields(body as Record<string, unknown>);
-          if (!fields.ok) return fields as Result<PublishResult>;
-          const p = fields.value;
-          return broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId });
+          const publish = parsePublishRequest(body as Record<string, unknown>);
+          return publish.ok ? broker.publish(publish.value) : (publish as Result<PublishResult>);
         }),
       {
         response: { 200: "PublishResult", ...E_WRITE, 404: "Error", 429: "Error" },

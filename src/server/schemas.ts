@@ -10,7 +10,7 @@ const HeaderScalar = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
 const BindingArgs = t.Record(t.String(), HeaderScalar, { description: "Object of strings, numbers, booleans or null" });
 /**
  * Message headers and binding arguments are declared unknown here and checked by parseHeaders /
- * parseBindingArgs (ws-frames.ts), the same functions WebSocket frames go through.
+ * parseBindingArgs (publish-fields.ts), the same functions WebSocket frames go through.
  */
 const HeadersInput = t.Unknown({ description: "Object of JSON values; a headers exchange matches the scalar ones" });
 const ArgumentsInput = t.Unknown({ description: "Object of strings, numbers, booleans or null (null: the header is present)" });

@@ -1,11 +1,10 @@
+import type { PublishRequest } from "../broker/broker.ts";
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import { isHeaderScalar, type BindingArgs, type MessageHeaders } from "../core/exchanges/types.ts";
-import { validateMessageId } from "../core/names.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
 import { parseJson, pruneDeep } from "./json-text.ts";
 import { frameModels } from "./schemas.ts";
-import { MAX_HEADERS } from "./limits.ts";
+import { isObject, isWhole, parsePublishRequest } from "./publish-fields.ts";
 
 type Id = string | number | undefined;
 
@@ -18,18 +17,8 @@ export type ClientFrame =
   | { type: "ACK"; tag: number; id: Id }
   | { type: "NACK"; tag: number; requeue: boolean; id: Id }
   | { type: "DECLARE_QUEUE"; name: string | undefined; durable: boolean; args: QueueArgs; id: Id }
-  | { type: "PUBLISH"; publish: PublishFields; id: Id }
+  | { type: "PUBLISH"; publish: PublishRequest; id: Id }
   | { type: "PING"; id: Id };
-
-export type PublishFields = {
-  exchange: string;
-  key: string;
-  body: string;
-  headers: MessageHeaders;
-  ttl?: number;
-  delay?: number;
-  messageId?: string;
-};
 
 /** A consumer's unacknowledged messages at most: bounds what one socket can have buffered. */
 export const MAX_PREFETCH = 10_000;
@@ -100,7 +89,7 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
     case "PUBLISH": {
       const checked = checkPublishFrame(payload);
       if (!checked.ok) return checked;
-      const fields = parsePublishFields(payload);
+      const fields = parsePublishRequest(payload);
       return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
     }
     case "PING":
@@ -125,56 +114,6 @@ export function frameIdOf(text: string): string | number | undefined {
   }
 }
 
-/** The publish fields shared by the HTTP body and the WebSocket frame. */
-export function parsePublishFields(payload: Record<string, unknown>): Result<PublishFields> {
-  if (typeof payload.exchange_name !== "string") return fail(ErrorCodes.VALIDATION, "exchange_name must be a string");
-  const key = payload.key ?? payload.Key ?? "";
-  if (typeof key !== "string") return fail(ErrorCodes.VALIDATION, "key must be a string");
-  if (!("payload" in payload) || payload.payload === undefined) return fail(ErrorCodes.VALIDATION, "payload is required (any JSON value)");
-  const headers = parseHeaders(payload.headers);
-  if (!headers.ok) return headers;
-  for (const name of ["ttl", "delay"] as const) {
-    if (payload[name] !== undefined && !isWhole(payload[name])) return fail(ErrorCodes.VALIDATION, `${name} must be a whole number of milliseconds`);
-  }
-  const messageId = payload.message_id;
-  const messageIdError = validateMessageId(messageId);
-  if (messageIdError) return { ok: false, error: messageIdError };
-  return ok({
-    exchange: payload.exchange_name,
-    key,
-    body: JSON.stringify(payload.payload),
-    headers: headers.value,
-    ttl: payload.ttl as number | undefined,
-    delay: payload.delay as number | undefined,
-    messageId: messageId as string | undefined,
-  });
-}
-
-/**
- * A message's headers: an object of JSON values. Scalars are what a headers exchange matches;
- * structured values (a redriven message's `x-death` records) are carried as they are.
- */
-export function parseHeaders(raw: unknown): Result<MessageHeaders> {
-  return headerTable(raw, "headers", (v) => v !== undefined, "any JSON value");
-}
-
-/** A binding's arguments: scalars only, as they are part of the binding's identity. */
-export function parseBindingArgs(raw: unknown): Result<BindingArgs> {
-  return headerTable(raw, "binding arguments", isHeaderScalar, "a string, number, boolean or null") as Result<BindingArgs>;
-}
-
-function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean, expected: string): Result<MessageHeaders> {
-  if (raw === undefined || raw === null) return ok({});
-  if (!isObject(raw)) return fail(ErrorCodes.VALIDATION, `${what} must be an object, got ${Array.isArray(raw) ? "an array" : typeof raw}`);
-  const names = Object.keys(raw);
-  if (names.length > MAX_HEADERS) return fail(ErrorCodes.VALIDATION, `${what} may have at most ${MAX_HEADERS} entries, got ${names.length}`);
-  for (const name of names) {
-    if (!valid(raw[name])) return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be ${expected}`);
-  }
-  return ok(raw as MessageHeaders);
-}
-
-const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 
 /**
@@ -199,5 +138,3 @@ function renameCaseInsensitive(o: Record<string, unknown>, names: readonly strin
   }
   return out;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

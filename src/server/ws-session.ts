@@ -209,12 +209,11 @@ export class WsHub implements Delivery {
       case "PING":
         return void ws.send(replyFrame("PONG", withId));
       case "PUBLISH": {
-        const p = frame.publish;
         const answer = (result: Result<PublishResult>): void => {
           if (!result.ok) return reject(result.error);
           reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
         };
-        const result = broker.publish({ exchange: p.exchange, routingKey: p.key, body: p.body, headers: p.headers, ttl: p.ttl, delay: p.delay, messageId: p.messageId });
+        const result = broker.publish(frame.publish);
         // Transient-only publishes answer synchronously; durable ones once committed.
         if (result instanceof Promise) result.then(answer, () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }));
         else answer(result);
