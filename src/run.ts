@@ -4,7 +4,7 @@ import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
 import { serve } from "./server/serve.ts";
-import { WsHub } from "./server/ws-session.ts";
+import { WsHub } from "./server/ws-hub.ts";
 import { openStore } from "./store/open-store.ts";
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);

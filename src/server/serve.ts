@@ -8,7 +8,8 @@ import { errorResponse } from "./http-errors.ts";
 import { ENVELOPE_BYTES } from "./limits.ts";
 import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
-import { newSocketState, type SocketState, type WsHub } from "./ws-session.ts";
+import type { WsHub } from "./ws-hub.ts";
+import { newSocketState, type SocketState } from "./ws-session.ts";
 
 /**
  * Bun's own body limit answers a bare 413 with no JSON body, so it is set out of reach: fetch below

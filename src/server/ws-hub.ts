@@ -1,0 +1,265 @@
+import type { Server } from "bun";
+import type { Broker, PublishResult } from "../broker/broker.ts";
+import type { Delivery } from "../broker/delivery.ts";
+import { errorFrame, replyFrame } from "../broker/frames.ts";
+import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
+import { decodeUtf8 } from "./json-text.ts";
+import { bunBackpressureLimit, FanOut, SLOW_CLOSE_GRACE_MS, SLOW_SUBSCRIBER } from "./fan-out.ts";
+import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
+import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-session.ts";
+
+/**
+ * The WebSocket side of the broker: Bun's raw handlers (Elysia's wrapper halves throughput),
+ * subscribers fed through Bun's native topics while they keep up (fan-out.ts), consumers fed one
+ * socket at a time.
+ */
+export class WsHub implements Delivery {
+  private server: Server<SocketState> | undefined;
+  private broker: Broker | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly fanOut: FanOut<SocketState>;
+  private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
+  /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
+  private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
+
+  constructor(private readonly maxBufferBytes: number) {
+    this.fanOut = new FanOut(maxBufferBytes, (ws) => this.cutSlow(ws));
+  }
+
+  /** Bun's `backpressureLimit` for these sockets: beyond what the hub ever lets a subscriber buffer. */
+  bunBackpressureLimit(maxFrameBytes: number): number {
+    return bunBackpressureLimit(this.maxBufferBytes, maxFrameBytes);
+  }
+
+  bind(server: Server<SocketState>, broker: Broker): void {
+    this.server = server;
+    this.broker = broker;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  // ---- Delivery -------------------------------------------------------------------------------
+
+  broadcast(queue: string, frame: string): boolean {
+    return this.server === undefined || this.fanOut.broadcast(this.server, queue, frame);
+  }
+
+  toConsumer(consumer: string, frame: string, tag?: number): void {
+    const target = this.consumers.get(consumer);
+    if (target === undefined) return;
+    if (tag !== undefined) target.ws.data.tags.set(tag, target.queue);
+    target.ws.send(frame);
+  }
+
+  revoke(consumer: string, tag: number): void {
+    this.consumers.get(consumer)?.ws.data.tags.delete(tag);
+  }
+
+  detachAll(queue: string, reason: string): void {
+    const notice = errorFrame(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue}" was deleted: ${reason}`, { queue_name: queue });
+    const told = new Set<Socket>();
+    for (const ws of this.fanOut.removeQueue(queue)) {
+      ws.data.queues.delete(queue);
+      told.add(ws);
+    }
+    for (const [id, target] of [...this.consumers]) {
+      if (target.queue !== queue) continue;
+      this.consumers.delete(id);
+      target.ws.data.consuming.delete(queue);
+      this.dropTags(target.ws, queue);
+      told.add(target.ws);
+    }
+    for (const ws of told) ws.send(notice);
+  }
+
+  // ---- socket events --------------------------------------------------------------------------
+
+  open(ws: Socket): void {
+    this.sockets.add(ws);
+  }
+
+  message(ws: Socket, raw: string | Buffer): void {
+    try {
+      // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
+      const text = typeof raw === "string" ? raw : decodeUtf8(raw);
+      if (text === null) return void ws.send(errorFrame(ErrorCodes.BAD_JSON, "binary frame is not valid UTF-8"));
+      const parsed = parseClientFrame(text);
+      if (!parsed.ok) {
+        // [ERROR-ID-1] A refused frame's ERROR names its id, so a client with many in flight knows which one failed.
+        const id = frameIdOf(text);
+        return void ws.send(errorFrame(parsed.error.code, parsed.error.message, id === undefined ? {} : { id }));
+      }
+      this.handle(ws, parsed.value);
+    } catch (error) {
+      // A bug in one frame's handling must cost that frame, not the broker.
+      console.error(`websocket frame failed: ${error instanceof Error ? error.stack : String(error)}`);
+      ws.send(errorFrame(ErrorCodes.INTERNAL, "internal error"));
+    }
+  }
+
+  private handle(ws: Socket, frame: ClientFrame): void {
+    // [SLOW-1] A subscriber cut for being slow only waits for its close frame.
+    if (this.cut.has(ws)) return;
+    const broker = this.broker!;
+    const withId = frame.id === undefined ? {} : { id: frame.id };
+    const reject = (error: BrokerError): void => void ws.send(errorFrame(error.code, error.message, withId));
+    const reply = (type: string, payload: Record<string, unknown>): void => {
+      if (frame.id !== undefined) ws.send(replyFrame(type, { ...payload, ...withId }));
+    };
+    switch (frame.type) {
+      case "SUBSCRIBE": {
+        if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
+        const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since);
+        if (!subscribed.ok) return reject(subscribed.error);
+        // Reply, gap notice and replay go out before the topic subscription, all in this turn:
+        // nothing published in between can be missed or sent twice.
+        reply("SUBSCRIBED", { queue_name: frame.queue });
+        const { replay, gap } = subscribed.value;
+        if (gap !== undefined) {
+          ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
+        }
+        // [SLOW-2] A replay past the buffer limit is cut with 4008 after whole frames: the
+        // subscriber resumes from the last seq it got.
+        if (!this.fanOut.sendAll(ws, replay)) return;
+        ws.data.queues.add(frame.queue);
+        this.fanOut.subscribe(frame.queue, ws);
+        broker.attached(frame.queue);
+        return;
+      }
+      case "UNSUBSCRIBE": {
+        if (!ws.data.queues.has(frame.queue)) {
+          return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not subscribed to queue "${frame.queue}"` });
+        }
+        this.unsubscribe(ws, frame.queue);
+        return reply("UNSUBSCRIBED", { queue_name: frame.queue });
+      }
+      case "CONSUME": {
+        const consumer = consumerOf(ws, frame.queue);
+        this.consumers.set(consumer, { ws, queue: frame.queue });
+        ws.data.consuming.add(frame.queue);
+        // [CONSUME-1] CONSUMING only for a queue that took the consumer (no CONSUMING-then-ERROR), before any delivery.
+        const consumed = broker.consume(consumer, frame.queue, ws.data.connection, frame.prefetch, () =>
+          reply("CONSUMING", { queue_name: frame.queue, prefetch: frame.prefetch }),
+        );
+        if (!consumed.ok) {
+          this.consumers.delete(consumer);
+          ws.data.consuming.delete(frame.queue);
+          return reject(consumed.error);
+        }
+        return;
+      }
+      case "CANCEL": {
+        if (!ws.data.consuming.has(frame.queue)) {
+          return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not consuming from queue "${frame.queue}"` });
+        }
+        this.cancel(ws, frame.queue);
+        return reply("CANCELLED", { queue_name: frame.queue });
+      }
+      case "ACK":
+      case "NACK": {
+        const queue = ws.data.tags.get(frame.tag);
+        if (queue === undefined) {
+          return reject({ code: ErrorCodes.UNKNOWN_DELIVERY_TAG, message: `unknown delivery tag ${frame.tag} (already acknowledged, or never delivered here)` });
+        }
+        ws.data.tags.delete(frame.tag);
+        const consumer = consumerOf(ws, queue);
+        const done = frame.type === "ACK" ? broker.ack(consumer, queue, frame.tag) : broker.nack(consumer, queue, frame.tag, frame.requeue);
+        if (!done.ok) return reject(done.error);
+        return reply(frame.type === "ACK" ? "ACKED" : "NACKED", { delivery_tag: frame.tag });
+      }
+      case "DECLARE_QUEUE": {
+        const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
+        void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
+          if (!declared.ok) return reject(declared.error);
+          // Always answered: a server-named queue is useless until its name is known.
+          ws.send(replyFrame("QUEUE_DECLARED", { queue_name: name, created: declared.value.created, ...withId }));
+        });
+        return;
+      }
+      case "PING":
+        return void ws.send(replyFrame("PONG", withId));
+      case "PUBLISH": {
+        const answer = (result: Result<PublishResult>): void => {
+          if (!result.ok) return reject(result.error);
+          reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
+        };
+        const result = broker.publish(frame.publish);
+        // Transient-only publishes answer synchronously; durable ones once committed.
+        if (result instanceof Promise) result.then(answer, () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }));
+        else answer(result);
+        return;
+      }
+    }
+  }
+
+  drain(ws: Socket): void {
+    if (this.cut.has(ws)) {
+      if (ws.getBufferedAmount() === 0) this.closeSlow(ws);
+      return;
+    }
+    for (const queue of ws.data.queues) this.broker?.drained(queue);
+  }
+
+  close(ws: Socket): void {
+    clearTimeout(this.cut.get(ws));
+    this.cut.delete(ws);
+    this.sockets.delete(ws);
+    this.detach(ws);
+  }
+
+  /**
+   * [SLOW-1] A subscriber whose unsent data passed the limit. Detached from every queue at once (no
+   * frame more reaches it, its consumers' messages go back), closed with 4008 once it has written out
+   * what it holds: so the close frame comes right after its last whole frame, and comes at all if it
+   * reads within SLOW_CLOSE_GRACE_MS (plus Bun's 16 s).
+   */
+  private cutSlow(ws: Socket): void {
+    if (this.cut.has(ws)) return;
+    // A control frame makes Bun write out the topic frames it still holds for this socket first (it
+    // does so itself only when a socket leaves its last topic), so leaving the topics discards none.
+    ws.ping();
+    this.detach(ws);
+    if (ws.getBufferedAmount() === 0) return void ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
+    const timer = setTimeout(() => this.closeSlow(ws), SLOW_CLOSE_GRACE_MS);
+    timer.unref?.();
+    this.cut.set(ws, timer);
+  }
+
+  private closeSlow(ws: Socket): void {
+    clearTimeout(this.cut.get(ws));
+    this.cut.delete(ws);
+    ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
+  }
+
+  /** Everything a closing connection leaves: subscriptions, consumers (their messages go back), exclusive queues. */
+  private detach(ws: Socket): void {
+    for (const queue of [...ws.data.queues]) this.unsubscribe(ws, queue);
+    for (const queue of [...ws.data.consuming]) this.cancel(ws, queue);
+    this.broker?.connectionClosed(ws.data.connection);
+  }
+
+  private unsubscribe(ws: Socket, queue: string): void {
+    ws.data.queues.delete(queue);
+    this.fanOut.unsubscribe(queue, ws);
+    this.broker?.detached(queue);
+  }
+
+  private cancel(ws: Socket, queue: string): void {
+    ws.data.consuming.delete(queue);
+    const consumer = consumerOf(ws, queue);
+    this.consumers.delete(consumer);
+    this.dropTags(ws, queue);
+    this.broker?.cancel(consumer, queue);
+  }
+
+  private dropTags(ws: Socket, queue: string): void {
+    for (const [tag, q] of ws.data.tags) if (q === queue) ws.data.tags.delete(tag);
+  }
+
+  /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */
+  closeAll(): void {
+    for (const ws of this.sockets) ws.close(CloseCodes.GOING_AWAY, "broker shutting down");
+  }
+}
