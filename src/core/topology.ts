@@ -1,7 +1,7 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
 import { bindingId, DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
-import { validateName, validateRoutingKey } from "./names.ts";
+import { validateBindingKey, validateName } from "./names.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
 
@@ -148,7 +148,8 @@ export class Topology {
     if (exchangeName) return { ok: false, error: exchangeName };
     const queueName = validateName("queue", spec.queue);
     if (queueName) return { ok: false, error: queueName };
-    const keyError = validateRoutingKey(spec.key ?? "");
+    // A bad key is an invalid binding (B002), as the exchange type's own check below also says.
+    const keyError = validateBindingKey(spec.key ?? "");
     if (keyError) return { ok: false, error: keyError };
     const exchange = this.exchanges.get(spec.exchange as string);
     if (exchange === undefined) {

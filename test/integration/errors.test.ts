@@ -72,9 +72,9 @@ describe("HTTP errors", () => {
     expect((await api(broker.url, "GET", "/queues/err-q")).body.published).toBe(0);
   });
 
-  test("422 VALIDATION for a binding key over 255 bytes", async () => {
+  test("422 B002 for a binding key over 255 bytes", async () => {
     const body = JSON.stringify({ exchange_name: "err-ex", queue_name: "err-q", key: "k".repeat(256) });
-    expect(await errorOf("POST", "/bindings", body)).toEqual([422, "VALIDATION"]);
+    expect(await errorOf("POST", "/bindings", body)).toEqual([422, "B002"]);
   });
 
   test("[HEADERS-1] headers and binding arguments that are not objects are refused, not coerced; binding arguments are flat", async () => {
