@@ -52,9 +52,12 @@ export interface ExchangeType {
   createRouter(): Router;
 }
 
-/** Two bindings are the same binding when exchange, queue, key and arguments are equal. */
-export const bindingId = (b: Binding): string =>
-  `${b.queue}\u0000${b.key}\u0000${JSON.stringify(sortedArgs(b.args))}`;
+/**
+ * Binding arguments as JSON with sorted keys: equal arguments give equal text. Part of a binding's
+ * identity in memory (bindingId) and in the store (a key column), so it must never change.
+ */
+export const canonicalArgs = (args: BindingArgs): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 
-const sortedArgs = (args: BindingArgs): [string, HeaderScalar][] =>
-  Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Two bindings of one exchange are the same binding when queue, key and arguments are equal. */
+export const bindingId = (b: Binding): string => `${b.queue}\u0000${b.key}\u0000${canonicalArgs(b.args)}`;

@@ -4,18 +4,18 @@ import { drizzle, type BunSQLDatabase } from "drizzle-orm/bun-sql";
 import type { PgDialect, PgSession } from "drizzle-orm/pg-core";
 import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
 import type { Binding } from "../../core/exchanges/types.ts";
-import { canonicalArgs } from "../binding-args.ts";
+import { canonicalArgs } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
+import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
 import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
 import { LOCK_KEY, fence, lockLost, tryLock, unlock } from "./database-lock.ts";
 import { removalBatches } from "./removal-batches.ts";
 import * as schema from "./schema.ts";
-import { toSnapshot } from "./snapshot-rows.ts";
 import { describeTarget, parseDatabaseUrl, type PostgresTarget } from "./target.ts";
 
 export type PostgresOptions = {
@@ -35,8 +35,6 @@ const MAX_BATCH_ROWS = 5_000;
 const MAX_BATCH_BYTES = 16 << 20;
 /** Rows per DELETE at checkpoint: a few ms each, so appends never wait behind a long statement. */
 const DELETE_BATCH_ROWS = 10_000;
-/** The meta row saying whether the last shutdown was clean (the same row SQLite keeps). */
-const CLEAN_SHUTDOWN = "clean_shutdown";
 
 type Database = BunSQLDatabase<typeof schema>;
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
@@ -157,8 +155,7 @@ export class PostgresStore implements Store {
             .values({ key: CLEAN_SHUTDOWN, value: "false" })
             .onConflictDoUpdate({ target: schema.meta.key, set: { value: "false" } });
         });
-        // A database that never ran (no marker) has nothing to redeliver either.
-        return toSnapshot({ ...rows, cleanShutdown: clean === undefined || clean.value === "true" });
+        return toSnapshot({ ...rows, cleanShutdownRow: clean });
       }),
     );
   }

@@ -3,13 +3,12 @@ import { and, asc, between, eq, lte, sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { SQLiteSession, SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
-import type { Binding, BindingArgs, ExchangeKind, MessageHeaders } from "../../core/exchanges/types.ts";
-import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../core/queue-args.ts";
-import { canonicalArgs } from "../binding-args.ts";
+import { canonicalArgs, type Binding } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
+import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
 import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import * as schema from "./schema.ts";
 
@@ -21,24 +20,6 @@ export type SqliteOptions = {
 
 /** Rows deleted per transaction at checkpoint: keeps each synchronous step well under ~20 ms. */
 const DELETE_CHUNK_ROWS = 1_000;
-/** The meta row saying whether the last shutdown was clean. */
-const CLEAN_SHUTDOWN = "clean_shutdown";
-
-type MessageRow = {
-  queue: string;
-  seq: number;
-  id: string;
-  exchange: string;
-  routing_key: string;
-  headers: string;
-  body: string;
-  published_at: number;
-  message_id: string | null;
-  expires_at: number | null;
-  deliver_at: number | null;
-  redelivered: number;
-  deliveries: number;
-};
 
 /** A second broker on the same file waits this long for the lock before it gives up. */
 const LOCK_WAIT_MS = 1_500;
@@ -125,8 +106,9 @@ export class SqliteStore implements Store {
     const bindings = this.db.select().from(schema.bindings).all();
     // Raw rows: drizzle's per-row mapping is the slow part of restoring a large backlog.
     const messages = this.sqlite
-      .query<MessageRow, []>(
-        "SELECT queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered, deliveries FROM messages ORDER BY queue, seq",
+      .query<typeof schema.messages.$inferSelect, []>(
+        "SELECT queue, seq, id, exchange, routing_key AS routingKey, headers, body, published_at AS publishedAt, message_id AS messageId, " +
+          "expires_at AS expiresAt, deliver_at AS deliverAt, redelivered, deliveries FROM messages ORDER BY queue, seq",
       )
       .all();
     // Expiry order: RecentIds prunes from the front.
@@ -140,36 +122,7 @@ export class SqliteStore implements Store {
         .onConflictDoUpdate({ target: schema.meta.key, set: { value: "false" } })
         .run();
     });
-    return {
-      exchanges: exchanges.map((e) => ({ name: e.name, kind: e.kind as ExchangeKind })),
-      queues: queues.map((q) => ({ name: q.name, lastSeq: q.lastSeq, args: { ...DEFAULT_QUEUE_ARGS, ...(JSON.parse(q.args) as Partial<QueueArgs>) } })),
-      bindings: bindings.map((b) => ({
-        exchange: b.exchange,
-        queue: b.queue,
-        key: b.key,
-        args: JSON.parse(b.args) as BindingArgs,
-      })),
-      messages: messages.map((m) => ({
-        queue: m.queue,
-        seq: m.seq,
-        message: {
-          id: m.id,
-          exchange: m.exchange,
-          routingKey: m.routing_key,
-          headers: JSON.parse(m.headers) as MessageHeaders,
-          body: m.body,
-          timestamp: m.published_at,
-          ...(m.message_id === null ? {} : { messageId: m.message_id }),
-        },
-        expiresAt: m.expires_at ?? undefined,
-        deliverAt: m.deliver_at ?? undefined,
-        redelivered: m.redelivered === 1,
-        deliveries: m.deliveries,
-      })),
-      recentIds: recentIds.map((r) => ({ messageId: r.messageId, until: r.until, id: r.id })),
-      // A database that never ran (no marker) has nothing to redeliver either.
-      cleanShutdown: clean === undefined || clean.value === "true",
-    };
+    return toSnapshot({ exchanges, queues, bindings, messages, recentIds, cleanShutdownRow: clean });
   }
 
   async putExchange(exchange: StoredExchange): Promise<void> {
