@@ -5,7 +5,7 @@ import { messageBytes, type Message } from "../core/message.ts";
 import { validateName, validateRoutingKey } from "../core/names.ts";
 import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type QueueArgs } from "../core/queue-args.ts";
-import { Topology, type BindingSpec, type ExchangeSpec } from "../core/topology.ts";
+import { Topology, type BindingSpec, type ExchangeSpec, type QueueSpec } from "../core/topology.ts";
 import type { Store, StoredMessage } from "../store/store.ts";
 import type { Delivery } from "./delivery.ts";
 import { deliveryFrame } from "./frames.ts";
@@ -57,7 +57,6 @@ export type PublishRequest = {
 type Pending = { queue: Queue; entry: Entry; row: StoredMessage };
 
 export type PublishResult = { routed: number; durable: number; id: string; duplicate: boolean };
-export type QueueDeclaration = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
 export type SubscribeResult = { replay: string[]; gap: { firstAvailable: number } | undefined };
 
 /**
@@ -159,7 +158,7 @@ export class Broker {
     });
   }
 
-  declareQueue(spec: QueueDeclaration): Promise<Result<{ created: boolean; name: string }>> {
+  declareQueue(spec: QueueSpec): Promise<Result<{ created: boolean; name: string }>> {
     return this.serial(async () => {
       const durable = spec.durable ?? false;
       // [SLOW-2] Compared, stored and shown with its history default filled in.
