@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { isHeaderScalar, type HeaderScalar } from "../core/exchanges/types.ts";
 
 /** A command line that does not fit its command: exit status 2, with the command's usage. */
 export class UsageError extends Error {}
@@ -44,7 +45,7 @@ export function wholeFlag(flags: ParsedArgs["flags"], name: string, min = 0): nu
 export function pairsFlag(flags: ParsedArgs["flags"], name: string): Record<string, string | number | boolean | null> | undefined {
   const raw = flags[name];
   if (!Array.isArray(raw) || raw.length === 0) return undefined;
-  const pairs: Record<string, string | number | boolean | null> = {};
+  const pairs: Record<string, HeaderScalar> = {};
   for (const pair of raw) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new UsageError(`--${name} takes name=value, got "${pair}"`);
@@ -53,10 +54,11 @@ export function pairsFlag(flags: ParsedArgs["flags"], name: string): Record<stri
   return pairs;
 }
 
-function scalarOf(text: string): string | number | boolean | null {
+/** The value as JSON when it is a scalar the broker accepts (isHeaderScalar: `1e999`, Infinity, is not), else the text. */
+function scalarOf(text: string): HeaderScalar {
   try {
     const value: unknown = JSON.parse(text);
-    if (value === null || typeof value === "number" || typeof value === "boolean" || typeof value === "string") return value;
+    if (isHeaderScalar(value)) return value;
   } catch {
     // not JSON: the text as it is
   }
