@@ -1,6 +1,6 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
-import { bindingId, DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
+import { DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type BindingSet, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
 import { validateBindingKey, validateName } from "./names.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
@@ -10,7 +10,8 @@ export type Exchange = {
   readonly kind: ExchangeKind;
   readonly durable: boolean;
   readonly router: Router;
-  readonly bindings: Map<string, Binding>;
+  /** The router's own bindings: identity is kept there only. */
+  readonly bindings: BindingSet;
 };
 
 export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
@@ -50,13 +51,8 @@ export class Topology {
   }
 
   applyDeclareExchange(name: string, kind: ExchangeKind, durable: boolean): Exchange {
-    const exchange: Exchange = {
-      name,
-      kind,
-      durable,
-      router: exchangeTypes[kind].createRouter(),
-      bindings: new Map(),
-    };
+    const router = exchangeTypes[kind].createRouter();
+    const exchange: Exchange = { name, kind, durable, router, bindings: router.bindings };
     this.exchanges.set(name, exchange);
     return exchange;
   }
@@ -133,9 +129,8 @@ export class Topology {
     this.queues.delete(name);
     const removed: Binding[] = [];
     for (const exchange of this.exchanges.values()) {
-      for (const [id, binding] of exchange.bindings) {
+      for (const binding of [...exchange.bindings.values()]) {
         if (binding.queue !== name) continue;
-        exchange.bindings.delete(id);
         exchange.router.unbind(binding);
         removed.push(binding);
       }
@@ -165,16 +160,14 @@ export class Topology {
     const binding: Binding = { exchange: exchange.name, queue: queue.name, key: spec.key ?? "", args: args as BindingArgs };
     const invalid: BrokerError | null = exchangeTypes[exchange.kind].validateBinding(binding);
     if (invalid) return { ok: false, error: invalid };
-    return ok({ binding, exchange, queue, exists: exchange.bindings.has(bindingId(binding)) });
+    return ok({ binding, exchange, queue, exists: exchange.bindings.has(binding) });
   }
 
   applyBind(exchange: Exchange, binding: Binding): void {
-    exchange.bindings.set(bindingId(binding), binding);
     exchange.router.bind(binding);
   }
 
   applyUnbind(exchange: Exchange, binding: Binding): void {
-    exchange.bindings.delete(bindingId(binding));
     exchange.router.unbind(binding);
   }
 

@@ -1,25 +1,24 @@
 import { validateBindingKey } from "../names.ts";
-import { bindingId, type ExchangeType, type Router } from "./types.ts";
+import { bindingSet, type ExchangeType, type Router } from "./types.ts";
 
 /** Queues bound with exactly the message's routing key (case-sensitive); the key is opaque. */
 export const direct: ExchangeType = {
   kind: "direct",
   validateBinding: (binding) => validateBindingKey(binding.key),
   createRouter: (): Router => {
-    const ids = new Set<string>();
+    const bindings = bindingSet();
     // key → queue → how many bindings (same key, other args) lead there: one lookup per publish.
     const byKey = new Map<string, Map<string, number>>();
     return {
+      bindings,
       bind(binding) {
-        const id = bindingId(binding);
-        if (ids.has(id)) return;
-        ids.add(id);
+        if (!bindings.add(binding)) return;
         let queues = byKey.get(binding.key);
         if (!queues) byKey.set(binding.key, (queues = new Map()));
         queues.set(binding.queue, (queues.get(binding.queue) ?? 0) + 1);
       },
       unbind(binding) {
-        if (!ids.delete(bindingId(binding))) return false;
+        if (!bindings.delete(binding)) return false;
         const queues = byKey.get(binding.key);
         if (!queues) return true;
         const left = (queues.get(binding.queue) ?? 1) - 1;

@@ -1,6 +1,6 @@
 import { errorOf, ErrorCodes, type BrokerError } from "../errors.ts";
 import { validateBindingKey } from "../names.ts";
-import { bindingId, isHeaderScalar, type Binding, type ExchangeType, type HeaderScalar, type Router } from "./types.ts";
+import { bindingSet, isHeaderScalar, type Binding, type ExchangeType, type HeaderScalar, type Router } from "./types.ts";
 
 type MatchMode = "all" | "any" | "all-with-x" | "any-with-x";
 const MATCH_MODES: readonly string[] = ["all", "any", "all-with-x", "any-with-x"];
@@ -23,13 +23,18 @@ export const headers: ExchangeType = {
   kind: "headers",
   validateBinding: (binding) => validateBindingKey(binding.key) ?? validateArgs(binding),
   createRouter: (): Router => {
-    const conditions = new Map<string, Condition>();
+    const bindings = bindingSet();
+    // Keyed by the binding object the set holds.
+    const conditions = new Map<Binding, Condition>();
     return {
+      bindings,
       bind(binding) {
-        const id = bindingId(binding);
-        if (!conditions.has(id)) conditions.set(id, toCondition(binding));
+        if (bindings.add(binding)) conditions.set(binding, toCondition(binding));
       },
-      unbind: (binding) => conditions.delete(bindingId(binding)),
+      unbind(binding) {
+        const held = bindings.delete(binding);
+        return held !== undefined && conditions.delete(held);
+      },
       // Arguments are arbitrary sets of pairs with no order to index by: a scan, as in RabbitMQ.
       route(message) {
         const found = new Set<string>();

@@ -1,5 +1,5 @@
 import { validateBindingKey } from "../names.ts";
-import { bindingId, type ExchangeType, type Router } from "./types.ts";
+import { bindingSet, type ExchangeType, type Router } from "./types.ts";
 
 /**
  * AMQP topic matching. Keys and patterns are "."-separated words; in a pattern the whole word "*"
@@ -49,13 +49,12 @@ export const topic: ExchangeType = {
     let nextId = 0;
     const newNode = (): TrieNode => ({ id: nextId++, children: new Map(), queues: new Map() });
     const root = newNode();
-    const ids = new Set<string>();
+    const bindings = bindingSet();
 
     return {
+      bindings,
       bind(binding) {
-        const id = bindingId(binding);
-        if (ids.has(id)) return;
-        ids.add(id);
+        if (!bindings.add(binding)) return;
         let node = root;
         for (const word of trieWords(binding.key)) {
           let child = node.children.get(word);
@@ -66,12 +65,12 @@ export const topic: ExchangeType = {
       },
 
       unbind(binding) {
-        if (!ids.delete(bindingId(binding))) return false;
+        if (!bindings.delete(binding)) return false;
         const words = trieWords(binding.key);
         const path = [root];
         for (const word of words) {
           const child = path[path.length - 1]!.children.get(word);
-          if (!child) return true; // unreachable while ids and the trie agree
+          if (!child) return true; // unreachable while the binding set and the trie agree
           path.push(child);
         }
         const leaf = path[path.length - 1]!;

@@ -34,8 +34,48 @@ export type Binding = {
 /** What routing looks at: never the payload. */
 export type Routable = { readonly routingKey: string; readonly headers: MessageHeaders };
 
+/** The bindings of one exchange, each held once: the only place a binding's identity (bindingId) is kept. */
+export type BindingSet = {
+  readonly size: number;
+  /** True when an equal binding (bindingId) is held. */
+  has(binding: Binding): boolean;
+  values(): IterableIterator<Binding>;
+};
+type HeldBindings = BindingSet & {
+  /** Holds the binding; false (and nothing changes) when an equal one is held already. */
+  add(binding: Binding): boolean;
+  /** Lets go of the equal binding and returns the one that was held; undefined when none was. */
+  delete(binding: Binding): Binding | undefined;
+};
+
+/** What every router keeps its bindings in, so that "the same binding" means one thing everywhere. */
+export function bindingSet(): HeldBindings {
+  const byId = new Map<string, Binding>();
+  return {
+    get size() {
+      return byId.size;
+    },
+    has: (binding) => byId.has(bindingId(binding)),
+    values: () => byId.values(),
+    add(binding) {
+      const id = bindingId(binding);
+      if (byId.has(id)) return false;
+      byId.set(id, binding);
+      return true;
+    },
+    delete(binding) {
+      const id = bindingId(binding);
+      const held = byId.get(id);
+      byId.delete(id);
+      return held;
+    },
+  };
+}
+
 /** The bindings of one exchange, indexed the way its type routes. */
 export interface Router {
+  /** The bindings bound, each once. */
+  readonly bindings: BindingSet;
   /** Adds a binding; adding one equal to an existing binding changes nothing. */
   bind(binding: Binding): void;
   /** Removes an equal binding; false when there was none. */
