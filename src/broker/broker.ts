@@ -3,7 +3,7 @@ import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors
 import type { MessageHeaders } from "../core/exchanges/types.ts";
 import { messageBytes, type Message } from "../core/message.ts";
 import { validateName, validateRoutingKey } from "../core/names.ts";
-import type { DeadLetter, Entry, MemoryGauge, Queue } from "../core/queue.ts";
+import type { DeathReason, Effects, Entry, MemoryGauge, Queue } from "../core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type QueueArgs } from "../core/queue-args.ts";
 import { Topology, type BindingSpec, type ExchangeSpec, type QueueSpec } from "../core/topology.ts";
 import type { Store, StoredMessage } from "../store/store.ts";
@@ -55,6 +55,18 @@ export type PublishRequest = {
 };
 /** A durable queue's copy of a message, waiting for its commit. */
 type Pending = { queue: Queue; entry: Entry; row: StoredMessage };
+/**
+ * Where run() gathers what effects ask of the store, for its caller to write in one call: the
+ * copies to append (`persist`, with the publish's dedup deadline), seqs to forget, delivery counts,
+ * seqs to mark redelivered. Each caller brings the part its commands can ask for.
+ */
+type StoreWrites = {
+  appends?: Pending[];
+  dedupUntil?: number;
+  removals?: Map<string, [number, number][]>;
+  counts?: Map<string, readonly (readonly [number, number])[]>;
+  redelivered?: Map<string, readonly number[]>;
+};
 
 export type PublishResult = { routed: number; durable: number; id: string; duplicate: boolean };
 export type SubscribeResult = { replay: string[]; gap: { firstAvailable: number } | undefined };
@@ -209,10 +221,7 @@ export class Broker {
         await this.deps.store.checkpoint(new Map(), new Map([[name, queue.lastSeq]]), this.deps.now());
         await this.deps.store.purge(name);
       }
-      const messages = queue.purge();
-      // The store already forgot them all.
-      queue.takeRemoved();
-      return ok({ messages });
+      return ok({ messages: queue.purge() });
     });
   }
 
@@ -350,10 +359,7 @@ export class Broker {
    */
   private persist(pending: Pending[]): Promise<void> {
     const settle = (commit: boolean) => {
-      for (const { queue, entry } of pending) {
-        if (!commit) queue.abandon(entry);
-        else if (queue.commit(entry)) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
-      }
+      for (const { queue, entry } of pending) this.run(queue, commit ? queue.commit(entry) : queue.abandon(entry));
       for (const queue of new Set(pending.map((p) => p.queue))) this.pump(queue);
     };
     return this.deps.store.append(pending.map((p) => p.row)).then(
@@ -367,42 +373,34 @@ export class Broker {
 
   /** Puts the message in each queue and starts delivery; returns the durable queues' copies, to store. */
   private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): Pending[] {
-    const pending: Pending[] = [];
+    const writes: StoreWrites = { appends: [], dedupUntil };
     for (const queue of queues) {
-      const { entry, observeNow, dead } = queue.enqueue(message, now, options);
-      if (queue.durable) {
-        const row = { queue: queue.name, seq: entry.seq, message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil };
-        pending.push({ queue, entry, row });
-      }
-      if (observeNow) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
-      this.deadLetter(queue, dead, now);
+      this.run(queue, queue.enqueue(message, now, options), now, writes);
       this.pump(queue);
     }
-    return pending;
+    return writes.appends!;
   }
 
-  /** Republishes dead messages to the queue's dead-letter exchange, if it has one; else they are dropped. */
-  private deadLetter(queue: Queue, dead: DeadLetter[], now: number): void {
+  /** Republishes a dead message to the queue's dead-letter exchange, if it has one; else it is dropped. */
+  private deadLetter(queue: Queue, entry: Entry, reason: DeathReason, now: number): void {
     const dlx = queue.args.deadLetterExchange;
-    if (dead.length === 0 || dlx === undefined) return;
-    for (const { entry, reason } of dead) {
-      const message = deadLetteredMessage(entry.message, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
-      // [DLX-2] "" is the default exchange: the queue named by the dead-letter routing key.
-      const routed = this.topology.route(dlx, message.routingKey, message.headers);
-      if (!routed.ok) {
-        this.deps.log?.(`dead-letter exchange "${dlx}" of queue "${queue.name}" does not exist; message ${message.id} dropped`);
-        continue;
-      }
-      // [DLX-3] A queue it already died in, with no rejection since, would make it cycle forever.
-      const targets = routed.value.filter((target) => {
-        if (!isDeathCycle(target.name, message.headers)) return true;
-        this.reportCycle(queue, target);
-        return false;
-      });
-      const pending = this.enqueue(targets, message, now, {});
-      if (pending.length > 0) {
-        this.persist(pending).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
-      }
+    if (dlx === undefined) return;
+    const message = deadLetteredMessage(entry.message, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
+    // [DLX-2] "" is the default exchange: the queue named by the dead-letter routing key.
+    const routed = this.topology.route(dlx, message.routingKey, message.headers);
+    if (!routed.ok) {
+      this.deps.log?.(`dead-letter exchange "${dlx}" of queue "${queue.name}" does not exist; message ${message.id} dropped`);
+      return;
+    }
+    // [DLX-3] A queue it already died in, with no rejection since, would make it cycle forever.
+    const targets = routed.value.filter((target) => {
+      if (!isDeathCycle(target.name, message.headers)) return true;
+      this.reportCycle(queue, target);
+      return false;
+    });
+    const pending = this.enqueue(targets, message, now, {});
+    if (pending.length > 0) {
+      this.persist(pending).catch((error) => this.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
     }
   }
 
@@ -446,16 +444,13 @@ export class Broker {
   attached(name: string): void {
     const queue = this.topology.queues.get(name);
     if (queue === undefined) return;
-    queue.subscribers++;
-    queue.everAttached = true;
+    queue.attachSubscriber();
     this.pump(queue);
   }
 
   detached(name: string): void {
     const queue = this.topology.queues.get(name);
-    if (queue === undefined || queue.subscribers === 0) return;
-    queue.subscribers--;
-    this.maybeAutoDelete(queue);
+    if (queue !== undefined) this.run(queue, queue.detachSubscriber());
   }
 
   // ---- consumers -----------------------------------------------------------------------------
@@ -464,7 +459,7 @@ export class Broker {
   consume(consumer: string, name: string, owner: string, prefetch: number, accepted?: () => void): Result<void> {
     const queue = this.usable(name, owner);
     if (!queue.ok) return queue;
-    queue.value.addConsumer(consumer, prefetch);
+    queue.value.attachConsumer(consumer, prefetch);
     accepted?.();
     this.pump(queue.value);
     return ok(undefined);
@@ -474,9 +469,8 @@ export class Broker {
   cancel(consumer: string, name: string): void {
     const queue = this.topology.queues.get(name);
     if (queue === undefined || !queue.hasConsumer(consumer)) return;
-    this.deadLetter(queue, queue.removeConsumer(consumer), this.deps.now());
+    this.run(queue, queue.detachConsumer(consumer), this.deps.now());
     this.pump(queue);
-    this.maybeAutoDelete(queue);
   }
 
   ack(consumer: string, name: string, tag: number): Result<void> {
@@ -484,6 +478,7 @@ export class Broker {
     if (queue === undefined) return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag}`);
     const acked = queue.ack(consumer, tag);
     if (!acked.ok) return acked;
+    this.run(queue, acked.value);
     this.pump(queue);
     return ok(undefined);
   }
@@ -493,7 +488,7 @@ export class Broker {
     if (queue === undefined) return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag}`);
     const nacked = queue.nack(consumer, tag, requeue);
     if (!nacked.ok) return nacked;
-    this.deadLetter(queue, nacked.value, this.deps.now());
+    this.run(queue, nacked.value, this.deps.now());
     this.pump(queue);
     return ok(undefined);
   }
@@ -508,8 +503,8 @@ export class Broker {
     }
   }
 
-  private maybeAutoDelete(queue: Queue): void {
-    if (!queue.args.autoDelete || !queue.everAttached || queue.subscribers + queue.consumerCount > 0) return;
+  /** An auto-delete queue's last user left: it goes, unless someone attached again meanwhile. */
+  private autoDelete(queue: Queue): void {
     void this.serial(async () => {
       const current = this.topology.queues.get(queue.name);
       if (current === queue && queue.subscribers + queue.consumerCount === 0) await this.removeQueue(queue, "auto-delete: its last user left");
@@ -518,44 +513,81 @@ export class Broker {
 
   // ---- delivery ------------------------------------------------------------------------------
 
+  /**
+   * Does what a queue command asked, effect by effect, in order: the one place the broker
+   * interprets a queue's effects. Store-bound effects go into `writes`, for the caller to write.
+   * False when a subscriber had unsent data after a broadcast (the backlog slows down).
+   */
+  private run(queue: Queue, effects: Effects, now?: number, writes?: StoreWrites): boolean {
+    let flowing = true;
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "deliverToSubscribers":
+          if (!this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, effect.entry))) flowing = false;
+          break;
+        case "deliverToConsumer": {
+          const { consumer, entry, tag, redelivered } = effect;
+          this.deps.delivery.toConsumer(consumer, deliveryFrame(queue, entry, { tag, redelivered, deliveries: entry.deliveries }), tag);
+          break;
+        }
+        case "deadLetter":
+          this.deadLetter(queue, effect.entry, effect.reason, (now ??= this.deps.now()));
+          break;
+        case "revoke":
+          this.deps.delivery.revoke(effect.consumer, effect.tag);
+          break;
+        case "persist": {
+          const { entry } = effect;
+          const dedupUntil = writes?.dedupUntil;
+          const row = { queue: queue.name, seq: entry.seq, message: entry.message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil };
+          gathering(writes?.appends, effect.kind).push({ queue, entry, row });
+          break;
+        }
+        case "forget":
+          gathering(writes?.removals, effect.kind).set(queue.name, seqRanges(effect.seqs));
+          break;
+        case "recordDeliveries":
+          gathering(writes?.counts, effect.kind).set(queue.name, effect.counts);
+          break;
+        case "markRedelivered":
+          gathering(writes?.redelivered, effect.kind).set(queue.name, effect.seqs);
+          break;
+        case "autoDelete":
+          this.autoDelete(queue);
+          break;
+      }
+    }
+    return flowing;
+  }
+
   /** Moves messages on: to consumers when there are any, else the backlog to subscribers. */
   private pump(queue: Queue): void {
     // [REDELIVERED-1] Nothing goes out once close() began: a delivery after the store closed
     // could not be marked, and the next run would hand it out again as new.
     if (this.closing) return;
     if (queue.consumerCount > 0) {
-      const { dispatches, dead } = queue.dispatch(this.deps.now(), this.nextTag);
-      for (const d of dispatches) {
-        this.deps.delivery.toConsumer(
-          d.consumer,
-          deliveryFrame(queue, d.entry, { tag: d.tag, redelivered: d.redelivered, deliveries: d.entry.deliveries }),
-          d.tag,
-        );
-      }
-      this.deadLetter(queue, dead, this.deps.now());
+      const now = this.deps.now();
+      this.run(queue, queue.dispatch(now, this.nextTag), now);
       return;
     }
     if (queue.subscribers === 0 || queue.depth === 0 || this.draining.has(queue.name)) return;
     const now = this.deps.now();
-    const dead: DeadLetter[] = [];
     let pressured = false;
     let count = 0;
     let bytes = 0;
     // [SLOW-1] One message at a time: a broadcast may cut a slow subscriber, and when that was the
     // last one, the rest of the batch stays in the queue instead of counting as delivered to nobody.
     while (count < DRAIN_BATCH && bytes < DRAIN_BATCH_BYTES && queue.subscribers > 0) {
-      const taken = queue.takeForSubscribers(now, 1, DRAIN_BATCH_BYTES);
-      dead.push(...taken.dead);
-      const entry = taken.send[0];
-      if (entry === undefined) {
-        if (taken.dead.length === 0) break;
-        continue;
+      const effects = queue.nextForSubscribers(now);
+      // Dead letters for expired ones on the way, then the one sent (if any is left).
+      const last = effects[effects.length - 1];
+      if (last === undefined) break;
+      if (!this.run(queue, effects, now)) pressured = true;
+      if (last.kind === "deliverToSubscribers") {
+        count++;
+        bytes += last.entry.bytes;
       }
-      count++;
-      bytes += entry.bytes;
-      if (!this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry))) pressured = true;
     }
-    this.deadLetter(queue, dead, now);
     if (queue.depth === 0) return;
     // A backlog: continue next turn so publishes and other sockets are served in between.
     this.draining.add(queue.name);
@@ -598,10 +630,7 @@ export class Broker {
     const now = this.deps.now();
     this.recentIds.prune(now);
     for (const queue of this.topology.queues.values()) {
-      const { dead, due, revoked } = queue.tick(now);
-      for (const { consumer, tag } of revoked) this.deps.delivery.revoke(consumer, tag);
-      for (const entry of due) this.deps.delivery.broadcast(queue.name, deliveryFrame(queue, entry));
-      this.deadLetter(queue, dead, now);
+      this.run(queue, queue.tick(now), now);
       this.pump(queue);
     }
   }
@@ -621,8 +650,7 @@ export class Broker {
     const lastSeqs = new Map<string, number>();
     for (const queue of this.topology.queues.values()) {
       if (!queue.durable) continue;
-      const removed = queue.takeRemoved();
-      if (removed.length > 0) removals.set(queue.name, seqRanges(removed));
+      this.run(queue, queue.checkpoint(), undefined, { removals });
       lastSeqs.set(queue.name, queue.lastSeq);
     }
     try {
@@ -630,18 +658,16 @@ export class Broker {
     } catch (error) {
       this.deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
       // Put the removals back so the next checkpoint tries them again.
-      for (const [name, ranges] of removals) this.topology.queues.get(name)?.forgetLater(ranges);
+      for (const [name, ranges] of removals) this.topology.queues.get(name)?.retryRemovals(ranges);
     }
   }
 
   /** [COUNT-1] Hands the delivery counts of durable messages to the store; one such write in flight at a time. */
   private recordDeliveries(): Promise<void> {
     if (this.recordingDeliveries !== undefined) return this.recordingDeliveries;
-    const counts = new Map<string, [number, number][]>();
+    const counts = new Map<string, readonly (readonly [number, number])[]>();
     for (const queue of this.topology.queues.values()) {
-      if (!queue.durable) continue;
-      const taken = queue.takeDeliveryCounts();
-      if (taken.length > 0) counts.set(queue.name, taken);
+      if (queue.durable) this.run(queue, queue.recordDeliveries(), undefined, { counts });
     }
     if (counts.size === 0) return Promise.resolve();
     this.recordingDeliveries = this.deps.store
@@ -668,11 +694,9 @@ export class Broker {
     // [REDELIVERED-1] Stored as redelivered: what consumers hold, what is flagged already, and what
     // left its queue after that checkpoint began (acks keep coming while it runs; the store still
     // has those messages, so they come again, and must say so).
-    const possiblyDelivered = new Map<string, number[]>();
+    const possiblyDelivered = new Map<string, readonly number[]>();
     for (const queue of this.topology.queues.values()) {
-      if (!queue.durable) continue;
-      const seqs = [...queue.possiblyDeliveredSeqs(), ...queue.takeRemoved()];
-      if (seqs.length > 0) possiblyDelivered.set(queue.name, seqs);
+      if (queue.durable) this.run(queue, queue.close(), undefined, { redelivered: possiblyDelivered });
     }
     await this.deps.store.close(possiblyDelivered);
   }
@@ -687,6 +711,12 @@ export class Broker {
     this.serialTail = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A store-bound effect came from a command whose caller writes no such thing: a bug, not a state. */
+function gathering<T>(into: T | undefined, kind: string): T {
+  if (into === undefined) throw new Error(`queue effect "${kind}" outside a store write that gathers it`);
+  return into;
 }
 
 export type { BindingView, ExchangeView, QueueView, Entry };

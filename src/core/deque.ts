@@ -33,6 +33,7 @@ export class Deque<T> {
     return item;
   }
 
+  /** Takes out every item and returns them, in order. */
   clear(): T[] {
     const rest = this.items.slice(this.head);
     this.items = [];
@@ -40,17 +41,17 @@ export class Deque<T> {
     return rest;
   }
 
-  /** Keeps the items for which `keep` is true, in order; returns the others. */
-  filter(keep: (item: T) => boolean): T[] {
+  /** Takes out the items `remove` picks and returns them, in order; the others keep their order. */
+  removeWhere(remove: (item: T) => boolean): T[] {
     const kept: T[] = [];
-    const dropped: T[] = [];
+    const removed: T[] = [];
     for (let i = this.head; i < this.items.length; i++) {
       const item = this.items[i] as T;
-      (keep(item) ? kept : dropped).push(item);
+      (remove(item) ? removed : kept).push(item);
     }
     this.items = kept;
     this.head = 0;
-    return dropped;
+    return removed;
   }
 
   *[Symbol.iterator](): IterableIterator<T> {

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Message } from "../../src/core/message.ts";
 import { Queue } from "../../src/core/queue.ts";
-import { DEFAULT_DURABLE_HISTORY_SIZE, DEFAULT_QUEUE_ARGS, parseQueueArgs, queueArgsView, withDefaultHistory } from "../../src/core/queue-args.ts";
+import { DEFAULT_DURABLE_HISTORY_SIZE } from "../../src/core/limits.ts";
+import { DEFAULT_QUEUE_ARGS, parseQueueArgs, queueArgsView, withDefaultHistory } from "../../src/core/queue-args.ts";
 
 const msg = (n: number): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: 0 });
 
@@ -30,7 +31,7 @@ describe("history at the memory limit", () => {
   test("[SLOW-2] forgetHistory frees the oldest retained messages, and the gauge with them", () => {
     const gauge = { bytes: 0 };
     const q = new Queue("q", { durable: false, gauge, args: { ...DEFAULT_QUEUE_ARGS, historySize: 10 } });
-    q.subscribers = 1; // each message is sent to the subscribers and leaves the queue: only history holds it
+    q.attachSubscriber(); // each message is sent to the subscribers and leaves the queue: only history holds it
     for (let n = 1; n <= 5; n++) q.enqueue(msg(n), 0);
     const one = gauge.bytes / 5;
     expect(q.forgetHistory(2 * one)).toBe(2 * one);

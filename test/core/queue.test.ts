@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MESSAGE_OVERHEAD_BYTES, messageBytes, type Message } from "../../src/core/message.ts";
-import { Queue } from "../../src/core/queue.ts";
+import { Queue, type Effect, type Effects } from "../../src/core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, parseQueueArgs, type QueueArgs } from "../../src/core/queue-args.ts";
 
 const msg = (n: number, at = 0): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
@@ -9,16 +9,36 @@ const tags = () => {
   let t = 0;
   return () => ++t;
 };
-const bodies = (xs: { entry: { message: Message } }[]) => xs.map((x) => Number(x.entry.message.body));
-const reasons = (dead: { entry: { seq: number }; reason: string }[]) => dead.map((d) => [d.entry.seq, d.reason]);
+const bodies = (xs: readonly { entry: { message: Message } }[]) => xs.map((x) => Number(x.entry.message.body));
+const of = <K extends Effect["kind"]>(kind: K, effects: Effects) => effects.filter((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
+/** The deliveries to consumers among a command's effects. */
+const handed = (effects: Effects) => of("deliverToConsumer", effects);
+const deadOf = (effects: Effects) => of("deadLetter", effects);
+const reasons = (effects: Effects) => deadOf(effects).map((d) => [d.entry.seq, d.reason]);
+/** Whether the command sent the message to the subscribers at once. */
+const live = (effects: Effects) => of("deliverToSubscribers", effects).length > 0;
+/** The entry a durable queue asks to store. */
+const persisted = (effects: Effects) => of("persist", effects)[0]!.entry;
+/** Up to `max` backlog messages for the subscribers, one command each, as the broker drains [SLOW-1]. */
+const drain = (q: Queue, now: number, max = Infinity) => {
+  const seqs: number[] = [];
+  for (let i = 0; i < max; i++) {
+    const effects = q.nextForSubscribers(now);
+    if (effects.length === 0) break;
+    seqs.push(...of("deliverToSubscribers", effects).map((e) => e.entry.seq));
+  }
+  return seqs;
+};
+/** The seqs a checkpoint would have the store forget. */
+const removed = (q: Queue) => of("forget", q.checkpoint()).flatMap((f) => f.seqs);
 
 describe("queue: consumers", () => {
   test("each message goes to exactly one consumer, round robin, within prefetch", () => {
     const q = new Queue("q", { durable: false });
-    q.addConsumer("a", 2);
-    q.addConsumer("b", 2);
+    q.attachConsumer("a", 2);
+    q.attachConsumer("b", 2);
     for (let i = 1; i <= 6; i++) q.enqueue(msg(i), 0);
-    const { dispatches } = q.dispatch(0, tags());
+    const dispatches = handed(q.dispatch(0, tags()));
     expect(dispatches.map((d) => d.consumer)).toEqual(["a", "b", "a", "b"]);
     expect(bodies(dispatches)).toEqual([1, 2, 3, 4]);
     expect(q.depth).toBe(2);
@@ -27,72 +47,72 @@ describe("queue: consumers", () => {
 
   test("ack frees credit; an unknown or repeated tag is refused", () => {
     const q = new Queue("q", { durable: true });
-    q.addConsumer("a", 1);
-    q.commit(q.enqueue(msg(1), 0).entry);
-    q.commit(q.enqueue(msg(2), 0).entry);
+    q.attachConsumer("a", 1);
+    q.commit(persisted(q.enqueue(msg(1), 0)));
+    q.commit(persisted(q.enqueue(msg(2), 0)));
     const next = tags();
-    const [first] = q.dispatch(0, next).dispatches;
-    expect(q.dispatch(0, next).dispatches).toHaveLength(0);
+    const [first] = handed(q.dispatch(0, next));
+    expect(handed(q.dispatch(0, next))).toHaveLength(0);
     expect(q.ack("a", first!.tag).ok).toBe(true);
     const again = q.ack("a", first!.tag);
     expect(again.ok || again.error.code).toBe("D001");
     expect(q.ack("other", 99).ok).toBe(false);
-    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
-    expect(q.takeRemoved()).toEqual([1]);
+    expect(bodies(handed(q.dispatch(0, next)))).toEqual([2]);
+    expect(removed(q)).toEqual([1]);
   });
 
   test("a consumer that leaves puts its messages back at the head, in order, redelivered", () => {
     const q = new Queue("q", { durable: false });
-    q.addConsumer("a", 3);
+    q.attachConsumer("a", 3);
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     const next = tags();
     q.dispatch(0, next);
-    q.removeConsumer("a");
-    q.addConsumer("b", 10);
-    const { dispatches } = q.dispatch(0, next);
+    q.detachConsumer("a");
+    q.attachConsumer("b", 10);
+    const dispatches = handed(q.dispatch(0, next));
     expect(bodies(dispatches)).toEqual([1, 2, 3, 4, 5]);
     expect(dispatches.map((d) => d.redelivered)).toEqual([true, true, true, false, false]);
   });
 
   test("nack requeue puts it back first; nack without requeue dead-letters it as rejected", () => {
     const q = new Queue("q", { durable: false });
-    q.addConsumer("a", 1);
+    q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
     const next = tags();
-    const [d1] = q.dispatch(0, next).dispatches;
+    const [d1] = handed(q.dispatch(0, next));
     expect(q.nack("a", d1!.tag, true).ok).toBe(true);
-    const [d2] = q.dispatch(0, next).dispatches;
+    const [d2] = handed(q.dispatch(0, next));
     expect(bodies([d2!])).toEqual([1]);
     expect(d2!.redelivered).toBe(true);
     const rejected = q.nack("a", d2!.tag, false);
-    expect(rejected.ok && rejected.value.map((d) => d.reason)).toEqual(["rejected"]);
+    expect(rejected.ok && deadOf(rejected.value).map((d) => d.reason)).toEqual(["rejected"]);
   });
 
   test("past the delivery limit a message is dead-lettered instead of requeued", () => {
     const q = new Queue("q", { durable: false, args: args({ deliveryLimit: 2 }) });
-    q.addConsumer("a", 1);
+    q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     const next = tags();
-    const first = q.dispatch(0, next).dispatches[0]!;
+    const first = handed(q.dispatch(0, next))[0]!;
     expect(q.nack("a", first.tag, true).ok && q.depth).toBe(1);
-    const second = q.dispatch(0, next).dispatches[0]!;
+    const second = handed(q.dispatch(0, next))[0]!;
     const dead = q.nack("a", second.tag, true);
-    expect(dead.ok && dead.value.map((d) => d.reason)).toEqual(["delivery_limit"]);
+    expect(dead.ok && deadOf(dead.value).map((d) => d.reason)).toEqual(["delivery_limit"]);
     expect(q.depth).toBe(0);
   });
 
   test("an unacked delivery past the ack timeout comes back", () => {
     const q = new Queue("q", { durable: false, ackTimeoutMs: 1000 });
-    q.addConsumer("a", 1);
+    q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     const next = tags();
-    const first = q.dispatch(0, next).dispatches[0]!;
+    const first = handed(q.dispatch(0, next))[0]!;
     q.tick(999);
     expect(q.unacked).toBe(1);
-    expect(q.tick(1000).revoked).toEqual([{ consumer: "a", tag: first.tag }]);
+    expect(of("revoke", q.tick(1000))).toEqual([{ kind: "revoke", consumer: "a", tag: first.tag }]);
     expect(q.unacked).toBe(0);
-    const again = q.dispatch(1000, next).dispatches[0]!;
+    const again = handed(q.dispatch(1000, next))[0]!;
     expect(again.redelivered).toBe(true);
     expect(q.ack("a", first.tag).ok).toBe(false);
   });
@@ -101,8 +121,8 @@ describe("queue: consumers", () => {
 describe("queue: subscribers", () => {
   test("with subscribers and no consumer a message is observed and leaves at once", () => {
     const q = new Queue("q", { durable: false });
-    q.subscribers = 1;
-    expect(q.enqueue(msg(1), 0).observeNow).toBe(true);
+    q.attachSubscriber();
+    expect(live(q.enqueue(msg(1), 0))).toBe(true);
     expect(q.depth).toBe(0);
   });
 
@@ -110,25 +130,25 @@ describe("queue: subscribers", () => {
     const q = new Queue("q", { durable: false });
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
-    q.subscribers = 1;
-    expect(q.enqueue(msg(3), 0).observeNow).toBe(false);
-    expect(q.takeForSubscribers(0, 2, 1 << 20).send.map((e) => e.seq)).toEqual([1, 2]);
-    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([3]);
-    expect(q.enqueue(msg(4), 0).observeNow).toBe(true);
+    q.attachSubscriber();
+    expect(live(q.enqueue(msg(3), 0))).toBe(false);
+    expect(drain(q, 0, 2)).toEqual([1, 2]);
+    expect(drain(q, 0, 10)).toEqual([3]);
+    expect(live(q.enqueue(msg(4), 0))).toBe(true);
   });
 
   test("with consumers, subscribers observe while consumers own the message", () => {
     const q = new Queue("q", { durable: false });
-    q.subscribers = 1;
-    q.addConsumer("a", 10);
-    expect(q.enqueue(msg(1), 0).observeNow).toBe(true);
+    q.attachSubscriber();
+    q.attachConsumer("a", 10);
+    expect(live(q.enqueue(msg(1), 0))).toBe(true);
     expect(q.depth).toBe(1);
-    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([1]);
+    expect(bodies(handed(q.dispatch(0, tags())))).toEqual([1]);
   });
 
   test("replay gives retained messages after since, and says when history no longer reaches back", () => {
     const q = new Queue("q", { durable: false, args: args({ historySize: 3 }) });
-    q.subscribers = 1;
+    q.attachSubscriber();
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     expect(q.replay(3)).toEqual(expect.objectContaining({ gap: false, firstAvailable: 3 }));
     expect(q.replay(3).entries.map((e) => e.seq)).toEqual([4, 5]);
@@ -144,7 +164,7 @@ describe("queue: limits and time", () => {
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
     const third = q.enqueue(msg(3), 0);
-    expect(third.dead.map((d) => [d.entry.seq, d.reason])).toEqual([[1, "maxlen"]]);
+    expect(reasons(third)).toEqual([[1, "maxlen"]]);
     expect(q.depth).toBe(2);
   });
 
@@ -159,23 +179,23 @@ describe("queue: limits and time", () => {
     const q = new Queue("q", { durable: false, args: args({ messageTtl: 100 }) });
     q.enqueue(msg(1, 0), 0);
     q.enqueue(msg(2, 50), 50, { ttl: 10 });
-    expect(q.tick(59).dead).toEqual([]);
-    expect(q.tick(60).dead.map((d) => [d.entry.seq, d.reason])).toEqual([[2, "expired"]]);
-    expect(q.tick(100).dead.map((d) => d.entry.seq)).toEqual([1]);
+    expect(deadOf(q.tick(59))).toEqual([]);
+    expect(reasons(q.tick(60))).toEqual([[2, "expired"]]);
+    expect(deadOf(q.tick(100)).map((d) => d.entry.seq)).toEqual([1]);
     expect(q.depth).toBe(0);
   });
 
   test("a delayed message is not delivered before its time", () => {
     const q = new Queue("q", { durable: false });
-    q.addConsumer("a", 10);
+    q.attachConsumer("a", 10);
     q.enqueue(msg(1), 0, { delay: 500 });
     q.enqueue(msg(2), 0);
     const next = tags();
-    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
+    expect(bodies(handed(q.dispatch(0, next)))).toEqual([2]);
     q.tick(499);
-    expect(q.dispatch(499, next).dispatches).toEqual([]);
+    expect(handed(q.dispatch(499, next))).toEqual([]);
     q.tick(500);
-    expect(bodies(q.dispatch(500, next).dispatches)).toEqual([1]);
+    expect(bodies(handed(q.dispatch(500, next)))).toEqual([1]);
   });
 });
 
@@ -203,7 +223,7 @@ describe("queue: memory accounting", () => {
   test("[MEM-2] retained history counts against the gauge, and stops counting once forgotten", () => {
     const gauge = { bytes: 0 };
     const q = new Queue("q", { durable: false, gauge, args: args({ historySize: 2 }) });
-    q.subscribers = 1; // each message is observed and leaves the queue at once
+    q.attachSubscriber(); // each message is observed and leaves the queue at once
     q.enqueue(msg(1), 0);
     const one = gauge.bytes;
     expect(one).toBeGreaterThan(0);
@@ -218,47 +238,48 @@ describe("queue: memory accounting", () => {
 describe("queue: [COMMIT-1] durable messages are delivered only once committed", () => {
   test("consumers get nothing before the commit, then everything in order", () => {
     const q = new Queue("q", { durable: true });
-    q.addConsumer("a", 10);
-    const first = q.enqueue(msg(1), 0).entry;
-    const second = q.enqueue(msg(2), 0).entry;
+    q.attachConsumer("a", 10);
+    const first = persisted(q.enqueue(msg(1), 0));
+    const second = persisted(q.enqueue(msg(2), 0));
     const next = tags();
-    expect(q.dispatch(0, next).dispatches).toEqual([]);
+    expect(handed(q.dispatch(0, next))).toEqual([]);
     q.commit(first);
-    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([1]);
+    expect(bodies(handed(q.dispatch(0, next)))).toEqual([1]);
     q.commit(second);
-    expect(bodies(q.dispatch(0, next).dispatches)).toEqual([2]);
+    expect(bodies(handed(q.dispatch(0, next)))).toEqual([2]);
   });
 
   test("subscribers get an uncommitted message through the backlog once it is committed", () => {
     const q = new Queue("q", { durable: true });
-    q.subscribers = 1;
+    q.attachSubscriber();
     const enqueued = q.enqueue(msg(1), 0);
-    expect(enqueued.observeNow).toBe(false);
-    expect(q.takeForSubscribers(0, 10, 1 << 20).send).toEqual([]);
-    expect(q.commit(enqueued.entry)).toBe(false); // no consumer: the backlog path sends it
-    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([1]);
-    expect(q.takeRemoved()).toEqual([1]);
+    expect(live(enqueued)).toBe(false);
+    expect(drain(q, 0, 10)).toEqual([]);
+    expect(live(q.commit(persisted(enqueued)))).toBe(false); // no consumer: the backlog path sends it
+    expect(drain(q, 0, 10)).toEqual([1]);
+    expect(removed(q)).toEqual([1]);
   });
 
   test("with consumers, subscribers observe at the commit", () => {
     const q = new Queue("q", { durable: true });
-    q.subscribers = 1;
-    q.addConsumer("a", 10);
-    const { entry, observeNow } = q.enqueue(msg(1), 0);
-    expect(observeNow).toBe(false);
-    expect(q.commit(entry)).toBe(true);
-    expect(q.commit(entry)).toBe(false);
+    q.attachSubscriber();
+    q.attachConsumer("a", 10);
+    const enqueued = q.enqueue(msg(1), 0);
+    const entry = persisted(enqueued);
+    expect(live(enqueued)).toBe(false);
+    expect(live(q.commit(entry))).toBe(true);
+    expect(live(q.commit(entry))).toBe(false);
   });
 
   test("a message the store refused leaves without being delivered, and does not block the next", () => {
     const gauge = { bytes: 0 };
     const q = new Queue("q", { durable: true, gauge });
-    q.addConsumer("a", 10);
-    const refused = q.enqueue(msg(1), 0).entry;
-    const kept = q.enqueue(msg(2), 0).entry;
+    q.attachConsumer("a", 10);
+    const refused = persisted(q.enqueue(msg(1), 0));
+    const kept = persisted(q.enqueue(msg(2), 0));
     q.abandon(refused);
     q.commit(kept);
-    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([2]);
+    expect(bodies(handed(q.dispatch(0, tags())))).toEqual([2]);
     expect(q.depth).toBe(0);
   });
 
@@ -275,84 +296,86 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
 
   test("a consumer with credit gets it, even in a later millisecond", () => {
     const q = zero();
-    q.addConsumer("a", 1);
-    expect(q.enqueue(msg(1, 0), 0).dead).toEqual([]);
-    expect(bodies(q.dispatch(5, tags()).dispatches)).toEqual([1]);
+    q.attachConsumer("a", 1);
+    expect(deadOf(q.enqueue(msg(1, 0), 0))).toEqual([]);
+    expect(bodies(handed(q.dispatch(5, tags())))).toEqual([1]);
   });
 
   test("no consumer: it expires on arrival", () => {
     const q = zero();
-    expect(reasons(q.enqueue(msg(1), 0).dead)).toEqual([[1, "expired"]]);
+    expect(reasons(q.enqueue(msg(1), 0))).toEqual([[1, "expired"]]);
     expect(q.depth).toBe(0);
   });
 
   test("no credit left, or as many waiting ahead as there is credit: it expires on arrival", () => {
     const q = zero();
-    q.addConsumer("a", 2);
+    q.attachConsumer("a", 2);
     const next = tags();
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
-    expect(q.dispatch(0, next).dispatches).toHaveLength(2);
-    expect(reasons(q.enqueue(msg(3), 0).dead)).toEqual([[3, "expired"]]);
+    expect(handed(q.dispatch(0, next))).toHaveLength(2);
+    expect(reasons(q.enqueue(msg(3), 0))).toEqual([[3, "expired"]]);
 
     const ahead = new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
-    ahead.addConsumer("a", 2);
-    expect(ahead.enqueue(msg(1), 0).dead).toEqual([]);
-    expect(ahead.enqueue(msg(2), 0).dead).toEqual([]);
-    expect(reasons(ahead.enqueue(msg(3), 0).dead)).toEqual([[3, "expired"]]);
-    expect(bodies(ahead.dispatch(0, tags()).dispatches)).toEqual([1, 2]);
+    ahead.attachConsumer("a", 2);
+    expect(deadOf(ahead.enqueue(msg(1), 0))).toEqual([]);
+    expect(deadOf(ahead.enqueue(msg(2), 0))).toEqual([]);
+    expect(reasons(ahead.enqueue(msg(3), 0))).toEqual([[3, "expired"]]);
+    expect(bodies(handed(ahead.dispatch(0, tags())))).toEqual([1, 2]);
   });
 
   test("a per-message ttl of 0 behaves the same; with a delay it has passed by the release", () => {
     const q = new Queue("q", { durable: false });
-    q.addConsumer("a", 10);
+    q.attachConsumer("a", 10);
     q.enqueue(msg(1), 0, { ttl: 0 });
     q.enqueue(msg(2), 0, { ttl: 0, delay: 10 });
-    expect(bodies(q.dispatch(0, tags()).dispatches)).toEqual([1]);
-    expect(reasons(q.tick(10).dead)).toEqual([[2, "expired"]]);
+    expect(bodies(handed(q.dispatch(0, tags())))).toEqual([1]);
+    expect(reasons(q.tick(10))).toEqual([[2, "expired"]]);
   });
 
   test("durable: decided on arrival, handed out by the dispatch after the commit", () => {
     const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
-    q.addConsumer("a", 1);
-    const { entry, dead } = q.enqueue(msg(1, 0), 0);
-    expect(dead).toEqual([]);
+    q.attachConsumer("a", 1);
+    const enqueued = q.enqueue(msg(1, 0), 0);
+    const entry = persisted(enqueued);
+    expect(deadOf(enqueued)).toEqual([]);
     const next = tags();
-    expect(q.dispatch(1, next).dispatches).toEqual([]); // not committed yet
+    expect(handed(q.dispatch(1, next))).toEqual([]); // not committed yet
     q.commit(entry);
-    expect(bodies(q.dispatch(2, next).dispatches)).toEqual([1]);
+    expect(bodies(handed(q.dispatch(2, next)))).toEqual([1]);
   });
 
   test("durable: the consumer left before the commit: the next dispatch or tick expires it", () => {
     const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
-    q.addConsumer("a", 1);
-    const { entry } = q.enqueue(msg(1, 0), 0);
-    q.removeConsumer("a");
+    q.attachConsumer("a", 1);
+    const entry = persisted(q.enqueue(msg(1, 0), 0));
+    q.detachConsumer("a");
     q.commit(entry);
-    expect(reasons(q.tick(1).dead)).toEqual([[1, "expired"]]);
+    expect(reasons(q.tick(1))).toEqual([[1, "expired"]]);
     expect(q.depth).toBe(0);
   });
 
   test("handed out, then given back: its TTL has passed, the next dispatch expires it", () => {
     const q = zero();
-    q.addConsumer("a", 1);
+    q.attachConsumer("a", 1);
     q.enqueue(msg(1, 0), 0);
     const next = tags();
-    const [first] = q.dispatch(0, next).dispatches;
+    const [first] = handed(q.dispatch(0, next));
     q.nack("a", first!.tag, true);
     const again = q.dispatch(1, next);
-    expect(again.dispatches).toEqual([]);
-    expect(reasons(again.dead)).toEqual([[1, "expired"]]);
+    expect(handed(again)).toEqual([]);
+    expect(reasons(again)).toEqual([[1, "expired"]]);
   });
 
   test("caught-up subscribers and no consumer: sent at once; restored after a restart: expired", () => {
     const q = zero();
-    q.subscribers = 1;
-    expect(q.enqueue(msg(1), 0)).toMatchObject({ observeNow: true, dead: [] });
+    q.attachSubscriber();
+    const sent = q.enqueue(msg(1), 0);
+    expect([live(sent), deadOf(sent)]).toEqual([true, []]);
     const restored = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
-    restored.addConsumer("a", 1);
+    restored.attachConsumer("a", 1);
     restored.restore(1, msg(1, 0), { expiresAt: 0, redelivered: true });
-    expect(reasons(restored.dispatch(5, tags()).dead)).toEqual([[1, "expired"]]);
+    expect(reasons(restored.dispatch(5, tags()))).toEqual([[1, "expired"]]);
   });
 });
 
@@ -362,24 +385,24 @@ describe("queue: [HIST-1] history replays the stream, not what the queue threw a
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     // 1–3 were dropped (dead-lettered as maxlen), 4–5 wait and reach a subscriber through the backlog.
     expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
-    q.subscribers = 1;
-    expect(q.takeForSubscribers(0, 10, 1 << 20).send.map((e) => e.seq)).toEqual([4, 5]);
+    q.attachSubscriber();
+    expect(drain(q, 0, 10)).toEqual([4, 5]);
     expect(q.replay(0).entries.map((e) => e.seq)).toEqual([4, 5]);
   });
 
   test("expired and purged ones are not replayed; what subscribers saw or a consumer had is", () => {
     const q = new Queue("q", { durable: false, args: args({ historySize: 10, messageTtl: 100 }) });
-    q.addConsumer("a", 1);
-    q.subscribers = 1;
+    q.attachConsumer("a", 1);
+    q.attachSubscriber();
     q.enqueue(msg(1, 0), 0); // seen by the subscribers at once, handed to the consumer
     const next = tags();
-    const [first] = q.dispatch(0, next).dispatches;
-    q.subscribers = 0;
+    const [first] = handed(q.dispatch(0, next));
+    q.detachSubscriber();
     q.enqueue(msg(2, 0), 0); // nobody sees these two: they expire
     q.enqueue(msg(3, 0), 0);
     expect(q.nack("a", first!.tag, false).ok).toBe(true); // rejected, after it was delivered
-    q.removeConsumer("a");
-    expect(reasons(q.tick(100).dead)).toEqual([[2, "expired"], [3, "expired"]]);
+    q.detachConsumer("a");
+    expect(reasons(q.tick(100))).toEqual([[2, "expired"], [3, "expired"]]);
     q.enqueue(msg(4, 200), 200); // nobody sees it: purged
     expect(q.purge()).toBe(1);
     expect(q.replay(0).entries.map((e) => e.seq)).toEqual([1]);

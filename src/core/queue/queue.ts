@@ -1,0 +1,503 @@
+import { ErrorCodes, fail, ok, type Result } from "../errors.ts";
+import type { Message } from "../message.ts";
+import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
+import { NO_EFFECTS, type Effect, type Effects } from "./effects.ts";
+import { expired, newEntry, restoredEntry, type DeathReason, type EnqueueOptions, type Entry, type RestoreFlags } from "./entry.ts";
+import { History, type MemoryGauge, type Replay } from "./history.ts";
+import { ReadyList } from "./ready.ts";
+
+type Consumer = { readonly id: string; readonly prefetch: number; unacked: number };
+type InFlight = { readonly entry: Entry; readonly consumer: string; readonly deadline: number };
+
+export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
+
+/** RabbitMQ's default consumer timeout: an unacked delivery goes back to the queue after this. */
+export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * One queue's state and nothing else: no I/O, no clock (time is passed in), no ids (tags are
+ * passed in). Each command changes the state and returns what the broker must do as effects
+ * (rabbit_fifo's `apply`); replies (an ack's D001, `admits`, a replay) are return values, and the
+ * getters only read. Subscribers observe every message; consumers own them. A message leaves the
+ * queue when a consumer acks it or, with no consumer attached, once it was sent to the subscribers.
+ */
+export class Queue {
+  readonly durable: boolean;
+  readonly args: HeldQueueArgs;
+  readonly ackTimeoutMs: number;
+  /** The connection of an exclusive queue. */
+  readonly owner: string | undefined;
+  private readonly gauge: MemoryGauge;
+  private readonly ready = new ReadyList();
+  /** Delayed messages, ordered by deliverAt. */
+  private delayed: Entry[] = [];
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly consumers = new Map<string, Consumer>();
+  private rotation = 0;
+  private readonly history: History;
+  /** Seqs of durable messages that left since the last checkpoint(): the store may forget them. */
+  private removals: number[] = [];
+  /** [COUNT-1] Durable entries handed to a consumer since the last recordDeliveries(). */
+  private counted = new Set<Entry>();
+  private nextSeq: number;
+  private subscriberCount = 0;
+  /** Whether anyone ever attached: auto-delete queues go when the last one leaves. */
+  private everAttached = false;
+  published = 0;
+  delivered = 0;
+  acked = 0;
+  deadLettered = 0;
+
+  constructor(
+    readonly name: string,
+    options: QueueOptions,
+    lastSeq = 0,
+  ) {
+    this.durable = options.durable;
+    this.args = withDefaultHistory(options.args ?? DEFAULT_QUEUE_ARGS, options.durable);
+    this.ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.owner = options.owner;
+    this.gauge = options.gauge ?? { bytes: 0 };
+    this.history = new History(this.args.historySize, this.args.historyTtl, this.gauge);
+    this.nextSeq = lastSeq + 1;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** Messages waiting: ready and delayed (not those out with consumers). */
+  get depth(): number {
+    return this.ready.length + this.delayed.length;
+  }
+  get unacked(): number {
+    return this.inFlight.size;
+  }
+  get bytes(): number {
+    return this.ready.bytes;
+  }
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+  get subscribers(): number {
+    return this.subscriberCount;
+  }
+  get consumerCount(): number {
+    return this.consumers.size;
+  }
+  hasConsumer(id: string): boolean {
+    return this.consumers.has(id);
+  }
+
+  /** Whether a message of this size may enter; only `reject-publish` queues ever say no. */
+  admits(bytes: number): boolean {
+    if (this.args.overflow !== "reject-publish") return true;
+    if (this.args.maxLength !== undefined && this.ready.length >= this.args.maxLength) return false;
+    if (this.args.maxBytes !== undefined && this.ready.bytes + bytes > this.args.maxBytes) return false;
+    return true;
+  }
+
+  /** What a subscriber resuming after `since` missed; see History.replay. */
+  replay(since: number): Replay {
+    const consumers = this.consumers.size > 0;
+    // Ready messages not yet observed will reach the subscriber through the backlog when no consumer owns them.
+    const backlogFrom = consumers ? Infinity : (this.ready.peek()?.seq ?? Infinity);
+    return this.history.replay(since, { backlogFrom, delayed: this.delayed, consumers, nextSeq: this.nextSeq });
+  }
+
+  // ---- publishing -----------------------------------------------------------------------------
+
+  /** Effects: `persist` (durable), `deliverToSubscribers` (caught up and due), `deadLetter` (TTL 0, drop-head). */
+  enqueue(message: Message, now: number, options: EnqueueOptions = {}): Effects {
+    const entry = newEntry(this.nextSeq++, message, now, !this.durable, this.args.messageTtl, options);
+    this.published++;
+    this.gauge.bytes += entry.bytes;
+    this.history.remember(entry, now);
+    const admitted = entry.deliverAt === undefined ? this.admitReady(entry) : (this.insertDelayed(entry), NO_EFFECTS);
+    return this.durable ? [{ kind: "persist", entry }, ...admitted] : admitted;
+  }
+
+  /** Puts back a message read from the store at start-up, in seq order. */
+  restore(seq: number, message: Message, flags: RestoreFlags): void {
+    const entry = restoredEntry(seq, message, flags);
+    this.gauge.bytes += entry.bytes;
+    if (entry.seq >= this.nextSeq) this.nextSeq = entry.seq + 1;
+    if (entry.deliverAt !== undefined) this.insertDelayed(entry);
+    else this.ready.push(entry);
+  }
+
+  /**
+   * [COMMIT-1] The store has the message: it may now be delivered. `deliverToSubscribers` when it
+   * goes to them right away (consumers own it, subscribers only observe it); with no consumer it
+   * reaches them through the backlog, in order.
+   */
+  commit(entry: Entry): Effects {
+    entry.committed = true;
+    if (entry.gone || entry.observed || this.subscriberCount === 0 || this.consumers.size === 0) return NO_EFFECTS;
+    entry.observed = true;
+    return [{ kind: "deliverToSubscribers", entry }];
+  }
+
+  /** The store refused the message: it leaves without ever having been delivered. */
+  abandon(entry: Entry): Effects {
+    if (entry.gone) return NO_EFFECTS;
+    this.ready.removeWhere((e) => e === entry);
+    this.delayed = this.delayed.filter((e) => e !== entry);
+    this.discard(entry);
+    return NO_EFFECTS;
+  }
+
+  private admitReady(entry: Entry): Effects {
+    // [TTL0-1] Nobody can take it now: it expires now. (A durable one is decided here too; the
+    // dispatch after its commit, a millisecond later, hands it out or expires it.)
+    if (entry.atOnce && !this.canTakeNow()) return [this.kill(entry, "expired")];
+    if (!entry.committed) {
+      // [COMMIT-1] Waits in order; delivery starts when the store has it (commit()).
+      this.ready.push(entry);
+      return this.enforceLimits(NO_EFFECTS);
+    }
+    // Live to subscribers only when they are caught up; otherwise the backlog goes first, in order.
+    const caughtUp = this.consumers.size > 0 || this.ready.length === 0;
+    if (this.subscriberCount > 0 && caughtUp) {
+      entry.observed = true;
+      const live: Effect[] = [{ kind: "deliverToSubscribers", entry }];
+      if (this.consumers.size === 0) {
+        // Nobody owns it: having been sent to the subscribers, it leaves the queue.
+        this.delivered++;
+        this.leave(entry);
+        return live;
+      }
+      this.ready.push(entry);
+      return this.enforceLimits(live);
+    }
+    this.ready.push(entry);
+    return this.enforceLimits(NO_EFFECTS);
+  }
+
+  /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
+  private canTakeNow(): boolean {
+    if (this.consumers.size === 0) return this.subscriberCount > 0 && this.ready.length === 0;
+    let credit = 0;
+    for (const consumer of this.consumers.values()) credit += consumer.prefetch === 0 ? Infinity : consumer.prefetch - consumer.unacked;
+    return credit > this.ready.length;
+  }
+
+  /** drop-head: the oldest ready messages make room, and are dead-lettered as `maxlen`; appended to `effects`. */
+  private enforceLimits(effects: Effects): Effects {
+    const { maxLength, maxBytes, overflow } = this.args;
+    if (overflow !== "drop-head" || (maxLength === undefined && maxBytes === undefined)) return effects;
+    let out: Effect[] | undefined;
+    while (
+      this.ready.length > 0 &&
+      ((maxLength !== undefined && this.ready.length > maxLength) || (maxBytes !== undefined && this.ready.bytes > maxBytes))
+    ) {
+      (out ??= [...effects]).push(this.kill(this.ready.shift()!, "maxlen"));
+    }
+    return out ?? effects;
+  }
+
+  /** Dead-letters, as `expired`, the ready entries `expire` picks; the others keep their order. */
+  private expireWhere(expire: (entry: Entry) => boolean, into: Effect[]): void {
+    for (const entry of this.ready.removeWhere(expire)) into.push(this.kill(entry, "expired"));
+  }
+
+  private insertDelayed(entry: Entry): void {
+    let i = this.delayed.length;
+    while (i > 0 && this.delayed[i - 1]!.deliverAt! > entry.deliverAt!) i--;
+    this.delayed.splice(i, 0, entry);
+  }
+
+  // ---- subscribers ----------------------------------------------------------------------------
+
+  attachSubscriber(): void {
+    this.subscriberCount++;
+    this.everAttached = true;
+  }
+
+  /** Effects: `autoDelete` when that was the last user of an auto-delete queue. */
+  detachSubscriber(): Effects {
+    if (this.subscriberCount === 0) return NO_EFFECTS;
+    this.subscriberCount--;
+    return this.lastUserLeft();
+  }
+
+  /**
+   * With no consumer: the next backlog message for the subscribers, which then leaves the queue.
+   * One at a time [SLOW-1]: delivering it may cut the last subscriber. Effects: `deadLetter` for
+   * expired ones passed on the way, then `deliverToSubscribers`; none once there is nothing to send.
+   */
+  nextForSubscribers(now: number): Effects {
+    if (this.consumers.size > 0 || this.subscriberCount === 0) return NO_EFFECTS;
+    let effects: Effect[] | undefined;
+    while (this.ready.peek()?.committed === true) {
+      const entry = this.ready.shift()!;
+      if (expired(entry, now)) {
+        (effects ??= []).push(this.kill(entry, "expired"));
+        continue;
+      }
+      this.leave(entry);
+      if (entry.observed) continue;
+      entry.observed = true;
+      this.delivered++;
+      (effects ??= []).push({ kind: "deliverToSubscribers", entry });
+      break;
+    }
+    return effects ?? NO_EFFECTS;
+  }
+
+  // ---- consumers ------------------------------------------------------------------------------
+
+  /** Adds a consumer, or changes the prefetch of one already here. */
+  attachConsumer(id: string, prefetch: number): void {
+    const existing = this.consumers.get(id);
+    if (existing !== undefined) this.consumers.set(id, { ...existing, prefetch });
+    else this.consumers.set(id, { id, prefetch, unacked: 0 });
+    this.everAttached = true;
+  }
+
+  /**
+   * The consumer left: what it held goes back to the head, in order, marked redelivered. Effects:
+   * `deadLetter` for those past the delivery limit; `autoDelete` when that was the last user.
+   */
+  detachConsumer(id: string): Effects {
+    if (!this.consumers.delete(id)) return NO_EFFECTS;
+    const held: Entry[] = [];
+    for (const [tag, flight] of this.inFlight) {
+      if (flight.consumer !== id) continue;
+      this.inFlight.delete(tag);
+      held.push(flight.entry);
+    }
+    const effects: Effect[] = [];
+    this.requeue(held, effects);
+    effects.push(...this.lastUserLeft());
+    return effects.length === 0 ? NO_EFFECTS : effects;
+  }
+
+  /**
+   * Hands ready messages to consumers with credit, round robin. Effects: `deliverToConsumer` for
+   * each, with a tag from `nextTag`; then `deadLetter` for expired ones and those at their limit.
+   */
+  dispatch(now: number, nextTag: () => number): Effects {
+    if (this.consumers.size === 0) return NO_EFFECTS;
+    const consumers = [...this.consumers.values()];
+    let effects: Effect[] | undefined;
+    let dead: Effect[] | undefined;
+    while (this.ready.peek()?.committed === true) {
+      const consumer = this.nextWithCredit(consumers);
+      if (consumer === undefined) break;
+      const entry = this.ready.shift()!;
+      if (expired(entry, now)) {
+        (dead ??= []).push(this.kill(entry, "expired"));
+        continue;
+      }
+      // [COUNT-1] Restored with its count at the limit (handed out that often, then a crash or a
+      // shutdown took it back): a requeue would have dead-lettered it; so does this.
+      if (entry.deliveries >= this.args.deliveryLimit) {
+        (dead ??= []).push(this.kill(entry, "delivery_limit"));
+        continue;
+      }
+      const redelivered = entry.redelivered || entry.deliveries > 0;
+      entry.atOnce = false;
+      entry.deliveries++;
+      if (this.durable) this.counted.add(entry);
+      consumer.unacked++;
+      const tag = nextTag();
+      this.inFlight.set(tag, { entry, consumer: consumer.id, deadline: now + this.ackTimeoutMs });
+      this.delivered++;
+      (effects ??= []).push({ kind: "deliverToConsumer", consumer: consumer.id, entry, tag, redelivered });
+    }
+    // [TTL0-1] Committed, and no consumer took it just now: its chance is gone.
+    if (this.ready.atOnce > 0) this.expireWhere((e) => e.atOnce && e.committed, (dead ??= []));
+    if (dead === undefined || dead.length === 0) return effects ?? NO_EFFECTS;
+    if (effects === undefined) return dead;
+    effects.push(...dead);
+    return effects;
+  }
+
+  private nextWithCredit(consumers: Consumer[]): Consumer | undefined {
+    for (let i = 0; i < consumers.length; i++) {
+      const consumer = consumers[(this.rotation + i) % consumers.length]!;
+      if (consumer.prefetch === 0 || consumer.unacked < consumer.prefetch) {
+        this.rotation = (this.rotation + i + 1) % consumers.length;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+
+  /** Reply: D001 for a tag this consumer does not hold. No effects: the message simply leaves. */
+  ack(consumer: string, tag: number): Result<Effects> {
+    const flight = this.takeFlight(consumer, tag);
+    if (!flight.ok) return flight;
+    this.acked++;
+    this.leave(flight.value.entry);
+    return ok(NO_EFFECTS);
+  }
+
+  /** requeue: back to the head (or dead-lettered past the delivery limit); otherwise dead-lettered as `rejected`. */
+  nack(consumer: string, tag: number, requeue: boolean): Result<Effects> {
+    const flight = this.takeFlight(consumer, tag);
+    if (!flight.ok) return flight;
+    if (!requeue) return ok([this.kill(flight.value.entry, "rejected")]);
+    const dead: Effect[] = [];
+    this.requeue([flight.value.entry], dead);
+    return ok(dead.length === 0 ? NO_EFFECTS : dead);
+  }
+
+  private takeFlight(consumer: string, tag: number): Result<InFlight> {
+    const flight = this.inFlight.get(tag);
+    if (flight === undefined || flight.consumer !== consumer) {
+      return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag} (already acknowledged, or never delivered here)`);
+    }
+    this.inFlight.delete(tag);
+    const holder = this.consumers.get(consumer);
+    if (holder !== undefined) holder.unacked--;
+    return ok(flight);
+  }
+
+  /** Back to the head, in seq order, marked redelivered; past the delivery limit, dead-lettered into `dead`. */
+  private requeue(entries: Entry[], dead: Effect[]): void {
+    const back = entries.filter((entry) => {
+      if (entry.deliveries < this.args.deliveryLimit) return true;
+      dead.push(this.kill(entry, "delivery_limit"));
+      return false;
+    });
+    back.sort((a, b) => b.seq - a.seq);
+    for (const entry of back) {
+      entry.redelivered = true;
+      this.ready.pushFront(entry);
+    }
+  }
+
+  private lastUserLeft(): Effects {
+    if (!this.args.autoDelete || !this.everAttached || this.subscriberCount + this.consumers.size > 0) return NO_EFFECTS;
+    return AUTO_DELETE;
+  }
+
+  // ---- time -----------------------------------------------------------------------------------
+
+  /**
+   * Expires messages, releases delayed ones that are due, and takes back deliveries past the ack
+   * timeout. Effects, in this order: `revoke`, `deliverToSubscribers` (released and caught up), `deadLetter`.
+   */
+  tick(now: number): Effects {
+    this.history.forgetExpired(now);
+    let due: Effect[] | undefined;
+    const dead: Effect[] = [];
+    while (this.delayed.length > 0 && this.delayed[0]!.deliverAt! <= now) {
+      const entry = this.delayed.shift()!;
+      if (expired(entry, now)) {
+        dead.push(this.kill(entry, "expired"));
+        continue;
+      }
+      for (const effect of this.admitReady(entry)) (effect.kind === "deadLetter" ? dead : (due ??= [])).push(effect);
+    }
+    // [TTL0-1] A committed TTL-0 message still here missed its chance (nobody dispatched since).
+    if (this.ready.expiring > 0) this.expireWhere((e) => expired(e, now) || (e.atOnce && e.committed), dead);
+    // Deadlines grow in insertion order (now + a fixed timeout), so the late ones come first.
+    const late: [number, InFlight][] = [];
+    for (const pair of this.inFlight) {
+      if (pair[1].deadline > now) break;
+      late.push(pair);
+    }
+    if (late.length === 0 && due === undefined && dead.length === 0) return NO_EFFECTS;
+    const effects: Effect[] = [];
+    for (const [tag, flight] of late) {
+      this.inFlight.delete(tag);
+      const holder = this.consumers.get(flight.consumer);
+      if (holder !== undefined) holder.unacked--;
+      effects.push({ kind: "revoke", consumer: flight.consumer, tag });
+    }
+    this.requeue(
+      late.map(([, flight]) => flight.entry),
+      dead,
+    );
+    if (due !== undefined) effects.push(...due);
+    effects.push(...dead);
+    return effects;
+  }
+
+  // ---- removal and durability -----------------------------------------------------------------
+
+  /**
+   * Drops every ready and delayed message (not those out with consumers); replies how many. The
+   * store purges a durable queue itself, so no removal is left for the next checkpoint.
+   */
+  purge(): number {
+    const dropped = [...this.ready.clear(), ...this.delayed];
+    this.delayed = [];
+    for (const entry of dropped) this.discard(entry);
+    this.removals = [];
+    return dropped.length;
+  }
+
+  /** [SLOW-2] Forgets retained history, oldest first, until `bytes` are freed; replies the bytes freed. */
+  forgetHistory(bytes: number): number {
+    return this.history.forgetBytes(bytes);
+  }
+
+  /** The queue is deleted: its messages no longer count against the broker's memory. */
+  release(): void {
+    this.history.release();
+    for (const entry of this.ready) this.gauge.bytes -= entry.bytes;
+    for (const entry of this.delayed) this.gauge.bytes -= entry.bytes;
+    for (const flight of this.inFlight.values()) this.gauge.bytes -= flight.entry.bytes;
+  }
+
+  /** Effects: `forget`, the seqs that left since the last checkpoint. If the store fails, retryRemovals() gives them back. */
+  checkpoint(): Effects {
+    if (this.removals.length === 0) return NO_EFFECTS;
+    const seqs = this.removals;
+    this.removals = [];
+    return [{ kind: "forget", seqs }];
+  }
+
+  /** A checkpoint that failed gives its removals back, for the next one to try again. */
+  retryRemovals(ranges: readonly (readonly [number, number])[]): void {
+    for (const [from, to] of ranges) for (let seq = from; seq <= to; seq++) this.removals.push(seq);
+  }
+
+  /** [COUNT-1] Effects: `recordDeliveries`, [seq, deliveries] of the durable messages handed out since the last call. */
+  recordDeliveries(): Effects {
+    if (this.counted.size === 0) return NO_EFFECTS;
+    const counts: [number, number][] = [];
+    for (const entry of this.counted) counts.push([entry.seq, entry.deliveries]);
+    this.counted = new Set();
+    return [{ kind: "recordDeliveries", counts }];
+  }
+
+  /**
+   * The broker is closing. Effects: `markRedelivered`, the seqs a clean shutdown stores as
+   * redelivered: out with consumers, flagged already (given back by a consumer, or restored after a
+   * crash), or left since the last checkpoint began (the store still has them, so they come again,
+   * and must say so). Otherwise the next run would hand them out as new. [REDELIVERED-1]
+   */
+  close(): Effects {
+    const seqs: number[] = [];
+    for (const flight of this.inFlight.values()) seqs.push(flight.entry.seq);
+    for (const entry of this.ready) if (entry.redelivered) seqs.push(entry.seq);
+    for (const entry of this.delayed) if (entry.redelivered) seqs.push(entry.seq);
+    seqs.push(...this.removals);
+    this.removals = [];
+    return seqs.length === 0 ? NO_EFFECTS : [{ kind: "markRedelivered", seqs }];
+  }
+
+  private leave(entry: Entry): void {
+    entry.gone = true;
+    this.gauge.bytes -= entry.bytes;
+    // Only durable queues' messages are in the store to be forgotten.
+    if (this.durable) this.removals.push(entry.seq);
+  }
+
+  private kill(entry: Entry, reason: DeathReason): Effect {
+    this.deadLettered++;
+    this.discard(entry);
+    return { kind: "deadLetter", entry, reason };
+  }
+
+  /** The entry leaves; if nobody ever had it, it was never part of the stream. [HIST-1] */
+  private discard(entry: Entry): void {
+    if (entry.deliveries === 0 && !entry.observed) entry.discarded = true;
+    this.leave(entry);
+  }
+}
+
+const AUTO_DELETE: Effects = Object.freeze([{ kind: "autoDelete" }]) as Effects;
