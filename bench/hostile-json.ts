@@ -3,10 +3,11 @@
  * frame; prints the answer, its time and the worst event-loop stall. Usage:
  *   bun bench/hostile-json.ts <checkout dir> <port>     (e.g. a worktree of an older commit, then .)
  */
-const [dir, port] = [process.argv[2] ?? ".", Number(process.argv[3] ?? 18802)];
-const proc = Bun.spawn(["bun", `${dir}/src/main.ts`], { cwd: "/tmp", env: { ...process.env, HTTP_PORT: String(port), DATA_DIR: `/tmp/bomb-${port}` }, stdout: "pipe", stderr: "pipe" });
-await Bun.sleep(1500);
+import { resolve } from "node:path";
+const [dir, port] = [resolve(process.argv[2] ?? "."), Number(process.argv[3] ?? 18802)];
+const proc = Bun.spawn([process.execPath, `${dir}/src/main.ts`], { cwd: "/tmp", env: { ...process.env, HTTP_PORT: String(port), DATA_DIR: `/tmp/bomb-${port}` }, stdout: "pipe", stderr: "pipe" });
 const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 200 && !(await fetch(`${base}/ping`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
 const bomb = `{"exchange_name":"","key":"k","payload":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
 const t0 = performance.now();
 const r = await fetch(`${base}/publish`, { method: "POST", body: bomb, headers: { "content-type": "application/json" } });
