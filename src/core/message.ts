@@ -1,4 +1,5 @@
 import type { MessageHeaders } from "./exchanges/types.ts";
+import { MESSAGE_OVERHEAD_BYTES } from "./limits.ts";
 
 /** A published message as the broker routes it. Ids and time are given by the caller, never made here. */
 export type Message = {
@@ -15,8 +16,8 @@ export type Message = {
   readonly messageId?: string;
 };
 
-/** What a message costs besides its text: the entry, its fields and the maps that index it, roughly. */
-export const MESSAGE_OVERHEAD_BYTES = 64;
+/** Defined in limits.ts; also exported here, beside messageBytes, which adds it. */
+export { MESSAGE_OVERHEAD_BYTES };
 
 const sizes = new WeakMap<Message, number>();
 

@@ -1,12 +1,7 @@
 import { errorOf, ErrorCodes, type BrokerError } from "./errors.ts";
 import { isDotSegment } from "./path-segments.ts";
 
-/** AMQP 0-9-1 carries names as a shortstr (one length byte), so 255 bytes is the most a peer can send. */
-export const MAX_NAME_BYTES = 255;
-/** Routing keys and binding keys are shortstr on the AMQP wire too. */
-export const MAX_ROUTING_KEY_BYTES = 255;
-/** The HTTP schema's bound for `message_id` (characters, as JSON Schema counts them). */
-export const MAX_MESSAGE_ID_LENGTH = 255;
+import { MAX_MESSAGE_ID_BYTES, MAX_NAME_BYTES, MAX_ROUTING_KEY_BYTES } from "./limits.ts";
 
 /** UTF-8 length without allocating; a lone surrogate counts 3, as TextEncoder encodes it as U+FFFD. */
 export const utf8ByteLength = (s: string): number => {
@@ -120,12 +115,12 @@ export const validateRoutingKey = (key: unknown): BrokerError | null =>
 export const validateBindingKey = (key: unknown): BrokerError | null =>
   keyProblem(key, (why) => errorOf(ErrorCodes.BINDING_INVALID, `binding key ${why}`));
 
-/** Null when `id` is absent or a publisher's message_id: 1 to 255 characters, storable. */
+/** Null when `id` is absent or a publisher's message_id: 1 to 255 bytes of UTF-8 (as names and keys), storable. */
 export const validateMessageId = (id: unknown): BrokerError | null => {
   if (id === undefined) return null;
   const invalid = (why: string) => errorOf(ErrorCodes.VALIDATION, `message_id ${why}`);
-  if (typeof id !== "string" || id.length < 1 || id.length > MAX_MESSAGE_ID_LENGTH) {
-    return invalid(`must be a string of 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
+  if (typeof id !== "string" || id.length < 1 || utf8ByteLength(id) > MAX_MESSAGE_ID_BYTES) {
+    return invalid(`must be a string of 1 to ${MAX_MESSAGE_ID_BYTES} bytes of UTF-8`);
   }
   const unstorable = storableProblem(id);
   return unstorable ? invalid(unstorable) : null;

@@ -1,5 +1,6 @@
 import { ErrorCodes, ok, type BrokerError, type ErrorCode, type Result } from "./errors.ts";
 import { DEFAULT_EXCHANGE } from "./exchanges/types.ts";
+import { DEFAULT_DELIVERY_LIMIT, DEFAULT_DURABLE_HISTORY_SIZE, MAX_HISTORY_SIZE } from "./limits.ts";
 import { validateName, validateRoutingKey } from "./names.ts";
 
 export type Overflow = "drop-head" | "reject-publish";
@@ -27,20 +28,6 @@ export type QueueArgs = {
   /** Deleted when its last consumer or subscriber leaves (after having had one). */
   readonly autoDelete: boolean;
 };
-
-/** RabbitMQ quorum queues' default: a poison message cannot loop forever. */
-export const DEFAULT_DELIVERY_LIMIT = 20;
-/** History is bounded: replay is for reconnects, not for a second copy of the queue. */
-export const MAX_HISTORY_SIZE = 100_000;
-/**
- * [SLOW-2] A durable queue keeps its last 1,000 messages for `since` replays unless declared
- * otherwise, so a subscriber cut for being slow (4008) or dropped by the network gets what it missed
- * when it resumes. That covers a cut at the default SUBSCRIBER_MAX_BUFFER_BYTES (16 MiB) for
- * messages of about 20 KB and up; smaller ones may need more. Bounded in memory: retained messages
- * count against MAX_QUEUED_BYTES, and are the first thing forgotten when it is reached. Transient
- * queues keep none by default, as before.
- */
-export const DEFAULT_DURABLE_HISTORY_SIZE = 1_000;
 
 export const DEFAULT_QUEUE_ARGS: QueueArgs = {
   overflow: "drop-head",

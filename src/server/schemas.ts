@@ -1,4 +1,5 @@
 import { Type as t } from "@sinclair/typebox";
+import { DEFAULT_DELIVERY_LIMIT, MAX_MESSAGE_ID_BYTES } from "../core/limits.ts";
 
 /**
  * One source of truth for request and answer shapes: validation, OpenAPI and the client. Plain
@@ -52,7 +53,7 @@ export const models = {
     overflow: t.Optional(t.Union([t.Literal("drop-head"), t.Literal("reject-publish")], { default: "drop-head" })),
     dead_letter_exchange: t.Optional(t.String({ description: 'Where rejected, expired, dropped and over-delivered messages go ("": the default exchange)' })),
     dead_letter_routing_key: t.Optional(t.String({ description: "Their routing key there (default: their own)" })),
-    delivery_limit: t.Optional(t.Integer({ minimum: 1, default: 20, description: "Deliveries to consumers before a message is dead-lettered" })),
+    delivery_limit: t.Optional(t.Integer({ minimum: 1, default: DEFAULT_DELIVERY_LIMIT, description: "Deliveries to consumers before a message is dead-lettered" })),
     history_size: t.Optional(t.Integer({ minimum: 0, description: "Messages retained for SUBSCRIBE since replays" })),
     history_ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds retained messages are kept at most" })),
     auto_delete: t.Optional(t.Boolean({ description: "Deleted when its last subscriber or consumer leaves" })),
@@ -77,7 +78,8 @@ export const models = {
     headers: t.Optional(HeadersInput),
     ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds the message may wait in a queue" })),
     delay: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds before it may be delivered" })),
-    message_id: t.Optional(t.String({ minLength: 1, maxLength: 255, description: "Publishing the same id again within the dedup window enqueues it once" })),
+    // maxLength counts characters, never more than bytes: a cheap first bound; validateMessageId counts the bytes.
+    message_id: t.Optional(t.String({ minLength: 1, maxLength: MAX_MESSAGE_ID_BYTES, description: "1-255 bytes of UTF-8. Publishing the same id again within the dedup window enqueues it once" })),
   }, closed),
   PublishResult: t.Object({
     routed: t.Integer({ description: "Queues the message reached" }),

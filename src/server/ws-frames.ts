@@ -1,5 +1,6 @@
 import type { PublishRequest } from "../broker/broker.ts";
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
+import { DEFAULT_PREFETCH, MAX_PREFETCH } from "../core/limits.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
 import { parseJson, pruneDeep } from "./json-text.ts";
@@ -19,10 +20,6 @@ export type ClientFrame =
   | { type: "DECLARE_QUEUE"; name: string | undefined; durable: boolean; args: QueueArgs; id: Id }
   | { type: "PUBLISH"; publish: PublishRequest; id: Id }
   | { type: "PING"; id: Id };
-
-/** A consumer's unacknowledged messages at most: bounds what one socket can have buffered. */
-export const MAX_PREFETCH = 10_000;
-export const DEFAULT_PREFETCH = 10;
 
 const checkDeclareFrame = bodyCheck(frameModels.DeclareQueueFrame);
 const checkPublishFrame = bodyCheck(frameModels.PublishFrame);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ErrorCodes } from "../../src/core/errors.ts";
+import { MAX_NAME_BYTES } from "../../src/core/limits.ts";
 import {
-  MAX_NAME_BYTES,
   printableProblem,
   utf8ByteLength,
   validateBindingKey,
