@@ -2,6 +2,7 @@ import { Broker } from "./broker/broker.ts";
 import type { Config } from "./config.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
+import { SERVER_STOP_WAIT_MS, SHUTDOWN_ANSWER_MS } from "./server/limits.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
 import { serve } from "./server/serve.ts";
 import { WsHub } from "./server/ws-hub.ts";
@@ -75,10 +76,10 @@ export async function startBroker(config: Config, version: string, signals: Sign
       code = 1;
     }
     // One turn for the CONFIRM frames and HTTP answers of the last commit, then 1001 for every socket.
-    await Bun.sleep(20);
+    await Bun.sleep(SHUTDOWN_ANSWER_MS);
     hub.closeAll();
     monitor.stop();
-    await Promise.race([stopped, Bun.sleep(1_000)]);
+    await Promise.race([stopped, Bun.sleep(SERVER_STOP_WAIT_MS)]);
     clearTimeout(force);
     log("stopped");
     process.exit(code);

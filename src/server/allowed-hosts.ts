@@ -5,6 +5,8 @@
  * name ("ｅｘａｍｐｌｅ.com", "exampⅼe.com" and "exampl%65.com" all parse to "example.com"), and a
  * Host that is no host at all makes the request URL unparseable (it used to answer 500).
  */
+import { MAX_PORT } from "./limits.ts";
+
 export type HostGuard = { allowsHost(hostHeader: string | null): boolean; allowsOrigin(origin: string | null): boolean };
 
 /** A DNS name or IPv4 address, or a bracketed IPv6 literal; then an optional port. */
@@ -12,8 +14,7 @@ const HOST = String.raw`(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::
 const HOST_HEADER = new RegExp(`^${HOST}$`, "i");
 const ORIGIN = new RegExp(`^[a-z][a-z0-9+.-]*://${HOST}/?$`, "i");
 
-/** [FUZZ-7] A port past 65535 made the request URL unparseable for Elysia: a 500. */
-const MAX_PORT = 65535;
+// [FUZZ-7] A port past MAX_PORT (65535) made the request URL unparseable for Elysia: a 500.
 const validHost = (hostHeader: string | null): hostHeader is string => {
   if (hostHeader === null || !HOST_HEADER.test(hostHeader)) return false;
   const port = /:([0-9]*)$/.exec(hostHeader)?.[1];

@@ -1,18 +1,13 @@
 import type { Server, ServerWebSocket } from "bun";
+import { MIN_UNCHECKED_TURN_BYTES, SCAN_EVERY_BYTES } from "./limits.ts";
 
 /**
  * Bytes the hub may hand to Bun's topics in one turn of the event loop. Bun holds small published
  * frames back and writes them when the turn ends, so until then no subscriber's buffered amount shows
  * them: this bounds what can pile up unseen. Past it, frames go one socket at a time for the rest of
- * the turn. Half the subscriber limit (at least 64 KiB): a burst that large is rare.
+ * the turn. Half the subscriber limit (at least MIN_UNCHECKED_TURN_BYTES): a burst that large is rare.
  */
-export const uncheckedTurnBytes = (maxBufferBytes: number): number => Math.max(64 << 10, maxBufferBytes >> 1);
-
-/**
- * While some subscriber of a queue has unsent data, every subscriber of such queues is looked at
- * once at least this many bytes more went to them: one past the limit is closed then (4008).
- */
-export const SCAN_EVERY_BYTES = 64 << 10;
+export const uncheckedTurnBytes = (maxBufferBytes: number): number => Math.max(MIN_UNCHECKED_TURN_BYTES, maxBufferBytes >> 1);
 
 /**
  * Bun's own `backpressureLimit`, set where the hub never lets a subscriber get: past it Bun drops
@@ -23,13 +18,6 @@ export const SCAN_EVERY_BYTES = 64 << 10;
  */
 export const bunBackpressureLimit = (maxBufferBytes: number, maxFrameBytes: number): number =>
   maxBufferBytes + 3 * uncheckedTurnBytes(maxBufferBytes) + SCAN_EVERY_BYTES + 2 * maxFrameBytes;
-
-/**
- * How long a subscriber cut for being slow may take to read what was sent to it before its close
- * frame is queued anyway; Bun then gives it 16 s more (its ping timeout at idleTimeout 120) and
- * drops the connection. Well inside the idle timeout, which would drop it with no close frame.
- */
-export const SLOW_CLOSE_GRACE_MS = 60_000;
 
 /** The close code and reason a subscriber cut for being slow gets, after every whole frame before it. */
 export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent data passed SUBSCRIBER_MAX_BUFFER_BYTES" } as const;

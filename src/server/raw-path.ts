@@ -1,3 +1,5 @@
+import { MAX_PATH_SEGMENTS } from "./limits.ts";
+
 /**
  * The path a client sent, against the one Bun hands us [PATH-2]. Bun builds `request.url` with the
  * URL parser, which resolves `.`/`..` (and `%2e` spellings) and reads a raw `\` as `/`, so
@@ -5,9 +7,6 @@
  * `routes`, though, match the raw request target: routes of 1 to MAX_PATH_SEGMENTS parameters
  * give us the segments as sent, and a request whose URL the parser changed is refused.
  */
-
-/** Deeper than any route of ours (the Swagger assets, 4): a longer raw path is only refused if it was shortened. */
-export const MAX_PATH_SEGMENTS = 8;
 
 export type RawSegments = Readonly<Record<string, string>> | undefined;
 

@@ -5,7 +5,7 @@ import { ErrorCodes, type Result } from "../core/errors.ts";
 import { hostGuard } from "./allowed-hosts.ts";
 import { isPreflight, isStateChanging, preflightResponse, withCors } from "./cors.ts";
 import { errorResponse } from "./http-errors.ts";
-import { ENVELOPE_BYTES } from "./limits.ts";
+import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "./limits.ts";
 import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
 import type { WsHub } from "./ws-hub.ts";
@@ -102,9 +102,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       // frame for it. Kept as a backstop: past it Bun drops frames and cuts the socket with no close frame.
       backpressureLimit: hub.bunBackpressureLimit(config.maxPayloadBytes + ENVELOPE_BYTES),
       closeOnBackpressureLimit: true,
-      // Also sets how long a closed socket may take to write out what it still holds (Bun's ping
-      // timeout, 16 s at this value), after a cut subscriber's SLOW_CLOSE_GRACE_MS (fan-out.ts).
-      idleTimeout: 120,
+      idleTimeout: WS_IDLE_TIMEOUT_SECONDS,
       sendPings: true,
       perMessageDeflate: false,
       open: (ws) => hub.open(ws),

@@ -4,7 +4,8 @@ import type { Delivery } from "../broker/delivery.ts";
 import { errorFrame, replyFrame } from "../broker/frames.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { decodeUtf8 } from "./json-text.ts";
-import { bunBackpressureLimit, FanOut, SLOW_CLOSE_GRACE_MS, SLOW_SUBSCRIBER } from "./fan-out.ts";
+import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
+import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-session.ts";
 
