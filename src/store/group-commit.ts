@@ -1,8 +1,10 @@
 import { BrokerFailure, ErrorCodes } from "../core/errors.ts";
 import { describeDbError } from "./db-error.ts";
 
-/** Rows per transaction: ~2 ms of SQLite work at the measured insert rate, under the ~20 ms stall budget. */
-export const MAX_GROUP_ROWS = 1_000;
+import { MAX_GROUP_ROWS } from "./limits.ts";
+
+/** Defined in limits.ts; also exported here, beside the GroupCommit that applies it. */
+export { MAX_GROUP_ROWS };
 
 export type GroupCommitOptions<T> = {
   /** Rows per transaction (default MAX_GROUP_ROWS). */

@@ -7,6 +7,14 @@ import type { Binding } from "../../core/exchanges/types.ts";
 import { canonicalArgs } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
+import {
+  POSTGRES_CONNECT_TIMEOUT_SECONDS,
+  POSTGRES_DELETE_BATCH_ROWS,
+  POSTGRES_MAX_BATCH_BYTES,
+  POSTGRES_MAX_BATCH_ROWS,
+  POSTGRES_ROW_OVERHEAD_BYTES,
+  POSTGRES_WRITE_TIMEOUT_MS,
+} from "../limits.ts";
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
@@ -25,17 +33,6 @@ export type PostgresOptions = {
   writeTimeoutMs?: number;
 };
 
-/** A broker that cannot reach its database at start exits well within 10 s, naming host and port. */
-const CONNECT_TIMEOUT_SECONDS = 4;
-/** A publish waits at most this long for the database: then 503, never an unbounded hang. */
-const WRITE_TIMEOUT_MS = 5_000;
-/** Rows per INSERT: group commit under load; the statement stays a few MB at most. */
-const MAX_BATCH_ROWS = 5_000;
-/** Bytes per INSERT: far below Postgres' 1 GB message limit even with 1 MB payloads. */
-const MAX_BATCH_BYTES = 16 << 20;
-/** Rows per DELETE at checkpoint: a few ms each, so appends never wait behind a long statement. */
-const DELETE_BATCH_ROWS = 10_000;
-
 type Database = BunSQLDatabase<typeof schema>;
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
@@ -48,7 +45,7 @@ type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
  * that proves no other session holds it (the fence, see database-lock.ts).
  *
  * While Postgres is down every write fails fast (connection refused) or, at worst, its caller is
- * answered after WRITE_TIMEOUT_MS; the client reconnects by itself at the next write after it is back.
+ * answered after POSTGRES_WRITE_TIMEOUT_MS; the client reconnects by itself at the next write after it is back.
  */
 export class PostgresStore implements Store {
   private readonly db: Database;
@@ -67,9 +64,9 @@ export class PostgresStore implements Store {
   ) {
     this.db = drizzle({ client, schema });
     this.lane = new GroupCommit((rows) => this.watched(() => this.insert(rows)), {
-      maxRows: MAX_BATCH_ROWS,
-      maxBytes: MAX_BATCH_BYTES,
-      sizeOf: (row) => row.message.body.length + row.message.routingKey.length + 128,
+      maxRows: POSTGRES_MAX_BATCH_ROWS,
+      maxBytes: POSTGRES_MAX_BATCH_BYTES,
+      sizeOf: (row) => row.message.body.length + row.message.routingKey.length + POSTGRES_ROW_OVERHEAD_BYTES,
       timeoutMs: writeTimeoutMs,
     });
   }
@@ -89,12 +86,12 @@ export class PostgresStore implements Store {
       max: 1,
       idleTimeout: 0,
       maxLifetime: 0,
-      connectionTimeout: CONNECT_TIMEOUT_SECONDS,
+      connectionTimeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
       onclose: () => {
         if (store) store.sessionLocked = false;
       },
     });
-    store = new PostgresStore(client, target, options.log ?? (() => undefined), options.writeTimeoutMs ?? WRITE_TIMEOUT_MS);
+    store = new PostgresStore(client, target, options.log ?? (() => undefined), options.writeTimeoutMs ?? POSTGRES_WRITE_TIMEOUT_MS);
     try {
       await store.start(options.migrate ?? true);
     } catch (error) {
@@ -247,7 +244,7 @@ export class PostgresStore implements Store {
       await tx.delete(schema.recentIds).where(lte(schema.recentIds.until, now));
       if (lastSeqs.size > 0) await tx.execute(setLastSeqs(lastSeqs));
     });
-    for (const batch of removalBatches(removals, DELETE_BATCH_ROWS)) {
+    for (const batch of removalBatches(removals, POSTGRES_DELETE_BATCH_ROWS)) {
       await this.write((tx) => tx.execute(deleteRanges(batch)));
     }
   }

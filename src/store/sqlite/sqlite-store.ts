@@ -6,6 +6,7 @@ import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
 import { canonicalArgs, type Binding } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
+import { SQLITE_DELETE_CHUNK_ROWS, SQLITE_LOCK_WAIT_MS } from "../limits.ts";
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
@@ -17,12 +18,6 @@ export type SqliteOptions = {
   fsync?: boolean;
   migrate?: boolean;
 };
-
-/** Rows deleted per transaction at checkpoint: keeps each synchronous step well under ~20 ms. */
-const DELETE_CHUNK_ROWS = 1_000;
-
-/** A second broker on the same file waits this long for the lock before it gives up. */
-const LOCK_WAIT_MS = 1_500;
 
 /**
  * The embedded backend: bun:sqlite in WAL mode, one connection owned by this process.
@@ -83,7 +78,7 @@ export class SqliteStore implements Store {
   static open(path: string, options: SqliteOptions = {}): SqliteStore {
     const sqlite = new Database(path, { create: true, strict: true });
     try {
-      sqlite.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
+      sqlite.run(`PRAGMA busy_timeout = ${SQLITE_LOCK_WAIT_MS}`);
       sqlite.run("PRAGMA locking_mode = EXCLUSIVE");
       sqlite.run("PRAGMA journal_mode = WAL");
       sqlite.run(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
@@ -224,8 +219,8 @@ export class SqliteStore implements Store {
     for (const [queue, ranges] of removals) {
       for (const [from, to] of ranges) {
         // Chunked so a large backlog's removal never holds the event loop for long.
-        for (let start = from; start <= to; start += DELETE_CHUNK_ROWS) {
-          const end = Math.min(to, start + DELETE_CHUNK_ROWS - 1);
+        for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
+          const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
           this.write(() => {
             this.db
               .delete(schema.messages)
