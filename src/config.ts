@@ -5,7 +5,27 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { isAbsolute, join } from "node:path";
-import { DEFAULT_ACK_TIMEOUT_MS } from "./core/queue.ts";
+import {
+  DEDUP_WINDOW_SECONDS_BOUNDS,
+  DEFAULT_DEDUP_WINDOW_SECONDS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  MAX_QUEUED_BYTES_BOUNDS,
+} from "./broker/limits.ts";
+import { ACK_TIMEOUT_MS_BOUNDS, DEFAULT_ACK_TIMEOUT_MS } from "./core/limits.ts";
+import {
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
+  HTTP_PORT_BOUNDS,
+  MAX_PAYLOAD_BYTES_BOUNDS,
+  SEED_REALTIME_WORKERS,
+  SEED_SYNC_WORKERS,
+  SEED_WORKERS_BOUNDS,
+  SHUTDOWN_TIMEOUT_MS_BOUNDS,
+  SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS,
+} from "./server/limits.ts";
+import { CHECKPOINT_SECONDS_BOUNDS, DEFAULT_CHECKPOINT_SECONDS } from "./store/limits.ts";
 
 export type Config = Readonly<{
   host: string;
@@ -35,13 +55,8 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
-/** Larger payloads belong in object storage; the seed had no limit at all. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
-/** A subscriber this far behind is closed (it can reconnect) so that one slow reader cannot exhaust memory. */
-export const DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES = 16 << 20;
-
-/** Message bytes all queues may hold before publishes are refused: RSS stays near this plus ~150 MB. */
-export const DEFAULT_MAX_QUEUED_BYTES = 256 << 20;
+/** Where a value may lie; each variable's bounds are in its layer's limits.ts, with their reason. */
+type Bounds = { readonly min: number; readonly max: number };
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const dataDirRaw = str(env, "DATA_DIR", cwd);
@@ -53,29 +68,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   return Object.freeze({
     host: listenHost(str(env, "HOST", "127.0.0.1")),
-    httpPort: int(env, "HTTP_PORT", 8060, 0, 65535),
+    httpPort: int(env, "HTTP_PORT", DEFAULT_HTTP_PORT, HTTP_PORT_BOUNDS),
     allowedHosts: allowedHostsOf(env),
     dataDir,
     databaseName,
     databasePath: join(dataDir, databaseName.endsWith(".db") ? databaseName : `${databaseName}.db`),
     databaseUrl,
     doMigrations: bool(env, "DO_MIGRATIONS", true),
-    checkpointSeconds: num(env, "CHECKPOINT_IN_SECONDS", 10, 0.05, 86_400),
-    maxPayloadBytes: int(env, "MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, 1, 64 << 20),
-    subscriberMaxBufferBytes: int(
-      env,
-      "SUBSCRIBER_MAX_BUFFER_BYTES",
-      DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
-      64 << 10,
-      1 << 30,
-    ),
-    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 8_000, 100, 60_000),
-    ackTimeoutMs: int(env, "ACK_TIMEOUT_MS", DEFAULT_ACK_TIMEOUT_MS, 100, 7 * 24 * 3_600_000),
-    dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", 120, 0, 86_400),
-    maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, 1 << 20, 2 ** 40),
+    checkpointSeconds: num(env, "CHECKPOINT_IN_SECONDS", DEFAULT_CHECKPOINT_SECONDS, CHECKPOINT_SECONDS_BOUNDS),
+    maxPayloadBytes: int(env, "MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_BOUNDS),
+    subscriberMaxBufferBytes: int(env, "SUBSCRIBER_MAX_BUFFER_BYTES", DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES, SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS),
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS_BOUNDS),
+    ackTimeoutMs: int(env, "ACK_TIMEOUT_MS", DEFAULT_ACK_TIMEOUT_MS, ACK_TIMEOUT_MS_BOUNDS),
+    dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", DEFAULT_DEDUP_WINDOW_SECONDS, DEDUP_WINDOW_SECONDS_BOUNDS),
+    maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, MAX_QUEUED_BYTES_BOUNDS),
     fsync: bool(env, "FSYNC", false),
-    seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", 10, 1, 1 << 16),
-    seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", 20, 1, 1 << 16),
+    seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", SEED_REALTIME_WORKERS, SEED_WORKERS_BOUNDS),
+    seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", SEED_SYNC_WORKERS, SEED_WORKERS_BOUNDS),
   });
 }
 
@@ -124,7 +133,7 @@ function str(env: Env, name: string, fallback: string): string {
   return v === undefined || v.trim() === "" ? fallback : v.trim();
 }
 
-function num(env: Env, name: string, fallback: number, min: number, max: number): number {
+function num(env: Env, name: string, fallback: number, { min, max }: Bounds): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const v = Number(raw);
@@ -134,8 +143,8 @@ function num(env: Env, name: string, fallback: number, min: number, max: number)
   return v;
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const v = num(env, name, fallback, min, max);
+function int(env: Env, name: string, fallback: number, bounds: Bounds): number {
+  const v = num(env, name, fallback, bounds);
   if (!Number.isInteger(v)) throw new ConfigError(`${name} must be a whole number, got "${env[name]}"`);
   return v;
 }

@@ -9,25 +9,10 @@ import { Topology, type BindingSpec, type ExchangeSpec, type QueueSpec } from ".
 import type { Store, StoredMessage } from "../store/store.ts";
 import type { Delivery } from "./delivery.ts";
 import { deliveryFrame } from "./frames.ts";
+import { DELIVERY_RECORD_MS, DRAIN_BATCH, DRAIN_BATCH_BYTES, DRAIN_RETRY_MS, MAX_REPORTED_CYCLES, TICK_MS } from "./limits.ts";
 import { RecentIds } from "./recent-ids.ts";
 import { seqRanges } from "./seq-ranges.ts";
 import { bindingView, exchangeView, queueView, type BindingView, type ExchangeView, type QueueView } from "./views.ts";
-
-/** Messages handed to subscribers per turn of the event loop while a backlog drains. */
-const DRAIN_BATCH = 512;
-/** Bytes per drain turn; keeps one turn short even with large payloads. */
-const DRAIN_BATCH_BYTES = 1 << 20;
-/** When a subscriber is backpressured, the backlog waits this long for a drain before pushing on. */
-const DRAIN_RETRY_MS = 50;
-/** Dead-letter cycles logged, each once; past this many the log stays quiet (bounded memory). */
-const MAX_REPORTED_CYCLES = 1_000;
-/**
- * [COUNT-1] How often delivery counts of durable messages are handed to the store. Deliveries do not
- * wait for it (that would add a commit to every delivery); a kill -9 loses at most this window's counts.
- */
-const DELIVERY_RECORD_MS = 20;
-/** How often TTLs, delays and ack timeouts are looked at: their precision. */
-const TICK_MS = 100;
 
 export type BrokerDeps = {
   store: Store;

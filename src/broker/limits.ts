@@ -1,0 +1,43 @@
+/**
+ * The broker's limits and defaults, each with its reason (nats-server's const.go): how much work one
+ * turn of the event loop may do, how often timers run, and the config defaults of flow control and
+ * de-duplication.
+ */
+
+// ---- one turn of the event loop ------------------------------------------------------------------
+
+/** Messages handed to subscribers per turn of the event loop while a backlog drains. */
+export const DRAIN_BATCH = 512;
+/** Bytes per drain turn; keeps one turn short even with large payloads. */
+export const DRAIN_BATCH_BYTES = 1 << 20;
+/** When a subscriber is backpressured, the backlog waits this long for a drain before pushing on. */
+export const DRAIN_RETRY_MS = 50;
+
+// ---- timers --------------------------------------------------------------------------------------
+
+/** How often TTLs, delays and ack timeouts are looked at: their precision. */
+export const TICK_MS = 100;
+/**
+ * [COUNT-1] How often delivery counts of durable messages are handed to the store. Deliveries do not
+ * wait for it (that would add a commit to every delivery); a kill -9 loses at most this window's counts.
+ */
+export const DELIVERY_RECORD_MS = 20;
+
+// ---- logging -------------------------------------------------------------------------------------
+
+/** Dead-letter cycles logged, each once; past this many the log stays quiet (bounded memory). */
+export const MAX_REPORTED_CYCLES = 1_000;
+
+// ---- flow control --------------------------------------------------------------------------------
+
+/** Message bytes all queues may hold before publishes are refused: RSS stays near this plus ~150 MB. */
+export const DEFAULT_MAX_QUEUED_BYTES = 256 << 20;
+/** MAX_QUEUED_BYTES from 1 MiB (one largest default payload) to 1 TiB (what any machine's memory could hold). */
+export const MAX_QUEUED_BYTES_BOUNDS = { min: 1 << 20, max: 2 ** 40 } as const;
+
+// ---- de-duplication ------------------------------------------------------------------------------
+
+/** How long a publish's message_id is remembered: covers a publisher's retries across a reconnect or a broker restart. */
+export const DEFAULT_DEDUP_WINDOW_SECONDS = 120;
+/** DEDUP_WINDOW_SECONDS from 0 (off) to a day: every id in the window is held in memory and on disk. */
+export const DEDUP_WINDOW_SECONDS_BOUNDS = { min: 0, max: 86_400 } as const;
