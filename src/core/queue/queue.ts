@@ -1,4 +1,5 @@
 import { ErrorCodes, fail, ok, type Result } from "../errors.ts";
+import { DEFAULT_ACK_TIMEOUT_MS } from "../limits.ts";
 import type { Message } from "../message.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
 import { NO_EFFECTS, type Effect, type Effects } from "./effects.ts";
@@ -10,9 +11,6 @@ type Consumer = { readonly id: string; readonly prefetch: number; unacked: numbe
 type InFlight = { readonly entry: Entry; readonly consumer: string; readonly deadline: number };
 
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
-
-/** RabbitMQ's default consumer timeout: an unacked delivery goes back to the queue after this. */
-export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * One queue's state and nothing else: no I/O, no clock (time is passed in), no ids (tags are
