@@ -1,14 +1,12 @@
-import { ErrorCodes, fail, ok, type Result } from "../errors.ts";
+import { ok, type Result } from "../errors.ts";
 import { DEFAULT_ACK_TIMEOUT_MS } from "../limits.ts";
 import type { Message } from "../message.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
+import { Consumers } from "./consumers.ts";
 import { NO_EFFECTS, type Effect, type Effects } from "./effects.ts";
 import { expired, newEntry, restoredEntry, type DeathReason, type EnqueueOptions, type Entry, type RestoreFlags } from "./entry.ts";
 import { History, type MemoryGauge, type Replay } from "./history.ts";
 import { ReadyList } from "./ready.ts";
-
-type Consumer = { readonly id: string; readonly prefetch: number; unacked: number };
-type InFlight = { readonly entry: Entry; readonly consumer: string; readonly deadline: number };
 
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
 
@@ -29,9 +27,7 @@ export class Queue {
   private readonly ready = new ReadyList();
   /** Delayed messages, ordered by deliverAt. */
   private delayed: Entry[] = [];
-  private readonly inFlight = new Map<number, InFlight>();
-  private readonly consumers = new Map<string, Consumer>();
-  private rotation = 0;
+  private readonly consumers = new Consumers();
   private readonly history: History;
   /** Seqs of durable messages that left since the last checkpoint(): the store may forget them. */
   private removals: number[] = [];
@@ -41,10 +37,8 @@ export class Queue {
   private subscriberCount = 0;
   /** Whether anyone ever attached: auto-delete queues go when the last one leaves. */
   private everAttached = false;
-  published = 0;
-  delivered = 0;
-  acked = 0;
-  deadLettered = 0;
+  /** Counters for the management views; read through the getters. */
+  private readonly totals = { published: 0, delivered: 0, acked: 0, deadLettered: 0 };
 
   constructor(
     readonly name: string,
@@ -67,7 +61,7 @@ export class Queue {
     return this.ready.length + this.delayed.length;
   }
   get unacked(): number {
-    return this.inFlight.size;
+    return this.consumers.unacked;
   }
   get bytes(): number {
     return this.ready.bytes;
@@ -77,6 +71,18 @@ export class Queue {
   }
   get subscribers(): number {
     return this.subscriberCount;
+  }
+  get published(): number {
+    return this.totals.published;
+  }
+  get delivered(): number {
+    return this.totals.delivered;
+  }
+  get acked(): number {
+    return this.totals.acked;
+  }
+  get deadLettered(): number {
+    return this.totals.deadLettered;
   }
   get consumerCount(): number {
     return this.consumers.size;
@@ -106,7 +112,7 @@ export class Queue {
   /** Effects: `persist` (durable), `deliverToSubscribers` (caught up and due), `deadLetter` (TTL 0, drop-head). */
   enqueue(message: Message, now: number, options: EnqueueOptions = {}): Effects {
     const entry = newEntry(this.nextSeq++, message, now, !this.durable, this.args.messageTtl, options);
-    this.published++;
+    this.totals.published++;
     this.gauge.bytes += entry.bytes;
     this.history.remember(entry, now);
     const admitted = entry.deliverAt === undefined ? this.admitReady(entry) : (this.insertDelayed(entry), NO_EFFECTS);
@@ -159,7 +165,7 @@ export class Queue {
       const live: Effect[] = [{ kind: "deliverToSubscribers", entry }];
       if (this.consumers.size === 0) {
         // Nobody owns it: having been sent to the subscribers, it leaves the queue.
-        this.delivered++;
+        this.totals.delivered++;
         this.leave(entry);
         return live;
       }
@@ -173,9 +179,7 @@ export class Queue {
   /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
   private canTakeNow(): boolean {
     if (this.consumers.size === 0) return this.subscriberCount > 0 && this.ready.length === 0;
-    let credit = 0;
-    for (const consumer of this.consumers.values()) credit += consumer.prefetch === 0 ? Infinity : consumer.prefetch - consumer.unacked;
-    return credit > this.ready.length;
+    return this.consumers.credit() > this.ready.length;
   }
 
   /** drop-head: the oldest ready messages make room, and are dead-lettered as `maxlen`; appended to `effects`. */
@@ -234,7 +238,7 @@ export class Queue {
       this.leave(entry);
       if (entry.observed) continue;
       entry.observed = true;
-      this.delivered++;
+      this.totals.delivered++;
       (effects ??= []).push({ kind: "deliverToSubscribers", entry });
       break;
     }
@@ -245,9 +249,7 @@ export class Queue {
 
   /** Adds a consumer, or changes the prefetch of one already here. */
   attachConsumer(id: string, prefetch: number): void {
-    const existing = this.consumers.get(id);
-    if (existing !== undefined) this.consumers.set(id, { ...existing, prefetch });
-    else this.consumers.set(id, { id, prefetch, unacked: 0 });
+    this.consumers.attach(id, prefetch);
     this.everAttached = true;
   }
 
@@ -256,13 +258,8 @@ export class Queue {
    * `deadLetter` for those past the delivery limit; `autoDelete` when that was the last user.
    */
   detachConsumer(id: string): Effects {
-    if (!this.consumers.delete(id)) return NO_EFFECTS;
-    const held: Entry[] = [];
-    for (const [tag, flight] of this.inFlight) {
-      if (flight.consumer !== id) continue;
-      this.inFlight.delete(tag);
-      held.push(flight.entry);
-    }
+    const held = this.consumers.detach(id);
+    if (held === undefined) return NO_EFFECTS;
     const effects: Effect[] = [];
     this.requeue(held, effects);
     effects.push(...this.lastUserLeft());
@@ -275,11 +272,11 @@ export class Queue {
    */
   dispatch(now: number, nextTag: () => number): Effects {
     if (this.consumers.size === 0) return NO_EFFECTS;
-    const consumers = [...this.consumers.values()];
+    const consumers = this.consumers.snapshot();
     let effects: Effect[] | undefined;
     let dead: Effect[] | undefined;
     while (this.ready.peek()?.committed === true) {
-      const consumer = this.nextWithCredit(consumers);
+      const consumer = this.consumers.nextWithCredit(consumers);
       if (consumer === undefined) break;
       const entry = this.ready.shift()!;
       if (expired(entry, now)) {
@@ -296,10 +293,9 @@ export class Queue {
       entry.atOnce = false;
       entry.deliveries++;
       if (this.durable) this.counted.add(entry);
-      consumer.unacked++;
       const tag = nextTag();
-      this.inFlight.set(tag, { entry, consumer: consumer.id, deadline: now + this.ackTimeoutMs });
-      this.delivered++;
+      this.consumers.hand(consumer, entry, tag, now + this.ackTimeoutMs);
+      this.totals.delivered++;
       (effects ??= []).push({ kind: "deliverToConsumer", consumer: consumer.id, entry, tag, redelivered });
     }
     // [TTL0-1] Committed, and no consumer took it just now: its chance is gone.
@@ -310,45 +306,23 @@ export class Queue {
     return effects;
   }
 
-  private nextWithCredit(consumers: Consumer[]): Consumer | undefined {
-    for (let i = 0; i < consumers.length; i++) {
-      const consumer = consumers[(this.rotation + i) % consumers.length]!;
-      if (consumer.prefetch === 0 || consumer.unacked < consumer.prefetch) {
-        this.rotation = (this.rotation + i + 1) % consumers.length;
-        return consumer;
-      }
-    }
-    return undefined;
-  }
-
   /** Reply: D001 for a tag this consumer does not hold. No effects: the message simply leaves. */
   ack(consumer: string, tag: number): Result<Effects> {
-    const flight = this.takeFlight(consumer, tag);
-    if (!flight.ok) return flight;
-    this.acked++;
-    this.leave(flight.value.entry);
+    const taken = this.consumers.take(consumer, tag);
+    if (!taken.ok) return taken;
+    this.totals.acked++;
+    this.leave(taken.value);
     return ok(NO_EFFECTS);
   }
 
   /** requeue: back to the head (or dead-lettered past the delivery limit); otherwise dead-lettered as `rejected`. */
   nack(consumer: string, tag: number, requeue: boolean): Result<Effects> {
-    const flight = this.takeFlight(consumer, tag);
-    if (!flight.ok) return flight;
-    if (!requeue) return ok([this.kill(flight.value.entry, "rejected")]);
+    const taken = this.consumers.take(consumer, tag);
+    if (!taken.ok) return taken;
+    if (!requeue) return ok([this.kill(taken.value, "rejected")]);
     const dead: Effect[] = [];
-    this.requeue([flight.value.entry], dead);
+    this.requeue([taken.value], dead);
     return ok(dead.length === 0 ? NO_EFFECTS : dead);
-  }
-
-  private takeFlight(consumer: string, tag: number): Result<InFlight> {
-    const flight = this.inFlight.get(tag);
-    if (flight === undefined || flight.consumer !== consumer) {
-      return fail(ErrorCodes.UNKNOWN_DELIVERY_TAG, `unknown delivery tag ${tag} (already acknowledged, or never delivered here)`);
-    }
-    this.inFlight.delete(tag);
-    const holder = this.consumers.get(consumer);
-    if (holder !== undefined) holder.unacked--;
-    return ok(flight);
   }
 
   /** Back to the head, in seq order, marked redelivered; past the delivery limit, dead-lettered into `dead`. */
@@ -390,22 +364,12 @@ export class Queue {
     }
     // [TTL0-1] A committed TTL-0 message still here missed its chance (nobody dispatched since).
     if (this.ready.expiring > 0) this.expireWhere((e) => expired(e, now) || (e.atOnce && e.committed), dead);
-    // Deadlines grow in insertion order (now + a fixed timeout), so the late ones come first.
-    const late: [number, InFlight][] = [];
-    for (const pair of this.inFlight) {
-      if (pair[1].deadline > now) break;
-      late.push(pair);
-    }
+    const late = this.consumers.takeLate(now);
     if (late.length === 0 && due === undefined && dead.length === 0) return NO_EFFECTS;
     const effects: Effect[] = [];
-    for (const [tag, flight] of late) {
-      this.inFlight.delete(tag);
-      const holder = this.consumers.get(flight.consumer);
-      if (holder !== undefined) holder.unacked--;
-      effects.push({ kind: "revoke", consumer: flight.consumer, tag });
-    }
+    for (const [tag, delivery] of late) effects.push({ kind: "revoke", consumer: delivery.consumer, tag });
     this.requeue(
-      late.map(([, flight]) => flight.entry),
+      late.map(([, delivery]) => delivery.entry),
       dead,
     );
     if (due !== undefined) effects.push(...due);
@@ -437,7 +401,7 @@ export class Queue {
     this.history.release();
     for (const entry of this.ready) this.gauge.bytes -= entry.bytes;
     for (const entry of this.delayed) this.gauge.bytes -= entry.bytes;
-    for (const flight of this.inFlight.values()) this.gauge.bytes -= flight.entry.bytes;
+    for (const entry of this.consumers.heldEntries()) this.gauge.bytes -= entry.bytes;
   }
 
   /** Effects: `forget`, the seqs that left since the last checkpoint. If the store fails, retryRemovals() gives them back. */
@@ -470,7 +434,7 @@ export class Queue {
    */
   close(): Effects {
     const seqs: number[] = [];
-    for (const flight of this.inFlight.values()) seqs.push(flight.entry.seq);
+    for (const entry of this.consumers.heldEntries()) seqs.push(entry.seq);
     for (const entry of this.ready) if (entry.redelivered) seqs.push(entry.seq);
     for (const entry of this.delayed) if (entry.redelivered) seqs.push(entry.seq);
     seqs.push(...this.removals);
@@ -486,7 +450,7 @@ export class Queue {
   }
 
   private kill(entry: Entry, reason: DeathReason): Effect {
-    this.deadLettered++;
+    this.totals.deadLettered++;
     this.discard(entry);
     return { kind: "deadLetter", entry, reason };
   }
