@@ -115,7 +115,9 @@ export class Queue {
     this.totals.published++;
     this.gauge.bytes += entry.bytes;
     this.history.remember(entry, now);
-    const admitted = entry.deliverAt === undefined ? this.admitReady(entry) : (this.insertDelayed(entry), NO_EFFECTS);
+    let admitted = NO_EFFECTS;
+    if (entry.deliverAt === undefined) admitted = this.admitReady(entry);
+    else this.insertDelayed(entry);
     return this.durable ? [{ kind: "persist", entry }, ...admitted] : admitted;
   }
 
