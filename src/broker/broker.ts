@@ -40,6 +40,7 @@ export type PublishRequest = {
 };
 /** A durable queue's copy of a message, waiting for its commit. */
 type Pending = { queue: Queue; entry: Entry; row: StoredMessage };
+const NOTHING_TO_STORE: readonly Pending[] = Object.freeze([]);
 /**
  * Where run() gathers what effects ask of the store, for its caller to write in one call: the
  * copies to append (`persist`, with the publish's dedup deadline), seqs to forget, delivery counts,
@@ -342,7 +343,7 @@ export class Broker {
    * [COMMIT-1] Stores the durable queues' copies, then lets them be delivered: a client never sees
    * a message a crash could take back. If the store refuses, the copies leave their queues undelivered.
    */
-  private persist(pending: Pending[]): Promise<void> {
+  private persist(pending: readonly Pending[]): Promise<void> {
     const settle = (commit: boolean) => {
       for (const { queue, entry } of pending) this.run(queue, commit ? queue.commit(entry) : queue.abandon(entry));
       for (const queue of new Set(pending.map((p) => p.queue))) this.pump(queue);
@@ -357,13 +358,15 @@ export class Broker {
   }
 
   /** Puts the message in each queue and starts delivery; returns the durable queues' copies, to store. */
-  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): Pending[] {
-    const writes: StoreWrites = { appends: [], dedupUntil };
+  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): readonly Pending[] {
+    // Only durable queues ask to persist: the transient fan-out path allocates nothing here.
+    let writes: StoreWrites | undefined;
     for (const queue of queues) {
+      if (queue.durable) writes ??= { appends: [], dedupUntil };
       this.run(queue, queue.enqueue(message, now, options), now, writes);
       this.pump(queue);
     }
-    return writes.appends!;
+    return writes?.appends ?? NOTHING_TO_STORE;
   }
 
   /** Republishes a dead message to the queue's dead-letter exchange, if it has one; else it is dropped. */
