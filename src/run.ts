@@ -1,4 +1,5 @@
 import { Broker } from "./broker/broker.ts";
+import { realScheduler, systemClock } from "./broker/scheduler.ts";
 import type { Config } from "./config.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
@@ -13,19 +14,22 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function startBroker(config: Config, version: string, signals: Signals): Promise<void> {
   const { store, location } = await openStore(config, log);
-  const hub = new WsHub(config.subscriberMaxBufferBytes);
   const started = performance.now();
-  const broker = await Broker.start({
-    store,
-    delivery: hub,
-    now: Date.now,
-    newId: () => crypto.randomUUID(),
-    checkpointMs: config.checkpointSeconds * 1000,
-    ackTimeoutMs: config.ackTimeoutMs,
-    dedupWindowMs: config.dedupWindowSeconds * 1000,
-    maxQueuedBytes: config.maxQueuedBytes,
-    log,
-  });
+  const broker = await Broker.start(
+    {
+      store,
+      clock: systemClock,
+      scheduler: realScheduler,
+      newId: () => crypto.randomUUID(),
+      checkpointMs: config.checkpointSeconds * 1000,
+      ackTimeoutMs: config.ackTimeoutMs,
+      dedupWindowMs: config.dedupWindowSeconds * 1000,
+      maxQueuedBytes: config.maxQueuedBytes,
+      log,
+    },
+    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes),
+  );
+  const hub = broker.sink;
   if (signals.received !== undefined) {
     // Asked to stop while migrating or restoring: close the store the way a running broker would
     // (so restored messages keep their redelivered marks), and never listen.
@@ -56,7 +60,6 @@ export async function startBroker(config: Config, version: string, signals: Sign
     // [CONFIG-1] Bun's message names neither variable (e.g. an address this machine does not have).
     throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  hub.bind(server, broker);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -24,6 +24,9 @@ export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent da
 
 export const topicOf = (queue: string): string => `queue:${queue}`;
 
+/** One queue's topic: its name (made once), the server that publishes to it, its subscribers. */
+type QueueTopic<S> = { readonly name: string; readonly server: Server<S>; readonly sockets: Set<ServerWebSocket<S>> };
+
 /** ServerWebSocket.readyState of an open socket. */
 const OPEN = 1;
 
@@ -37,7 +40,7 @@ const OPEN = 1;
  * Bun's topics may hold unseen goes one socket at a time, each buffer looked at after each frame.
  */
 export class FanOut<S> {
-  private readonly subscribers = new Map<string, Set<ServerWebSocket<S>>>();
+  private readonly subscribers = new Map<string, QueueTopic<S>>();
   /** Queues whose last publish found a subscriber with unsent data. */
   private readonly suspect = new Set<string>();
   /** Bytes published to suspect queues since their subscribers were last looked at. */
@@ -54,23 +57,24 @@ export class FanOut<S> {
     this.uncheckedBudget = uncheckedTurnBytes(maxBufferBytes);
   }
 
-  subscribe(queue: string, ws: ServerWebSocket<S>): void {
-    ws.subscribe(topicOf(queue));
-    let set = this.subscribers.get(queue);
-    if (set === undefined) this.subscribers.set(queue, (set = new Set()));
-    set.add(ws);
+  /** `server`: the one the socket came through, which publishes to the queue's topic. */
+  subscribe(queue: string, ws: ServerWebSocket<S>, server: Server<S>): void {
+    let topic = this.subscribers.get(queue);
+    if (topic === undefined) this.subscribers.set(queue, (topic = { name: topicOf(queue), server, sockets: new Set() }));
+    ws.subscribe(topic.name);
+    topic.sockets.add(ws);
     // A replay may have left it with unsent data.
     if (ws.getBufferedAmount() > 0) this.suspect.add(queue);
   }
 
   unsubscribe(queue: string, ws: ServerWebSocket<S>): void {
     ws.unsubscribe(topicOf(queue));
-    this.subscribers.get(queue)?.delete(ws);
+    this.subscribers.get(queue)?.sockets.delete(ws);
   }
 
   /** The queue is gone: every subscriber leaves its topic; returns them. */
   removeQueue(queue: string): ServerWebSocket<S>[] {
-    const sockets = [...(this.subscribers.get(queue) ?? [])];
+    const sockets = [...(this.subscribers.get(queue)?.sockets ?? [])];
     for (const ws of sockets) ws.unsubscribe(topicOf(queue));
     this.subscribers.delete(queue);
     this.suspect.delete(queue);
@@ -78,16 +82,16 @@ export class FanOut<S> {
   }
 
   /** Hands the frame to every subscriber of the queue; false when some subscriber has unsent data. */
-  broadcast(server: Server<S>, queue: string, frame: string): boolean {
-    const subscribers = this.subscribers.get(queue);
-    if (subscribers === undefined || subscribers.size === 0) return true;
+  broadcast(queue: string, frame: string): boolean {
+    const topic = this.subscribers.get(queue);
+    if (topic === undefined || topic.sockets.size === 0) return true;
     const bytes = Buffer.byteLength(frame);
-    if (this.unchecked + bytes > this.uncheckedBudget) return this.sendEach(subscribers, frame);
+    if (this.unchecked + bytes > this.uncheckedBudget) return this.sendEach(topic.sockets, frame);
     this.countUnchecked(bytes);
     // Bun reports the worst subscriber as it was before this frame: bytes when none had unsent data,
     // -1 when one had (the frame is queued for it too), 0 when one was past Bun's limit, which the
     // hub never lets happen (bunBackpressureLimit).
-    if (server.publish(topicOf(queue), frame) > 0) {
+    if (topic.server.publish(topic.name, frame) > 0) {
       this.suspect.delete(queue);
       return true;
     }
@@ -107,7 +111,7 @@ export class FanOut<S> {
   private scan(): void {
     this.sinceScan = 0;
     for (const queue of this.suspect) {
-      for (const ws of [...(this.subscribers.get(queue) ?? [])]) {
+      for (const ws of [...(this.subscribers.get(queue)?.sockets ?? [])]) {
         if (ws.getBufferedAmount() > this.maxBufferBytes) this.cut(ws);
       }
     }

@@ -53,7 +53,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       if (broker.isClosing) {
         return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
       }
-      if (server.upgrade(request, { data: newSocketState() })) return undefined;
+      if (server.upgrade(request, { data: newSocketState(server) })) return undefined;
       return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
     }
     // [CORS-1] A page on another site can send a POST without asking first (text/plain is a

@@ -1,8 +1,8 @@
-import type { Server } from "bun";
 import type { Broker, PublishResult } from "../broker/broker.ts";
-import type { Delivery } from "../broker/delivery.ts";
-import { errorFrame, replyFrame } from "../broker/frames.ts";
+import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-sink.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
+import type { Entry } from "../core/queue.ts";
+import { deliveryFrame, errorFrame, replyFrame } from "./frames.ts";
 import { decodeUtf8 } from "./json-text.ts";
 import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
@@ -12,18 +12,20 @@ import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-sess
 /**
  * The WebSocket side of the broker: Bun's raw handlers (Elysia's wrapper halves throughput),
  * subscribers fed through Bun's native topics while they keep up (fan-out.ts), consumers fed one
- * socket at a time.
+ * socket at a time. It is the broker's delivery sink: it encodes each message here, once for all
+ * subscribers of a queue. Made by Broker.start, with the broker it carries commands to.
  */
-export class WsHub implements Delivery {
-  private server: Server<SocketState> | undefined;
-  private broker: Broker | undefined;
+export class WsHub implements DeliverySink {
   private readonly sockets = new Set<Socket>();
   private readonly fanOut: FanOut<SocketState>;
   private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
   /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
   private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly maxBufferBytes: number) {
+  constructor(
+    private readonly broker: Broker,
+    private readonly maxBufferBytes: number,
+  ) {
     this.fanOut = new FanOut(maxBufferBytes, (ws) => this.cutSlow(ws));
   }
 
@@ -32,26 +34,21 @@ export class WsHub implements Delivery {
     return bunBackpressureLimit(this.maxBufferBytes, maxFrameBytes);
   }
 
-  bind(server: Server<SocketState>, broker: Broker): void {
-    this.server = server;
-    this.broker = broker;
-  }
-
   get connections(): number {
     return this.sockets.size;
   }
 
-  // ---- Delivery -------------------------------------------------------------------------------
+  // ---- DeliverySink ---------------------------------------------------------------------------
 
-  broadcast(queue: string, frame: string): boolean {
-    return this.server === undefined || this.fanOut.broadcast(this.server, queue, frame);
+  toSubscribers(queue: QueueRef, entry: Entry): boolean {
+    return this.fanOut.broadcast(queue.name, deliveryFrame(queue, entry));
   }
 
-  toConsumer(consumer: string, frame: string, tag?: number): void {
+  toConsumer(consumer: string, queue: QueueRef, entry: Entry, fields: ConsumerFields): void {
     const target = this.consumers.get(consumer);
     if (target === undefined) return;
-    if (tag !== undefined) target.ws.data.tags.set(tag, target.queue);
-    target.ws.send(frame);
+    target.ws.data.tags.set(fields.tag, target.queue);
+    target.ws.send(deliveryFrame(queue, entry, fields));
   }
 
   revoke(consumer: string, tag: number): void {
@@ -103,7 +100,7 @@ export class WsHub implements Delivery {
   private handle(ws: Socket, frame: ClientFrame): void {
     // [SLOW-1] A subscriber cut for being slow only waits for its close frame.
     if (this.cut.has(ws)) return;
-    const broker = this.broker!;
+    const { broker } = this;
     const withId = frame.id === undefined ? {} : { id: frame.id };
     const reject = (error: BrokerError): void => void ws.send(errorFrame(error.code, error.message, withId));
     const reply = (type: string, payload: Record<string, unknown>): void => {
@@ -117,15 +114,15 @@ export class WsHub implements Delivery {
         // Reply, gap notice and replay go out before the topic subscription, all in this turn:
         // nothing published in between can be missed or sent twice.
         reply("SUBSCRIBED", { queue_name: frame.queue });
-        const { replay, gap } = subscribed.value;
+        const { queue, replay, gap } = subscribed.value;
         if (gap !== undefined) {
           ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
         }
         // [SLOW-2] A replay past the buffer limit is cut with 4008 after whole frames: the
         // subscriber resumes from the last seq it got.
-        if (!this.fanOut.sendAll(ws, replay)) return;
+        if (!this.fanOut.sendAll(ws, replay.map((entry) => deliveryFrame(queue, entry)))) return;
         ws.data.queues.add(frame.queue);
-        this.fanOut.subscribe(frame.queue, ws);
+        this.fanOut.subscribe(frame.queue, ws, ws.data.server);
         broker.attached(frame.queue);
         return;
       }
@@ -200,7 +197,7 @@ export class WsHub implements Delivery {
       if (ws.getBufferedAmount() === 0) this.closeSlow(ws);
       return;
     }
-    for (const queue of ws.data.queues) this.broker?.drained(queue);
+    for (const queue of ws.data.queues) this.broker.drained(queue);
   }
 
   close(ws: Socket): void {
@@ -238,13 +235,13 @@ export class WsHub implements Delivery {
   private detach(ws: Socket): void {
     for (const queue of [...ws.data.queues]) this.unsubscribe(ws, queue);
     for (const queue of [...ws.data.consuming]) this.cancel(ws, queue);
-    this.broker?.connectionClosed(ws.data.connection);
+    this.broker.connectionClosed(ws.data.connection);
   }
 
   private unsubscribe(ws: Socket, queue: string): void {
     ws.data.queues.delete(queue);
     this.fanOut.unsubscribe(queue, ws);
-    this.broker?.detached(queue);
+    this.broker.detached(queue);
   }
 
   private cancel(ws: Socket, queue: string): void {
@@ -252,7 +249,7 @@ export class WsHub implements Delivery {
     const consumer = consumerOf(ws, queue);
     this.consumers.delete(consumer);
     this.dropTags(ws, queue);
-    this.broker?.cancel(consumer, queue);
+    this.broker.cancel(consumer, queue);
   }
 
   private dropTags(ws: Socket, queue: string): void {

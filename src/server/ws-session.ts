@@ -1,4 +1,4 @@
-import type { ServerWebSocket } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import { SLOW_SUBSCRIBER } from "./fan-out.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -12,6 +12,8 @@ export const CloseCodes = {
 /** One WebSocket connection's state: what it subscribes to, consumes, and holds unacknowledged. The hub (ws-hub.ts) acts on its frames. */
 export type SocketState = {
   readonly connection: string;
+  /** The server the socket came through: it publishes to the topics the socket subscribes to. */
+  readonly server: Server<SocketState>;
   /** Queues this socket subscribes to. */
   readonly queues: Set<string>;
   /** Queues this socket consumes from. */
@@ -25,8 +27,9 @@ export type Socket = ServerWebSocket<SocketState>;
 export const consumerOf = (ws: Socket, queue: string): string => `${ws.data.connection}\u0000${queue}`;
 
 let connections = 0;
-export const newSocketState = (): SocketState => ({
+export const newSocketState = (server: Server<SocketState>): SocketState => ({
   connection: `c${++connections}`,
+  server,
   queues: new Set(),
   consuming: new Set(),
   tags: new Map(),

@@ -9,7 +9,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Broker, type BrokerDeps } from "../../src/broker/broker.ts";
-import type { Delivery } from "../../src/broker/delivery.ts";
+import type { DeliverySink } from "../../src/broker/delivery-sink.ts";
+import { realScheduler, systemClock } from "../../src/broker/scheduler.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { api, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
 import { TestSocket } from "../support/ws-client.ts";
@@ -24,22 +25,21 @@ afterAll(async () => {
 
 type Delivered = { body: unknown; tag: number; redelivered: boolean };
 
-/** A broker on a SQLite file with a Delivery that only records what consumers were sent. */
+/** A broker on a SQLite file with a DeliverySink that only records what consumers were sent. */
 async function open(path: string): Promise<{ broker: Broker; delivered: Delivered[] }> {
   const delivered: Delivered[] = [];
-  const delivery: Delivery = {
-    broadcast: () => true,
-    toConsumer: (_consumer, frame) => {
-      const f = JSON.parse(frame);
-      delivered.push({ body: f.body, tag: f.delivery_tag, redelivered: f.redelivered });
+  const sink: DeliverySink = {
+    toSubscribers: () => true,
+    toConsumer: (_consumer, _queue, entry, fields) => {
+      delivered.push({ body: JSON.parse(entry.message.body), tag: fields.tag, redelivered: fields.redelivered });
     },
     detachAll: () => undefined,
     revoke: () => undefined,
   };
   const deps: BrokerDeps = {
     store: SqliteStore.open(path),
-    delivery,
-    now: Date.now,
+    clock: systemClock,
+    scheduler: realScheduler,
     newId: () => crypto.randomUUID(),
     // Only close() checkpoints.
     checkpointMs: 3_600_000,
@@ -47,7 +47,7 @@ async function open(path: string): Promise<{ broker: Broker; delivered: Delivere
     dedupWindowMs: 1_000,
     maxQueuedBytes: 1 << 30,
   };
-  return { broker: await Broker.start(deps), delivered };
+  return { broker: await Broker.start(deps, () => sink), delivered };
 }
 
 function databasePath(): string {

@@ -1,14 +1,12 @@
+import type { ConsumerFields, QueueRef } from "../broker/delivery-sink.ts";
 import type { MessageHeaders } from "../core/exchanges/types.ts";
-import type { Entry, Queue } from "../core/queue.ts";
-
-/** What a consumer's delivery adds to the subscriber frame. */
-export type ConsumerFields = { tag: number; redelivered: boolean; deliveries: number };
+import type { Entry } from "../core/queue.ts";
 
 /**
  * The delivery frame. `unique_id`, `body` and `TTL` are the seed's (a seed client reads the first
  * two); the rest is ours. Built by concatenation so the body (already JSON text) is not re-encoded.
  */
-export function deliveryFrame(queue: Queue, entry: Entry, consumer?: ConsumerFields): string {
+export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: ConsumerFields): string {
   const m = entry.message;
   const queueJson = jsonNames.get(queue) ?? remember(queue);
   const owned =
@@ -28,8 +26,8 @@ export const errorFrame = (code: string, message: string, extra: Record<string, 
 export const replyFrame = (type: string, payload: Record<string, unknown>): string => JSON.stringify({ type, payload });
 
 /** Each queue's name as JSON, made once: it is in every frame the queue sends. */
-const jsonNames = new WeakMap<Queue, string>();
-const remember = (queue: Queue): string => {
+const jsonNames = new WeakMap<QueueRef, string>();
+const remember = (queue: QueueRef): string => {
   const json = JSON.stringify(queue.name);
   jsonNames.set(queue, json);
   return json;

@@ -1,0 +1,115 @@
+import { validateName } from "../core/names.ts";
+import type { Dispatch } from "./dispatch.ts";
+import { queueOptions, type BrokerState } from "./state.ts";
+
+/**
+ * Durability: rebuilding from the store at start, checkpoints (removals and last seqs), delivery
+ * counts, and the clean close that marks what may have been delivered.
+ */
+export class Durability {
+  private checkpointing: Promise<void> | undefined;
+  private recordingDeliveries: Promise<void> | undefined;
+
+  constructor(
+    private readonly state: BrokerState,
+    private readonly dispatch: Dispatch,
+  ) {}
+
+  async restore(): Promise<void> {
+    const { deps, topology, recentIds } = this.state;
+    const snapshot = await deps.store.load();
+    // [NAME-4] Names stored before today's rules are restored (their messages are not lost), and said so.
+    const legacy = (kind: "exchange" | "queue", name: string) => {
+      const invalid = validateName(kind, name);
+      if (invalid) deps.log?.(`restored ${kind} ${JSON.stringify(name)} has a name now refused (${invalid.message}): drain and delete it`);
+    };
+    for (const e of snapshot.exchanges) {
+      legacy("exchange", e.name);
+      topology.applyDeclareExchange(e.name, e.kind, true);
+    }
+    for (const q of snapshot.queues) {
+      legacy("queue", q.name);
+      topology.applyDeclareQueue(q.name, queueOptions(this.state, true, q.args), q.lastSeq);
+    }
+    for (const b of snapshot.bindings) {
+      const checked = topology.checkBinding(b);
+      if (checked.ok) topology.applyBind(checked.value.exchange, checked.value.binding);
+      else deps.log?.(`skipping stored binding ${b.exchange} -> ${b.queue}: ${checked.error.message}`);
+    }
+    for (const m of snapshot.messages) {
+      topology.queues.get(m.queue)?.restore(m.seq, m.message, {
+        expiresAt: m.expiresAt,
+        deliverAt: m.deliverAt,
+        // After a crash any restored message may have been delivered: say so (at-least-once).
+        redelivered: !snapshot.cleanShutdown || m.redelivered === true,
+        deliveries: m.deliveries,
+      });
+    }
+    for (const r of snapshot.recentIds) recentIds.remember(r.messageId, r.until, r.id);
+  }
+
+  /** Removes messages that left their queues from the store and records last seqs. Never what makes a publish durable. */
+  checkpoint(): Promise<void> {
+    this.checkpointing ??= this.runCheckpoint().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const { deps, topology } = this.state;
+    const removals = new Map<string, [number, number][]>();
+    const lastSeqs = new Map<string, number>();
+    for (const queue of topology.queues.values()) {
+      if (!queue.durable) continue;
+      this.dispatch.run(queue, queue.checkpoint(), undefined, { removals });
+      lastSeqs.set(queue.name, queue.lastSeq);
+    }
+    try {
+      await this.state.serial.run(() => deps.store.checkpoint(removals, lastSeqs, deps.clock.now()));
+    } catch (error) {
+      deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
+      // Put the removals back so the next checkpoint tries them again.
+      for (const [name, ranges] of removals) topology.queues.get(name)?.retryRemovals(ranges);
+    }
+  }
+
+  /** [COUNT-1] Hands the delivery counts of durable messages to the store; one such write in flight at a time. */
+  recordDeliveries(): Promise<void> {
+    if (this.recordingDeliveries !== undefined) return this.recordingDeliveries;
+    const { deps, topology } = this.state;
+    const counts = new Map<string, readonly (readonly [number, number])[]>();
+    for (const queue of topology.queues.values()) {
+      if (queue.durable) this.dispatch.run(queue, queue.recordDeliveries(), undefined, { counts });
+    }
+    if (counts.size === 0) return Promise.resolve();
+    this.recordingDeliveries = deps.store
+      .recordDeliveries(counts)
+      .catch((error) => deps.log?.(`recording delivery counts failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.recordingDeliveries = undefined;
+      });
+    return this.recordingDeliveries;
+  }
+
+  /** Refuses new publishes, stops deliveries, checkpoints, marks what may have been delivered as redelivered and closes the store. */
+  async close(): Promise<void> {
+    this.state.closing = true;
+    this.dispatch.stopAllDraining();
+    // A periodic checkpoint already running took its removals earlier: a second one takes the acks since.
+    await this.checkpoint();
+    await this.checkpoint();
+    await this.state.serial.idle();
+    // The one in flight, then whatever was handed out since it began.
+    await this.recordDeliveries();
+    await this.recordDeliveries();
+    // [REDELIVERED-1] Stored as redelivered: what consumers hold, what is flagged already, and what
+    // left its queue after that checkpoint began (acks keep coming while it runs; the store still
+    // has those messages, so they come again, and must say so).
+    const possiblyDelivered = new Map<string, readonly number[]>();
+    for (const queue of this.state.topology.queues.values()) {
+      if (queue.durable) this.dispatch.run(queue, queue.close(), undefined, { redelivered: possiblyDelivered });
+    }
+    await this.state.deps.store.close(possiblyDelivered);
+  }
+}

@@ -1,0 +1,70 @@
+import type { MemoryGauge, QueueOptions } from "../core/queue.ts";
+import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../core/queue-args.ts";
+import { Topology } from "../core/topology.ts";
+import type { Store } from "../store/store.ts";
+import type { DeliverySink } from "./delivery-sink.ts";
+import { RecentIds } from "./recent-ids.ts";
+import type { Clock, Scheduler } from "./scheduler.ts";
+
+export type BrokerDeps = {
+  store: Store;
+  clock: Clock;
+  scheduler: Scheduler;
+  newId: () => string;
+  checkpointMs: number;
+  ackTimeoutMs: number;
+  dedupWindowMs: number;
+  /** Message bytes all queues may hold together before publishes are refused (flow control). */
+  maxQueuedBytes: number;
+  log?: (line: string) => void;
+};
+
+/**
+ * What the broker's parts (topology-ops, publishing, dispatch, durability) share: the deps, the
+ * sink, the topology with its queues, the memory gauge, the dedup ids, whether close() began, and
+ * the one line that topology changes and checkpoints wait in.
+ */
+export type BrokerState = {
+  readonly deps: BrokerDeps;
+  readonly sink: DeliverySink;
+  readonly topology: Topology;
+  readonly gauge: MemoryGauge;
+  readonly recentIds: RecentIds;
+  readonly serial: Serial;
+  closing: boolean;
+};
+
+export const newState = (deps: BrokerDeps, sink: DeliverySink): BrokerState => ({
+  deps,
+  sink,
+  topology: new Topology(),
+  gauge: { bytes: 0 },
+  recentIds: new RecentIds(),
+  serial: new Serial(),
+  closing: false,
+});
+
+/** A queue's options as this broker makes them: its ack timeout and the shared memory gauge. */
+export const queueOptions = (state: BrokerState, durable: boolean, args: QueueArgs = DEFAULT_QUEUE_ARGS, owner?: string): QueueOptions => ({
+  durable,
+  args,
+  owner,
+  ackTimeoutMs: state.deps.ackTimeoutMs,
+  gauge: state.gauge,
+});
+
+/** Topology changes and checkpoints run one at a time, so a check still holds when it is applied. */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(operation, operation);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once everything queued so far has run, failed or not. */
+  idle(): Promise<unknown> {
+    return this.tail.catch(() => undefined);
+  }
+}
