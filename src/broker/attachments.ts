@@ -1,5 +1,5 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Entry, Queue } from "../core/queue.ts";
+import type { Entry, QueueState } from "../core/queue.ts";
 import type { QueueRef } from "./delivery-sink.ts";
 import type { Dispatch } from "./dispatch.ts";
 import type { BrokerState } from "./state.ts";
@@ -30,7 +30,7 @@ export class Attachments {
     return ok({ queue: queue.value, replay: replay.entries, gap: replay.gap ? { firstAvailable: replay.firstAvailable } : undefined });
   }
 
-  private usable(name: string, owner: string): Result<Queue> {
+  private usable(name: string, owner: string): Result<QueueState> {
     const queue = this.state.topology.queues.get(name);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
     if (queue.owner !== undefined && queue.owner !== owner) {

@@ -1,4 +1,4 @@
-import type { DeathReason, Effects, Entry, Queue } from "../core/queue.ts";
+import type { DeathReason, Effects, Entry, QueueState } from "../core/queue.ts";
 import type { StoredMessage } from "../store/store.ts";
 import { DRAIN_BATCH, DRAIN_BATCH_BYTES, DRAIN_RETRY_MS } from "./limits.ts";
 import type { Cancel } from "./scheduler.ts";
@@ -6,7 +6,7 @@ import { seqRanges } from "./seq-ranges.ts";
 import type { BrokerState } from "./state.ts";
 
 /** A durable queue's copy of a message, waiting for its commit. */
-export type DurableCopy = { readonly queue: Queue; readonly entry: Entry; readonly row: StoredMessage };
+export type DurableCopy = { readonly queue: QueueState; readonly entry: Entry; readonly row: StoredMessage };
 
 /**
  * Where run() gathers what effects ask of the store, for its caller to write in one call: the
@@ -23,8 +23,8 @@ export type StoreWrites = {
 
 /** What effects ask of the other parts: dead letters are republished (publishing), auto-delete queues removed (topology). */
 export type DispatchHooks = {
-  deadLetter(queue: Queue, entry: Entry, reason: DeathReason, now: number): void;
-  autoDelete(queue: Queue): void;
+  deadLetter(queue: QueueState, entry: Entry, reason: DeathReason, now: number): void;
+  autoDelete(queue: QueueState): void;
 };
 
 /**
@@ -50,7 +50,7 @@ export class Dispatch {
    * `writes`, for the caller to write. False when a subscriber had unsent data after a broadcast
    * (the backlog slows down).
    */
-  run(queue: Queue, effects: Effects, now?: number, writes?: StoreWrites): boolean {
+  run(queue: QueueState, effects: Effects, now?: number, writes?: StoreWrites): boolean {
     const { sink } = this.state;
     let flowing = true;
     for (const effect of effects) {
@@ -94,7 +94,7 @@ export class Dispatch {
   }
 
   /** Hands out what waits: to consumers when there are any, else the backlog to subscribers. */
-  deliverWaiting(queue: Queue): void {
+  deliverWaiting(queue: QueueState): void {
     // [REDELIVERED-1] Nothing goes out once close() began: a delivery after the store closed
     // could not be marked, and the next run would hand it out again as new.
     if (this.state.closing) return;

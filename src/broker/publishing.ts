@@ -1,9 +1,9 @@
 import { deadLetteredMessage, isDeathCycle } from "../core/dead-letter.ts";
 import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import type { MessageHeaders } from "../core/exchanges/types.ts";
-import { messageBytes, type Message } from "../core/message.ts";
+import { messageBytes, type PublishedMessage } from "../core/message.ts";
 import { validateRoutingKey } from "../core/names.ts";
-import type { DeathReason, Entry, Queue } from "../core/queue.ts";
+import type { DeathReason, Entry, QueueState } from "../core/queue.ts";
 import type { Dispatch, DurableCopy, StoreWrites } from "./dispatch.ts";
 import { MAX_REPORTED_CYCLES } from "./limits.ts";
 import type { BrokerState } from "./state.ts";
@@ -60,7 +60,7 @@ export class Publishing {
     if (gauge.bytes > deps.maxQueuedBytes) {
       return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes, its limit (MAX_QUEUED_BYTES); publish later`);
     }
-    const message: Message = {
+    const message: PublishedMessage = {
       id: deps.newId(),
       exchange: request.exchange,
       routingKey: request.routingKey,
@@ -129,7 +129,7 @@ export class Publishing {
   }
 
   /** Puts the message in each queue and starts delivery; returns the durable queues' copies, to store. */
-  private enqueue(queues: Queue[], message: Message, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): readonly DurableCopy[] {
+  private enqueue(queues: QueueState[], message: PublishedMessage, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): readonly DurableCopy[] {
     // Only durable queues ask to persist: the transient fan-out path allocates nothing here.
     let writes: StoreWrites | undefined;
     for (const queue of queues) {
@@ -141,7 +141,7 @@ export class Publishing {
   }
 
   /** Republishes a dead message to the queue's dead-letter exchange, if it has one; else it is dropped. */
-  deadLetter(queue: Queue, entry: Entry, reason: DeathReason, now: number): void {
+  deadLetter(queue: QueueState, entry: Entry, reason: DeathReason, now: number): void {
     const dlx = queue.args.deadLetterExchange;
     if (dlx === undefined) return;
     const message = deadLetteredMessage(entry.message, reason, queue.name, { exchange: dlx, routingKey: queue.args.deadLetterRoutingKey }, now);
@@ -164,7 +164,7 @@ export class Publishing {
   }
 
   /** Logs a dead-letter cycle the first time it drops a message (RabbitMQ logs each cycle once too). */
-  private reportCycle(from: Queue, to: Queue): void {
+  private reportCycle(from: QueueState, to: QueueState): void {
     const key = `${from.name}\u0000${to.name}`;
     if (this.reportedCycles.size < MAX_REPORTED_CYCLES && !this.reportedCycles.has(key)) {
       this.reportedCycles.add(key);

@@ -1,5 +1,5 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Queue } from "../core/queue.ts";
+import type { QueueState } from "../core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory } from "../core/queue-args.ts";
 import type { BindingSpec, ExchangeSpec, QueueSpec } from "../core/topology.ts";
 import type { Dispatch } from "./dispatch.ts";
@@ -73,7 +73,7 @@ export class TopologyOps {
   }
 
   /** Inside serial: store first, then memory, then tell whoever was attached. */
-  private async removeQueue(queue: Queue, reason: string): Promise<number> {
+  private async removeQueue(queue: QueueState, reason: string): Promise<number> {
     if (queue.durable) await this.state.deps.store.deleteQueue(queue.name);
     const messages = queue.depth;
     this.state.topology.applyDeleteQueue(queue.name);
@@ -138,7 +138,7 @@ export class TopologyOps {
   }
 
   /** An auto-delete queue's last user left: it goes, unless someone attached again meanwhile. */
-  autoDelete(queue: Queue): void {
+  autoDelete(queue: QueueState): void {
     void this.state.serial.run(async () => {
       const current = this.state.topology.queues.get(queue.name);
       if (current === queue && queue.subscribers + queue.consumerCount === 0) await this.removeQueue(queue, "auto-delete: its last user left");

@@ -1,5 +1,5 @@
 import type { Binding, BindingArgs } from "../core/exchanges/types.ts";
-import type { Queue } from "../core/queue.ts";
+import type { QueueState } from "../core/queue.ts";
 import { queueArgsView } from "../core/queue-args.ts";
 import type { Exchange } from "../core/topology.ts";
 
@@ -29,7 +29,7 @@ export const exchangeView = (e: Exchange): ExchangeView => ({
   bindings: e.bindings.size,
 });
 
-export const queueView = (q: Queue): QueueView => ({
+export const queueView = (q: QueueState): QueueView => ({
   name: q.name,
   durable: q.durable,
   messages: q.depth,

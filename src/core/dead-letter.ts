@@ -1,5 +1,5 @@
 import type { MessageHeaders, HeaderValue } from "./exchanges/types.ts";
-import type { Message } from "./message.ts";
+import type { PublishedMessage } from "./message.ts";
 import type { DeathReason } from "./queue.ts";
 
 /**
@@ -48,12 +48,12 @@ const isDeathRecord = (v: HeaderValue): v is DeathRecord => {
  * `x-death-count` counting every death) saying why and where from.
  */
 export function deadLetteredMessage(
-  m: Message,
+  m: PublishedMessage,
   reason: DeathReason,
   queue: string,
   to: { readonly exchange: string; readonly routingKey: string | undefined },
   now: number,
-): Message {
+): PublishedMessage {
   const count = typeof m.headers["x-death-count"] === "number" ? m.headers["x-death-count"] : 0;
   const deaths = deathsOf(m.headers);
   const same = deaths.find((d) => d.queue === queue && d.reason === reason);

@@ -1,8 +1,11 @@
 import type { MessageHeaders } from "./exchanges/types.ts";
 import { MESSAGE_OVERHEAD_BYTES } from "./limits.ts";
 
-/** A published message as the broker routes it. Ids and time are given by the caller, never made here. */
-export type Message = {
+/**
+ * A published message as the broker routes and stores it (the client's `Message` is what a
+ * subscriber receives). Ids and time are given by the caller, never made here.
+ */
+export type PublishedMessage = {
   /** The seed's `unique_id`. */
   readonly id: string;
   readonly exchange: string;
@@ -19,7 +22,7 @@ export type Message = {
 /** Defined in limits.ts; also exported here, beside messageBytes, which adds it. */
 export { MESSAGE_OVERHEAD_BYTES };
 
-const sizes = new WeakMap<Message, number>();
+const sizes = new WeakMap<PublishedMessage, number>();
 
 /**
  * What a message counts toward `max_bytes`, the queue's `bytes` and MAX_QUEUED_BYTES: the length of
@@ -28,7 +31,7 @@ const sizes = new WeakMap<Message, number>();
  * because they grow (x-death) and a publisher chooses them. Computed once per message, however
  * many queues it reaches.
  */
-export function messageBytes(m: Message): number {
+export function messageBytes(m: PublishedMessage): number {
   let bytes = sizes.get(m);
   if (bytes !== undefined) return bytes;
   let headers = 0;

@@ -2,7 +2,7 @@ import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
 import { DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type BindingSet, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
 import { validateBindingKey, validateName } from "./names.ts";
-import { Queue, type QueueOptions } from "./queue.ts";
+import { QueueState, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
 
 export type Exchange = {
@@ -27,7 +27,7 @@ export { DEFAULT_EXCHANGE };
  */
 export class Topology {
   readonly exchanges = new Map<string, Exchange>();
-  readonly queues = new Map<string, Queue>();
+  readonly queues = new Map<string, QueueState>();
 
   checkDeclareExchange(spec: ExchangeSpec): Result<{ exists: boolean; kind: ExchangeKind }> {
     const nameError = validateName("exchange", spec.name);
@@ -87,14 +87,14 @@ export class Topology {
     return ok({ exists: true });
   }
 
-  applyDeclareQueue(name: string, options: QueueOptions, lastSeq = 0): Queue {
-    const queue = new Queue(name, options, lastSeq);
+  applyDeclareQueue(name: string, options: QueueOptions, lastSeq = 0): QueueState {
+    const queue = new QueueState(name, options, lastSeq);
     this.queues.set(name, queue);
     return queue;
   }
 
   /** `owner`: the connection asking; [EXCL-1] an exclusive queue is only its owner's to delete. */
-  checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }, owner?: string): Result<Queue> {
+  checkDeleteQueue(name: string, guards: { ifUnused?: boolean; ifEmpty?: boolean }, owner?: string): Result<QueueState> {
     const queue = this.checkQueueOwner(name, owner);
     if (!queue.ok) return queue;
     return this.checkGuards(queue.value, guards);
@@ -104,7 +104,7 @@ export class Topology {
    * [EXCL-1] The queue, if `owner` may delete or purge it: an exclusive queue belongs to the
    * connection that declared it (RabbitMQ answers RESOURCE_LOCKED; we answer Q006).
    */
-  checkQueueOwner(name: string, owner?: string): Result<Queue> {
+  checkQueueOwner(name: string, owner?: string): Result<QueueState> {
     const queue = this.queues.get(name);
     if (queue === undefined) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${name}" does not exist`);
     if (queue.owner !== undefined && queue.owner !== owner) {
@@ -113,7 +113,7 @@ export class Topology {
     return ok(queue);
   }
 
-  private checkGuards(queue: Queue, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<Queue> {
+  private checkGuards(queue: QueueState, guards: { ifUnused?: boolean; ifEmpty?: boolean }): Result<QueueState> {
     const name = queue.name;
     if (guards.ifUnused && queue.subscribers + queue.consumerCount > 0) {
       return fail(ErrorCodes.QUEUE_IN_USE, `queue "${name}" has ${queue.subscribers} subscriber(s) and ${queue.consumerCount} consumer(s)`);
@@ -138,7 +138,7 @@ export class Topology {
     return removed;
   }
 
-  checkBinding(spec: BindingSpec): Result<{ binding: Binding; exchange: Exchange; queue: Queue; exists: boolean }> {
+  checkBinding(spec: BindingSpec): Result<{ binding: Binding; exchange: Exchange; queue: QueueState; exists: boolean }> {
     const exchangeName = validateName("exchange", spec.exchange);
     if (exchangeName) return { ok: false, error: exchangeName };
     const queueName = validateName("queue", spec.queue);
@@ -172,7 +172,7 @@ export class Topology {
   }
 
   /** Queues a message reaches; E002 when the exchange does not exist. */
-  route(exchangeName: string, routingKey: string, headers: MessageHeaders): Result<Queue[]> {
+  route(exchangeName: string, routingKey: string, headers: MessageHeaders): Result<QueueState[]> {
     if (exchangeName === DEFAULT_EXCHANGE) {
       const queue = this.queues.get(routingKey);
       return ok(queue === undefined ? [] : [queue]);
@@ -180,7 +180,7 @@ export class Topology {
     const exchange = this.exchanges.get(exchangeName);
     if (exchange === undefined) return fail(ErrorCodes.EXCHANGE_NOT_FOUND, `exchange "${exchangeName}" does not exist`);
     const names = exchange.router.route({ routingKey, headers });
-    const queues: Queue[] = [];
+    const queues: QueueState[] = [];
     for (const name of names) {
       const queue = this.queues.get(name);
       if (queue !== undefined) queues.push(queue);

@@ -20,7 +20,7 @@ export type GroupCommitOptions<T> = {
 };
 
 type Caller = { resolve: (value: unknown) => void; reject: (error: unknown) => void; since: number };
-type Pending<T> =
+type QueuedWrite<T> =
   | { kind: "rows"; rows: readonly T[]; bytes: number; caller: Caller }
   | { kind: "exclusive"; operation: () => unknown; caller: Caller };
 
@@ -35,7 +35,7 @@ type Pending<T> =
  * `exclusive` runs any other write in the same line, so writes apply in call order.
  */
 export class GroupCommit<T> {
-  private readonly pending: Pending<T>[] = [];
+  private readonly waiting: QueuedWrite<T>[] = [];
   /** Callers of the asynchronous step in flight; nothing else starts until it settles. */
   private running: Caller[] | undefined;
   private scheduled = false;
@@ -70,15 +70,15 @@ export class GroupCommit<T> {
 
   /** Synchronous `commit` only: commits everything waiting, now, so a direct write that follows keeps its order. */
   flushNow(): void {
-    while (this.pending.length > 0) {
+    while (this.waiting.length > 0) {
       if (this.running !== undefined) throw new Error("flushNow() needs a synchronous commit");
       this.step();
     }
   }
 
-  private enqueue<R>(make: (caller: Caller) => Pending<T>): Promise<R> {
+  private enqueue<R>(make: (caller: Caller) => QueuedWrite<T>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push(make({ resolve: resolve as (value: unknown) => void, reject, since: performance.now() }));
+      this.waiting.push(make({ resolve: resolve as (value: unknown) => void, reject, since: performance.now() }));
       if (this.options.timeoutMs !== undefined && this.sweeper === undefined) {
         this.sweeper = setInterval(() => this.sweep(), this.options.timeoutMs / 5);
         this.sweeper.unref?.();
@@ -92,26 +92,26 @@ export class GroupCommit<T> {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.pump();
+      this.writeNext();
     });
   }
 
-  private pump(): void {
+  private writeNext(): void {
     this.step();
-    if (this.pending.length > 0) this.schedule();
+    if (this.waiting.length > 0) this.schedule();
     else if (this.running === undefined) this.stopSweeper();
   }
 
   /** Starts the next batch or exclusive operation; settles its callers now if it ran synchronously. */
   private step(): void {
     if (this.running !== undefined) return;
-    const head = this.pending[0];
+    const head = this.waiting[0];
     if (head === undefined) return;
     let callers: Caller[];
     let run: () => unknown;
     let failure: string;
     if (head.kind === "exclusive") {
-      this.pending.shift();
+      this.waiting.shift();
       callers = [head.caller];
       run = head.operation;
       failure = "database write failed";
@@ -139,7 +139,7 @@ export class GroupCommit<T> {
     ).finally(() => {
       this.running = undefined;
       // Everything that accumulated meanwhile goes now, as one batch.
-      this.pump();
+      this.writeNext();
     });
   }
 
@@ -147,10 +147,10 @@ export class GroupCommit<T> {
     const rows: T[] = [];
     const callers: Caller[] = [];
     let bytes = 0;
-    for (let head = this.pending[0]; head?.kind === "rows"; head = this.pending[0]) {
+    for (let head = this.waiting[0]; head?.kind === "rows"; head = this.waiting[0]) {
       const fits = rows.length + head.rows.length <= this.maxRows && bytes + head.bytes <= this.maxBytes;
       if (rows.length > 0 && !fits) break;
-      this.pending.shift();
+      this.waiting.shift();
       callers.push(head.caller);
       bytes += head.bytes;
       for (const row of head.rows) rows.push(row);
@@ -167,14 +167,14 @@ export class GroupCommit<T> {
       message: `the database did not answer within ${timeoutMs / 1000} s`,
     });
     for (const caller of this.running ?? []) if (caller.since < cutoff) caller.reject(late);
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const entry = this.pending[i]!;
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const entry = this.waiting[i]!;
       if (entry.caller.since < cutoff) {
-        this.pending.splice(i, 1);
+        this.waiting.splice(i, 1);
         entry.caller.reject(late);
       }
     }
-    if (this.pending.length === 0 && this.running === undefined) this.stopSweeper();
+    if (this.waiting.length === 0 && this.running === undefined) this.stopSweeper();
   }
 
   private stopSweeper(): void {

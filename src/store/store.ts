@@ -1,5 +1,5 @@
 import type { Binding, ExchangeKind } from "../core/exchanges/types.ts";
-import type { Message } from "../core/message.ts";
+import type { PublishedMessage } from "../core/message.ts";
 import type { QueueArgs } from "../core/queue-args.ts";
 
 export type StoredExchange = { readonly name: string; readonly kind: ExchangeKind };
@@ -7,7 +7,7 @@ export type StoredQueue = { readonly name: string; readonly lastSeq: number; rea
 export type StoredMessage = {
   readonly queue: string;
   readonly seq: number;
-  readonly message: Message;
+  readonly message: PublishedMessage;
   readonly expiresAt?: number;
   readonly deliverAt?: number;
   /** Handed to a consumer before a clean shutdown (a crash marks every restored message). */

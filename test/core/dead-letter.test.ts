@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { deadLetteredMessage, deathsOf, isDeathCycle } from "../../src/core/dead-letter.ts";
 import type { MessageHeaders } from "../../src/core/exchanges/types.ts";
-import type { Message } from "../../src/core/message.ts";
+import type { PublishedMessage } from "../../src/core/message.ts";
 import type { DeathReason } from "../../src/core/queue.ts";
 
-const published: Message = { id: "m1", exchange: "orders", routingKey: "eu", headers: { tenant: "acme" }, body: "1", timestamp: 0 };
+const published: PublishedMessage = { id: "m1", exchange: "orders", routingKey: "eu", headers: { tenant: "acme" }, body: "1", timestamp: 0 };
 
 /** The message after dying in each [queue, reason] in turn, dead-lettered to `dlx` with its own key. */
-const diedIn = (steps: readonly (readonly [string, DeathReason])[], start: Message = published): Message =>
+const diedIn = (steps: readonly (readonly [string, DeathReason])[], start: PublishedMessage = published): PublishedMessage =>
   steps.reduce((m, [queue, reason], i) => deadLetteredMessage(m, reason, queue, { exchange: "dlx", routingKey: undefined }, 1_000 * (i + 1)), start);
 
 describe("[DLX-4] x-death, as RabbitMQ writes it", () => {
@@ -66,7 +66,7 @@ describe("[DLX-4] x-death, as RabbitMQ writes it", () => {
 
   test("a malformed x-death a publisher sent is replaced, not trusted", () => {
     for (const junk of ["text", 5, [1, "a", null], [{ count: "1", reason: "expired", queue: "q" }]] as const) {
-      const start: Message = { ...published, headers: { "x-death": junk as MessageHeaders[string] } };
+      const start: PublishedMessage = { ...published, headers: { "x-death": junk as MessageHeaders[string] } };
       expect(deathsOf(start.headers)).toEqual([]);
       expect(deathsOf(diedIn([["work", "expired"]], start).headers)).toHaveLength(1);
     }

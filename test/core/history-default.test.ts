@@ -1,11 +1,11 @@
 /** [SLOW-2] History on by default for durable queues, and what gives way at the memory limit. */
 import { describe, expect, test } from "bun:test";
-import type { Message } from "../../src/core/message.ts";
-import { Queue } from "../../src/core/queue.ts";
+import type { PublishedMessage } from "../../src/core/message.ts";
+import { QueueState } from "../../src/core/queue.ts";
 import { DEFAULT_DURABLE_HISTORY_SIZE } from "../../src/core/limits.ts";
 import { DEFAULT_QUEUE_ARGS, parseQueueArgs, queueArgsView, withDefaultHistory } from "../../src/core/queue-args.ts";
 
-const msg = (n: number): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: 0 });
+const msg = (n: number): PublishedMessage => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: 0 });
 
 describe("history_size default", () => {
   test("[SLOW-2] unset: 1,000 for a durable queue, 0 for a transient one; a declared value, 0 included, is kept", () => {
@@ -20,8 +20,8 @@ describe("history_size default", () => {
   });
 
   test("[SLOW-2] a durable queue retains its last 1,000 messages for since replays", () => {
-    const q = new Queue("q", { durable: false, args: DEFAULT_QUEUE_ARGS });
-    const durable = new Queue("d", { durable: true, args: DEFAULT_QUEUE_ARGS });
+    const q = new QueueState("q", { durable: false, args: DEFAULT_QUEUE_ARGS });
+    const durable = new QueueState("d", { durable: true, args: DEFAULT_QUEUE_ARGS });
     expect(q.args.historySize).toBe(0);
     expect(durable.args.historySize).toBe(1_000);
   });
@@ -30,7 +30,7 @@ describe("history_size default", () => {
 describe("history at the memory limit", () => {
   test("[SLOW-2] forgetHistory frees the oldest retained messages, and the gauge with them", () => {
     const gauge = { bytes: 0 };
-    const q = new Queue("q", { durable: false, gauge, args: { ...DEFAULT_QUEUE_ARGS, historySize: 10 } });
+    const q = new QueueState("q", { durable: false, gauge, args: { ...DEFAULT_QUEUE_ARGS, historySize: 10 } });
     q.attachSubscriber(); // each message is sent to the subscribers and leaves the queue: only history holds it
     for (let n = 1; n <= 5; n++) q.enqueue(msg(n), 0);
     const one = gauge.bytes / 5;

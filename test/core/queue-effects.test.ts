@@ -1,12 +1,12 @@
 /** The effects each queue command returns, in order: pure, time passed in, no sleeping. */
 import { describe, expect, test } from "bun:test";
-import type { Message } from "../../src/core/message.ts";
-import { NO_EFFECTS, Queue, type Effect, type Effects, type QueueOptions } from "../../src/core/queue.ts";
+import type { PublishedMessage } from "../../src/core/message.ts";
+import { NO_EFFECTS, QueueState, type Effect, type Effects, type QueueOptions } from "../../src/core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../src/core/queue-args.ts";
 
-const msg = (n: number, at = 0): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
+const msg = (n: number, at = 0): PublishedMessage => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
 const queue = (options: Partial<QueueOptions> = {}, args: Partial<QueueArgs> = {}) =>
-  new Queue("q", { durable: false, ...options, args: { ...DEFAULT_QUEUE_ARGS, ...args } });
+  new QueueState("q", { durable: false, ...options, args: { ...DEFAULT_QUEUE_ARGS, ...args } });
 const tags = () => {
   let t = 0;
   return () => ++t;

@@ -1,15 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { MESSAGE_OVERHEAD_BYTES, messageBytes, type Message } from "../../src/core/message.ts";
-import { Queue, type Effect, type Effects } from "../../src/core/queue.ts";
+import { MESSAGE_OVERHEAD_BYTES, messageBytes, type PublishedMessage } from "../../src/core/message.ts";
+import { QueueState, type Effect, type Effects } from "../../src/core/queue.ts";
 import { DEFAULT_QUEUE_ARGS, parseQueueArgs, type QueueArgs } from "../../src/core/queue-args.ts";
 
-const msg = (n: number, at = 0): Message => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
+const msg = (n: number, at = 0): PublishedMessage => ({ id: `m${n}`, exchange: "x", routingKey: "k", headers: {}, body: String(n), timestamp: at });
 const args = (over: Partial<QueueArgs>): QueueArgs => ({ ...DEFAULT_QUEUE_ARGS, ...over });
 const tags = () => {
   let t = 0;
   return () => ++t;
 };
-const bodies = (xs: readonly { entry: { message: Message } }[]) => xs.map((x) => Number(x.entry.message.body));
+const bodies = (xs: readonly { entry: { message: PublishedMessage } }[]) => xs.map((x) => Number(x.entry.message.body));
 const of = <K extends Effect["kind"]>(kind: K, effects: Effects) => effects.filter((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
 /** The deliveries to consumers among a command's effects. */
 const handed = (effects: Effects) => of("deliverToConsumer", effects);
@@ -20,7 +20,7 @@ const live = (effects: Effects) => of("deliverToSubscribers", effects).length > 
 /** The entry a durable queue asks to store. */
 const persisted = (effects: Effects) => of("persist", effects)[0]!.entry;
 /** Up to `max` backlog messages for the subscribers, one command each, as the broker drains [SLOW-1]. */
-const drain = (q: Queue, now: number, max = Infinity) => {
+const drain = (q: QueueState, now: number, max = Infinity) => {
   const seqs: number[] = [];
   for (let i = 0; i < max; i++) {
     const effects = q.nextForSubscribers(now);
@@ -30,11 +30,11 @@ const drain = (q: Queue, now: number, max = Infinity) => {
   return seqs;
 };
 /** The seqs a checkpoint would have the store forget. */
-const removed = (q: Queue) => of("forget", q.checkpoint()).flatMap((f) => f.seqs);
+const removed = (q: QueueState) => of("forget", q.checkpoint()).flatMap((f) => f.seqs);
 
 describe("queue: consumers", () => {
   test("each message goes to exactly one consumer, round robin, within prefetch", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachConsumer("a", 2);
     q.attachConsumer("b", 2);
     for (let i = 1; i <= 6; i++) q.enqueue(msg(i), 0);
@@ -46,7 +46,7 @@ describe("queue: consumers", () => {
   });
 
   test("ack frees credit; an unknown or repeated tag is refused", () => {
-    const q = new Queue("q", { durable: true });
+    const q = new QueueState("q", { durable: true });
     q.attachConsumer("a", 1);
     q.commit(persisted(q.enqueue(msg(1), 0)));
     q.commit(persisted(q.enqueue(msg(2), 0)));
@@ -62,7 +62,7 @@ describe("queue: consumers", () => {
   });
 
   test("a consumer that leaves puts its messages back at the head, in order, redelivered", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachConsumer("a", 3);
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     const next = tags();
@@ -75,7 +75,7 @@ describe("queue: consumers", () => {
   });
 
   test("nack requeue puts it back first; nack without requeue dead-letters it as rejected", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
@@ -90,7 +90,7 @@ describe("queue: consumers", () => {
   });
 
   test("past the delivery limit a message is dead-lettered instead of requeued", () => {
-    const q = new Queue("q", { durable: false, args: args({ deliveryLimit: 2 }) });
+    const q = new QueueState("q", { durable: false, args: args({ deliveryLimit: 2 }) });
     q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     const next = tags();
@@ -103,7 +103,7 @@ describe("queue: consumers", () => {
   });
 
   test("an unacked delivery past the ack timeout comes back", () => {
-    const q = new Queue("q", { durable: false, ackTimeoutMs: 1000 });
+    const q = new QueueState("q", { durable: false, ackTimeoutMs: 1000 });
     q.attachConsumer("a", 1);
     q.enqueue(msg(1), 0);
     const next = tags();
@@ -120,14 +120,14 @@ describe("queue: consumers", () => {
 
 describe("queue: subscribers", () => {
   test("with subscribers and no consumer a message is observed and leaves at once", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachSubscriber();
     expect(live(q.enqueue(msg(1), 0))).toBe(true);
     expect(q.depth).toBe(0);
   });
 
   test("a backlog goes to subscribers first, in order; new messages wait behind it", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
     q.attachSubscriber();
@@ -138,7 +138,7 @@ describe("queue: subscribers", () => {
   });
 
   test("with consumers, subscribers observe while consumers own the message", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachSubscriber();
     q.attachConsumer("a", 10);
     expect(live(q.enqueue(msg(1), 0))).toBe(true);
@@ -147,7 +147,7 @@ describe("queue: subscribers", () => {
   });
 
   test("replay gives retained messages after since, and says when history no longer reaches back", () => {
-    const q = new Queue("q", { durable: false, args: args({ historySize: 3 }) });
+    const q = new QueueState("q", { durable: false, args: args({ historySize: 3 }) });
     q.attachSubscriber();
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     expect(q.replay(3)).toEqual(expect.objectContaining({ gap: false, firstAvailable: 3 }));
@@ -160,7 +160,7 @@ describe("queue: subscribers", () => {
 
 describe("queue: limits and time", () => {
   test("drop-head: the oldest make room and are dead-lettered as maxlen", () => {
-    const q = new Queue("q", { durable: false, args: args({ maxLength: 2 }) });
+    const q = new QueueState("q", { durable: false, args: args({ maxLength: 2 }) });
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
     const third = q.enqueue(msg(3), 0);
@@ -169,14 +169,14 @@ describe("queue: limits and time", () => {
   });
 
   test("reject-publish: a full queue refuses before anything is enqueued", () => {
-    const q = new Queue("q", { durable: false, args: args({ maxLength: 1, overflow: "reject-publish" }) });
+    const q = new QueueState("q", { durable: false, args: args({ maxLength: 1, overflow: "reject-publish" }) });
     expect(q.admits(10)).toBe(true);
     q.enqueue(msg(1), 0);
     expect(q.admits(10)).toBe(false);
   });
 
   test("message_ttl and per-message ttl expire waiting messages as expired", () => {
-    const q = new Queue("q", { durable: false, args: args({ messageTtl: 100 }) });
+    const q = new QueueState("q", { durable: false, args: args({ messageTtl: 100 }) });
     q.enqueue(msg(1, 0), 0);
     q.enqueue(msg(2, 50), 50, { ttl: 10 });
     expect(deadOf(q.tick(59))).toEqual([]);
@@ -186,7 +186,7 @@ describe("queue: limits and time", () => {
   });
 
   test("a delayed message is not delivered before its time", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachConsumer("a", 10);
     q.enqueue(msg(1), 0, { delay: 500 });
     q.enqueue(msg(2), 0);
@@ -222,7 +222,7 @@ describe("queue arguments", () => {
 describe("queue: memory accounting", () => {
   test("[MEM-2] retained history counts against the gauge, and stops counting once forgotten", () => {
     const gauge = { bytes: 0 };
-    const q = new Queue("q", { durable: false, gauge, args: args({ historySize: 2 }) });
+    const q = new QueueState("q", { durable: false, gauge, args: args({ historySize: 2 }) });
     q.attachSubscriber(); // each message is observed and leaves the queue at once
     q.enqueue(msg(1), 0);
     const one = gauge.bytes;
@@ -237,7 +237,7 @@ describe("queue: memory accounting", () => {
 
 describe("queue: [COMMIT-1] durable messages are delivered only once committed", () => {
   test("consumers get nothing before the commit, then everything in order", () => {
-    const q = new Queue("q", { durable: true });
+    const q = new QueueState("q", { durable: true });
     q.attachConsumer("a", 10);
     const first = persisted(q.enqueue(msg(1), 0));
     const second = persisted(q.enqueue(msg(2), 0));
@@ -250,7 +250,7 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
   });
 
   test("subscribers get an uncommitted message through the backlog once it is committed", () => {
-    const q = new Queue("q", { durable: true });
+    const q = new QueueState("q", { durable: true });
     q.attachSubscriber();
     const enqueued = q.enqueue(msg(1), 0);
     expect(live(enqueued)).toBe(false);
@@ -261,7 +261,7 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
   });
 
   test("with consumers, subscribers observe at the commit", () => {
-    const q = new Queue("q", { durable: true });
+    const q = new QueueState("q", { durable: true });
     q.attachSubscriber();
     q.attachConsumer("a", 10);
     const enqueued = q.enqueue(msg(1), 0);
@@ -273,7 +273,7 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
 
   test("a message the store refused leaves without being delivered, and does not block the next", () => {
     const gauge = { bytes: 0 };
-    const q = new Queue("q", { durable: true, gauge });
+    const q = new QueueState("q", { durable: true, gauge });
     q.attachConsumer("a", 10);
     const refused = persisted(q.enqueue(msg(1), 0));
     const kept = persisted(q.enqueue(msg(2), 0));
@@ -284,7 +284,7 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
   });
 
   test("[RESUME-3] waiting messages count as available: no false GAP", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.enqueue(msg(1), 0);
     q.enqueue(msg(2), 0);
     expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
@@ -292,7 +292,7 @@ describe("queue: [COMMIT-1] durable messages are delivered only once committed",
 });
 
 describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)", () => {
-  const zero = () => new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
+  const zero = () => new QueueState("q", { durable: false, args: args({ messageTtl: 0 }) });
 
   test("a consumer with credit gets it, even in a later millisecond", () => {
     const q = zero();
@@ -316,7 +316,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
     expect(handed(q.dispatch(0, next))).toHaveLength(2);
     expect(reasons(q.enqueue(msg(3), 0))).toEqual([[3, "expired"]]);
 
-    const ahead = new Queue("q", { durable: false, args: args({ messageTtl: 0 }) });
+    const ahead = new QueueState("q", { durable: false, args: args({ messageTtl: 0 }) });
     ahead.attachConsumer("a", 2);
     expect(deadOf(ahead.enqueue(msg(1), 0))).toEqual([]);
     expect(deadOf(ahead.enqueue(msg(2), 0))).toEqual([]);
@@ -325,7 +325,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
   });
 
   test("a per-message ttl of 0 behaves the same; with a delay it has passed by the release", () => {
-    const q = new Queue("q", { durable: false });
+    const q = new QueueState("q", { durable: false });
     q.attachConsumer("a", 10);
     q.enqueue(msg(1), 0, { ttl: 0 });
     q.enqueue(msg(2), 0, { ttl: 0, delay: 10 });
@@ -334,7 +334,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
   });
 
   test("durable: decided on arrival, handed out by the dispatch after the commit", () => {
-    const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    const q = new QueueState("q", { durable: true, args: args({ messageTtl: 0 }) });
     q.attachConsumer("a", 1);
     const enqueued = q.enqueue(msg(1, 0), 0);
     const entry = persisted(enqueued);
@@ -346,7 +346,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
   });
 
   test("durable: the consumer left before the commit: the next dispatch or tick expires it", () => {
-    const q = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    const q = new QueueState("q", { durable: true, args: args({ messageTtl: 0 }) });
     q.attachConsumer("a", 1);
     const entry = persisted(q.enqueue(msg(1, 0), 0));
     q.detachConsumer("a");
@@ -372,7 +372,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
     q.attachSubscriber();
     const sent = q.enqueue(msg(1), 0);
     expect([live(sent), deadOf(sent)]).toEqual([true, []]);
-    const restored = new Queue("q", { durable: true, args: args({ messageTtl: 0 }) });
+    const restored = new QueueState("q", { durable: true, args: args({ messageTtl: 0 }) });
     restored.attachConsumer("a", 1);
     restored.restore(1, msg(1, 0), { expiresAt: 0, redelivered: true });
     expect(reasons(restored.dispatch(5, tags()))).toEqual([[1, "expired"]]);
@@ -381,7 +381,7 @@ describe("queue: [TTL0-1] message_ttl 0 delivers at once or expires (RabbitMQ)",
 
 describe("queue: [HIST-1] history replays the stream, not what the queue threw away", () => {
   test("messages max_length dropped before anyone had them are not replayed; no GAP for them either", () => {
-    const q = new Queue("q", { durable: false, args: args({ historySize: 10, maxLength: 2 }) });
+    const q = new QueueState("q", { durable: false, args: args({ historySize: 10, maxLength: 2 }) });
     for (let i = 1; i <= 5; i++) q.enqueue(msg(i), 0);
     // 1–3 were dropped (dead-lettered as maxlen), 4–5 wait and reach a subscriber through the backlog.
     expect(q.replay(0)).toEqual({ entries: [], firstAvailable: 1, gap: false });
@@ -391,7 +391,7 @@ describe("queue: [HIST-1] history replays the stream, not what the queue threw a
   });
 
   test("expired and purged ones are not replayed; what subscribers saw or a consumer had is", () => {
-    const q = new Queue("q", { durable: false, args: args({ historySize: 10, messageTtl: 100 }) });
+    const q = new QueueState("q", { durable: false, args: args({ historySize: 10, messageTtl: 100 }) });
     q.attachConsumer("a", 1);
     q.attachSubscriber();
     q.enqueue(msg(1, 0), 0); // seen by the subscribers at once, handed to the consumer
@@ -411,10 +411,10 @@ describe("queue: [HIST-1] history replays the stream, not what the queue threw a
 
 describe("queue: [BYTES-1] what counts toward max_bytes, exactly", () => {
   test("body, key, exchange, id and headers as JSON, in characters, plus MESSAGE_OVERHEAD_BYTES", () => {
-    const q = new Queue("q", { durable: false, args: args({ maxBytes: 1_000, overflow: "reject-publish" }) });
-    const plain: Message = { id: "m1", exchange: "x", routingKey: "k", headers: {}, body: '"' + "b".repeat(98) + '"', timestamp: 0 };
+    const q = new QueueState("q", { durable: false, args: args({ maxBytes: 1_000, overflow: "reject-publish" }) });
+    const plain: PublishedMessage = { id: "m1", exchange: "x", routingKey: "k", headers: {}, body: '"' + "b".repeat(98) + '"', timestamp: 0 };
     expect(messageBytes(plain)).toBe(100 + 1 + 1 + 2 + MESSAGE_OVERHEAD_BYTES);
-    const headed: Message = { ...plain, headers: { a: "b" } };
+    const headed: PublishedMessage = { ...plain, headers: { a: "b" } };
     expect(messageBytes(headed)).toBe(messageBytes(plain) + JSON.stringify({ a: "b" }).length);
     q.enqueue(plain, 0);
     q.enqueue(headed, 0);

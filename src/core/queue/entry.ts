@@ -1,11 +1,11 @@
-import { messageBytes, type Message } from "../message.ts";
+import { messageBytes, type PublishedMessage } from "../message.ts";
 
 export type DeathReason = "expired" | "rejected" | "maxlen" | "delivery_limit";
 
 /** A message's life in one queue. Mutable fields change only inside the queue package. */
 export type Entry = {
   readonly seq: number;
-  readonly message: Message;
+  readonly message: PublishedMessage;
   readonly bytes: number;
   /** Times handed to a consumer. */
   deliveries: number;
@@ -39,7 +39,7 @@ export type EnqueueOptions = { ttl?: number; delay?: number };
 export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean; deliveries?: number };
 
 /** A new message's entry: its TTL is the shorter of the queue's and its own. */
-export function newEntry(seq: number, message: Message, now: number, committed: boolean, queueTtl: number | undefined, options: EnqueueOptions): Entry {
+export function newEntry(seq: number, message: PublishedMessage, now: number, committed: boolean, queueTtl: number | undefined, options: EnqueueOptions): Entry {
   const ttl = queueTtl === undefined ? options.ttl : options.ttl === undefined ? queueTtl : Math.min(queueTtl, options.ttl);
   const delayed = options.delay !== undefined && options.delay > 0;
   return {
@@ -60,7 +60,7 @@ export function newEntry(seq: number, message: Message, now: number, committed: 
 }
 
 /** A message read back from the store at start-up. */
-export function restoredEntry(seq: number, message: Message, flags: RestoreFlags): Entry {
+export function restoredEntry(seq: number, message: PublishedMessage, flags: RestoreFlags): Entry {
   return {
     seq,
     message,

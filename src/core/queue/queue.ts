@@ -1,6 +1,6 @@
 import { ok, type Result } from "../errors.ts";
 import { DEFAULT_ACK_TIMEOUT_MS } from "../limits.ts";
-import type { Message } from "../message.ts";
+import type { PublishedMessage } from "../message.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
 import { Consumers } from "./consumers.ts";
 import { NO_EFFECTS, type Effect, type Effects } from "./effects.ts";
@@ -11,13 +11,13 @@ import { ReadyList } from "./ready.ts";
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
 
 /**
- * One queue's state and nothing else: no I/O, no clock (time is passed in), no ids (tags are
+ * One queue's state and nothing else (the management API's `Queue` is its view, views.ts): no I/O, no clock (time is passed in), no ids (tags are
  * passed in). Each command changes the state and returns what the broker must do as effects
  * (rabbit_fifo's `apply`); replies (an ack's D001, `admits`, a replay) are return values, and the
  * getters only read. Subscribers observe every message; consumers own them. A message leaves the
  * queue when a consumer acks it or, with no consumer attached, once it was sent to the subscribers.
  */
-export class Queue {
+export class QueueState {
   readonly durable: boolean;
   readonly args: HeldQueueArgs;
   readonly ackTimeoutMs: number;
@@ -110,7 +110,7 @@ export class Queue {
   // ---- publishing -----------------------------------------------------------------------------
 
   /** Effects: `persist` (durable), `deliverToSubscribers` (caught up and due), `deadLetter` (TTL 0, drop-head). */
-  enqueue(message: Message, now: number, options: EnqueueOptions = {}): Effects {
+  enqueue(message: PublishedMessage, now: number, options: EnqueueOptions = {}): Effects {
     const entry = newEntry(this.nextSeq++, message, now, !this.durable, this.args.messageTtl, options);
     this.totals.published++;
     this.gauge.bytes += entry.bytes;
@@ -122,7 +122,7 @@ export class Queue {
   }
 
   /** Puts back a message read from the store at start-up, in seq order. */
-  restore(seq: number, message: Message, flags: RestoreFlags): void {
+  restore(seq: number, message: PublishedMessage, flags: RestoreFlags): void {
     const entry = restoredEntry(seq, message, flags);
     this.gauge.bytes += entry.bytes;
     if (entry.seq >= this.nextSeq) this.nextSeq = entry.seq + 1;
