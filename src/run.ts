@@ -1,5 +1,5 @@
 import { Broker } from "./broker/broker.ts";
-import { realScheduler, systemClock } from "./broker/scheduler.ts";
+import { realScheduler, systemClock } from "./real-time.ts";
 import type { Config } from "./config.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";

@@ -4,7 +4,8 @@ export type Cancel = () => void;
 /**
  * Where the broker's timers come from: periodic work (checkpoints, ticks, delivery counts), a paused
  * backlog's retry, and the next turn of the event loop for a backlog that drains in slices. The
- * broker never calls setInterval/setTimeout/setImmediate itself, so a test can run it on a fake clock.
+ * broker never calls setInterval/setTimeout/setImmediate itself, so a test can run it on a fake clock
+ * (test/broker/support/manual-scheduler.ts); the process's real ones are in src/real-time.ts.
  */
 export interface Scheduler {
   /** Runs `task` every `ms` until cancelled; never keeps the process alive by itself. */
@@ -17,21 +18,3 @@ export interface Scheduler {
 
 /** The broker's only clock: milliseconds since the epoch. */
 export type Clock = { now(): number };
-
-export const systemClock: Clock = { now: Date.now };
-
-export const realScheduler: Scheduler = {
-  every(ms, task) {
-    const timer = setInterval(task, ms);
-    timer.unref?.();
-    return () => clearInterval(timer);
-  },
-  after(ms, task) {
-    const timer = setTimeout(task, ms);
-    return () => clearTimeout(timer);
-  },
-  soon(task) {
-    const immediate = setImmediate(task);
-    return () => clearImmediate(immediate);
-  },
-};

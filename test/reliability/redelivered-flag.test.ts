@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Broker, type BrokerDeps } from "../../src/broker/broker.ts";
 import type { DeliverySink } from "../../src/broker/delivery-sink.ts";
-import { realScheduler, systemClock } from "../../src/broker/scheduler.ts";
+import { realScheduler, systemClock } from "../../src/real-time.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { api, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
 import { TestSocket } from "../support/ws-client.ts";
