@@ -3,7 +3,7 @@ import { BrokerFailure, ErrorCodes, fail, ok, type Result } from "../core/errors
 import type { MessageHeaders } from "../core/exchanges/types.ts";
 import { messageBytes, type PublishedMessage } from "../core/message.ts";
 import { validateRoutingKey } from "../core/names.ts";
-import type { DeathReason, Entry, QueueState } from "../core/queue.ts";
+import type { DeathReason, EnqueueOptions, Entry, QueueState } from "../core/queue.ts";
 import type { Dispatch, DurableCopy, StoreWrites } from "./dispatch.ts";
 import { MAX_REPORTED_CYCLES } from "./limits.ts";
 import type { BrokerState } from "./state.ts";
@@ -129,7 +129,7 @@ export class Publishing {
   }
 
   /** Puts the message in each queue and starts delivery; returns the durable queues' copies, to store. */
-  private enqueue(queues: QueueState[], message: PublishedMessage, now: number, options: { ttl?: number; delay?: number }, dedupUntil?: number): readonly DurableCopy[] {
+  private enqueue(queues: QueueState[], message: PublishedMessage, now: number, options: EnqueueOptions, dedupUntil?: number): readonly DurableCopy[] {
     // Only durable queues ask to persist: the transient fan-out path allocates nothing here.
     let writes: StoreWrites | undefined;
     for (const queue of queues) {
@@ -157,7 +157,9 @@ export class Publishing {
       this.reportCycle(queue, target);
       return false;
     });
-    const copies = this.enqueue(targets, message, now, {});
+    // [DLX-5] Restored after a crash, it may have been dead-lettered in the run before (the store
+    // had not yet forgotten it there): its copy says it may be a repeat, never redelivered:false.
+    const copies = this.enqueue(targets, message, now, { redelivered: entry.restoredRedelivered });
     if (copies.length > 0) {
       this.persist(copies).catch((error) => this.state.deps.log?.(`storing a dead-lettered message failed: ${String(error)}`));
     }

@@ -41,9 +41,13 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     const pathStart = url.indexOf("/", url.indexOf("//") + 2);
     const queryStart = url.indexOf("?", pathStart);
     const path = url.slice(pathStart, queryStart < 0 ? undefined : queryStart);
-    if (!isAsSent(path, raw)) {
-      return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path has dot segments or a raw backslash: percent-encode names (%2E, %5C)" });
+    // [PATH-1] Elysia answered a malformed escape with 404 for the queue "null".
+    if (path.includes("%")) {
+      if (!isPercentEncodedUtf8(path)) return badPath("path is not valid percent-encoded UTF-8");
+      // [FUZZ-6] Bun turns raw bytes that are not UTF-8 into U+FFFD; no valid name holds it.
+      if (REPLACEMENT_CHARACTER.test(path)) return badPath("path holds U+FFFD: bytes that were not UTF-8, or their stand-in");
     }
+    if (!isAsSent(path, raw)) return badPath("path has dot segments or a raw backslash: percent-encode names (%2E, %5C)");
     const origin = request.headers.get("origin");
     const originAllowed = guard.allowsOrigin(origin);
     if (path === "/ws") {
@@ -52,6 +56,9 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       }
       if (broker.isClosing) {
         return errorResponse({ code: ErrorCodes.SHUTTING_DOWN, message: "the broker is shutting down" });
+      }
+      if (request.method !== "GET") {
+        return errorResponse({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use GET (a WebSocket upgrade)` }, { allow: "GET" });
       }
       if (server.upgrade(request, { data: newSocketState(server) })) return undefined;
       return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
@@ -62,10 +69,6 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "origin not allowed (ALLOWED_HOSTS)" });
     }
     if (origin !== null && isPreflight(request)) return preflightResponse(origin);
-    // [PATH-1] Elysia answered a malformed escape with 404 for the queue "null".
-    if (path.includes("%") && !isPercentEncodedUtf8(path)) {
-      return errorResponse({ code: ErrorCodes.BAD_PATH, message: "path is not valid percent-encoded UTF-8" });
-    }
     let body: Result<unknown> | undefined;
     if (request.body !== null) {
       const declared = request.headers.get("content-length");
@@ -117,6 +120,9 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
   });
   return server;
 }
+
+const REPLACEMENT_CHARACTER = /%EF%BF%BD/i;
+const badPath = (message: string): Response => errorResponse({ code: ErrorCodes.BAD_PATH, message });
 
 const tooLarge = (size: string, limit: number): Response =>
   errorResponse({

@@ -4,6 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { DELIVERY_RECORD_MS } from "../../src/broker/limits.ts";
+import { DEFAULT_QUEUE_ARGS } from "../../src/core/queue-args.ts";
 import { publish, settle, startInProcess } from "./support/in-process.ts";
 
 test("[COMMIT-1] a durable queue's message reaches consumers and subscribers only once the store committed it", async () => {
@@ -128,4 +129,29 @@ test("[DEDUP-1] a repeated message_id is confirmed with the first message's id a
   const again = await second.broker.publish({ exchange: "", routingKey: "q", body: "1", headers: {}, messageId: "order-7" });
   expect(again).toMatchObject({ ok: true, value: { duplicate: true, id: once.ok ? once.value.id : "" } });
   expect(second.database.seqs("q")).toEqual([1]);
+});
+
+test("[DLX-5] a crash after a dead-lettering: the message dead-lettered again from its restored source arrives marked redelivered, never as new", async () => {
+  const dlxArgs = { ...DEFAULT_QUEUE_ARGS, deliveryLimit: 2, deadLetterExchange: "", deadLetterRoutingKey: "sdl" };
+  const first = await startInProcess();
+  await first.broker.declareQueue({ name: "sdl", durable: true });
+  await first.broker.declareQueue({ name: "sdc", durable: true, args: dlxArgs });
+  await publish(first.broker, "", "sdc", "job");
+  first.broker.consume("c", "sdc", "conn", 1);
+  expect(first.broker.nack("c", "sdc", first.sink.toConsumers[0]!.tag, true).ok).toBe(true);
+  first.broker.cancel("c", "sdc"); // held at its delivery limit: dead-lettered into sdl
+  first.scheduler.advance(DELIVERY_RECORD_MS); // its delivery count (2) reaches the store [COUNT-1]
+  await settle();
+  expect(first.database.seqs("sdl")).toEqual([1]);
+  expect(first.database.seqs("sdc")).toEqual([1]); // the checkpoint that forgets it never ran
+  // kill -9: no close, no checkpoint.
+  const second = await startInProcess({ database: first.database });
+  second.broker.consume("c", "sdc", "conn", 10);
+  await settle();
+  second.broker.consume("d", "sdl", "conn", 10);
+  const copies = second.sink.toConsumers.filter((d) => d.queue === "sdl");
+  expect(copies.map((d) => [d.body, d.redelivered])).toEqual([
+    ["job", true],
+    ["job", true],
+  ]);
 });

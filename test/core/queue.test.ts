@@ -423,3 +423,29 @@ describe("queue: [BYTES-1] what counts toward max_bytes, exactly", () => {
     expect([1, 2, 3, 4].map(() => q.admits(messageBytes(plain)) && (q.enqueue({ ...plain }, 0), true))).toEqual([true, true, true, false]);
   });
 });
+
+describe("queue: [LIMIT-1] delayed messages count toward the limits", () => {
+  test("reject-publish refuses once delayed messages fill max_length", () => {
+    const q = new QueueState("q", { durable: false, args: args({ maxLength: 2, overflow: "reject-publish" }) });
+    for (let i = 1; i <= 2; i++) {
+      expect(q.admits(messageBytes(msg(i)))).toBe(true);
+      q.enqueue(msg(i), 0, { delay: 1_000 });
+    }
+    expect(q.admits(messageBytes(msg(3)))).toBe(false);
+    expect(q.depth).toBe(2);
+  });
+
+  test("max_bytes and the bytes shown count delayed messages, and stop counting them once released or purged", () => {
+    const size = messageBytes(msg(1));
+    const q = new QueueState("q", { durable: false, args: args({ maxBytes: size * 2, overflow: "reject-publish" }) });
+    q.enqueue(msg(1), 0, { delay: 1_000 });
+    q.enqueue(msg(2), 0, { delay: 1_000 });
+    expect(q.bytes).toBe(size * 2);
+    expect(q.admits(size)).toBe(false);
+    q.tick(1_000); // released: ready now, still counted once
+    expect(q.bytes).toBe(size * 2);
+    expect(q.purge()).toBe(2);
+    expect(q.bytes).toBe(0);
+    expect(q.admits(size)).toBe(true);
+  });
+});

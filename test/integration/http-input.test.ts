@@ -139,6 +139,23 @@ describe("[PATH-1] malformed escapes, [HOST-2] short Host headers", () => {
     }
   });
 
+  test("[PATH-1] [FUZZ-6] each bad path says why: bad escapes, raw non-UTF-8 bytes, dot segments", async () => {
+    const escape = await api(broker.url, "GET", "/queues/%zz");
+    expect(escape.body.error.message).toBe("path is not valid percent-encoded UTF-8");
+    const rawByte = await rawRequest(broker.port, Buffer.concat([Buffer.from("GET /queues/a"), Buffer.from([0xff]), Buffer.from("b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]));
+    expect(rawByte.status).toBe(400);
+    expect(JSON.parse(rawByte.body).error.message).toStartWith("path holds U+FFFD");
+    const dots = await rawRequest(broker.port, "GET /queues/./x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(JSON.parse(dots.body).error.message).toStartWith("path has dot segments");
+  });
+
+  test("[METHOD-1] /ws with another method than GET is 405 with Allow: GET", async () => {
+    const res = await fetch(`${broker.url}/ws`, { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET");
+    expect((await res.json()).error.code).toBe("METHOD_NOT_ALLOWED");
+  });
+
   for (const host of ["m", "mq", "mq1", "mq:8060"]) {
     test(`Host: ${host} reaches every route`, async () => {
       const ping = await rawRequest(broker.port, `GET /ping HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);

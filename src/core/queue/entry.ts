@@ -33,9 +33,15 @@ export type Entry = {
    * has long passed (a requeue expires it).
    */
   atOnce: boolean;
+  /**
+   * [DLX-5] Read back after a crash (or flagged at a clean stop): it may already have left this queue
+   * in the run before, dead-lettered included, before the store forgot it.
+   */
+  readonly restoredRedelivered: boolean;
 };
 
-export type EnqueueOptions = { ttl?: number; delay?: number };
+/** `redelivered`: the copy may have been delivered before (a dead-lettered copy of a restored message). */
+export type EnqueueOptions = { ttl?: number; delay?: number; redelivered?: boolean };
 export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean; deliveries?: number };
 
 /** A new message's entry: its TTL is the shorter of the queue's and its own. */
@@ -47,7 +53,7 @@ export function newEntry(seq: number, message: PublishedMessage, now: number, co
     message,
     bytes: messageBytes(message),
     deliveries: 0,
-    redelivered: false,
+    redelivered: options.redelivered === true,
     observed: false,
     committed,
     gone: false,
@@ -56,6 +62,7 @@ export function newEntry(seq: number, message: PublishedMessage, now: number, co
     deliverAt: delayed ? now + options.delay! : undefined,
     // A delayed message's TTL 0 has passed by its release, like any TTL shorter than the delay.
     atOnce: !delayed && ttl === 0,
+    restoredRedelivered: false,
   };
 }
 
@@ -75,6 +82,7 @@ export function restoredEntry(seq: number, message: PublishedMessage, flags: Res
     deliverAt: flags.deliverAt,
     // Its one chance was before the restart: restored, its TTL 0 has passed.
     atOnce: false,
+    restoredRedelivered: flags.redelivered,
   };
 }
 

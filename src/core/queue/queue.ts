@@ -27,6 +27,8 @@ export class QueueState {
   private readonly ready = new ReadyList();
   /** Delayed messages, ordered by deliverAt. */
   private delayed: Entry[] = [];
+  /** Bytes of the delayed messages: they wait in this queue, so they count toward max_bytes. */
+  private delayedBytes = 0;
   private readonly consumers = new Consumers();
   private readonly history: History;
   /** Seqs of durable messages that left since the last checkpoint(): the store may forget them. */
@@ -64,7 +66,7 @@ export class QueueState {
     return this.consumers.unacked;
   }
   get bytes(): number {
-    return this.ready.bytes;
+    return this.ready.bytes + this.delayedBytes;
   }
   get lastSeq(): number {
     return this.nextSeq - 1;
@@ -94,8 +96,9 @@ export class QueueState {
   /** Whether a message of this size may enter; only `reject-publish` queues ever say no. */
   admits(bytes: number): boolean {
     if (this.args.overflow !== "reject-publish") return true;
-    if (this.args.maxLength !== undefined && this.ready.length >= this.args.maxLength) return false;
-    if (this.args.maxBytes !== undefined && this.ready.bytes + bytes > this.args.maxBytes) return false;
+    // [LIMIT-1] Delayed messages wait in the queue too: a delay must not get a publish past the limit.
+    if (this.args.maxLength !== undefined && this.depth >= this.args.maxLength) return false;
+    if (this.args.maxBytes !== undefined && this.bytes + bytes > this.args.maxBytes) return false;
     return true;
   }
 
@@ -146,7 +149,10 @@ export class QueueState {
   abandon(entry: Entry): Effects {
     if (entry.gone) return NO_EFFECTS;
     this.ready.removeWhere((e) => e === entry);
-    this.delayed = this.delayed.filter((e) => e !== entry);
+    if (this.delayed.includes(entry)) {
+      this.delayed = this.delayed.filter((e) => e !== entry);
+      this.delayedBytes -= entry.bytes;
+    }
     this.discard(entry);
     return NO_EFFECTS;
   }
@@ -207,6 +213,7 @@ export class QueueState {
     let i = this.delayed.length;
     while (i > 0 && this.delayed[i - 1]!.deliverAt! > entry.deliverAt!) i--;
     this.delayed.splice(i, 0, entry);
+    this.delayedBytes += entry.bytes;
   }
 
   // ---- subscribers ----------------------------------------------------------------------------
@@ -358,6 +365,7 @@ export class QueueState {
     const dead: Effect[] = [];
     while (this.delayed.length > 0 && this.delayed[0]!.deliverAt! <= now) {
       const entry = this.delayed.shift()!;
+      this.delayedBytes -= entry.bytes;
       if (expired(entry, now)) {
         dead.push(this.kill(entry, "expired"));
         continue;
@@ -388,6 +396,7 @@ export class QueueState {
   purge(): number {
     const dropped = [...this.ready.clear(), ...this.delayed];
     this.delayed = [];
+    this.delayedBytes = 0;
     for (const entry of dropped) this.discard(entry);
     this.removals = [];
     return dropped.length;
