@@ -9,6 +9,7 @@ export type QueueView = {
   name: string;
   durable: boolean;
   messages: number;
+  delayed: number;
   unacked: number;
   bytes: number;
   subscribers: number;
@@ -33,6 +34,7 @@ export const queueView = (q: QueueState): QueueView => ({
   name: q.name,
   durable: q.durable,
   messages: q.depth,
+  delayed: q.delayedCount,
   unacked: q.unacked,
   bytes: q.bytes,
   subscribers: q.subscribers,

@@ -1,4 +1,5 @@
 import { Type as t } from "@sinclair/typebox";
+import { MAX_PREFETCH } from "../core/limits.ts";
 import { DEFAULT_DELIVERY_LIMIT, MAX_MESSAGE_ID_BYTES } from "../core/limits.ts";
 
 /**
@@ -21,8 +22,9 @@ const Queue = t.Object({
   name: t.String(),
   durable: t.Boolean(),
   messages: t.Integer({ description: "Messages waiting (ready or delayed)" }),
+  delayed: t.Integer({ description: "Of those, published with a delay that has not passed yet" }),
   unacked: t.Integer({ description: "Messages out with consumers, not yet acknowledged" }),
-  bytes: t.Integer(),
+  bytes: t.Integer({ description: "Bytes of the waiting messages (ready or delayed), as max_bytes counts them" }),
   subscribers: t.Integer(),
   consumers: t.Integer(),
   published: t.Integer(),
@@ -114,10 +116,19 @@ export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: 
 /** A frame's `id`, echoed in its reply. */
 const FrameId = t.Optional(t.Union([t.String(), t.Number()]));
 /**
- * The WebSocket frames that carry a REST body take the same model, plus `id`, so a declaration or
- * a publish gets the same verdict on both transports [FUZZ-8].
+ * Every WebSocket frame's payload has a closed model: an unknown field (`"reqeue": false`) is an
+ * ERROR, never ignored [STRICT-2]. The frames that carry a REST body take the same model, plus
+ * `id`, so a declaration or a publish gets the same verdict on both transports [FUZZ-8].
  */
+const QueueName = t.String({ description: "The queue" });
+const Tag = t.Integer({ minimum: 0, description: "The delivery_tag of a MESSAGE this connection received" });
 export const frameModels = {
+  SubscribeFrame: t.Object({ queue_name: QueueName, since: t.Optional(t.Union([t.Integer({ minimum: 0 }), t.Null()])), id: FrameId }, closed),
+  QueueFrame: t.Object({ queue_name: QueueName, id: FrameId }, closed),
+  ConsumeFrame: t.Object({ queue_name: QueueName, prefetch: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PREFETCH })), id: FrameId }, closed),
+  AckFrame: t.Object({ delivery_tag: Tag, id: FrameId }, closed),
+  NackFrame: t.Object({ delivery_tag: Tag, requeue: t.Optional(t.Boolean()), id: FrameId }, closed),
+  PingFrame: t.Object({ id: FrameId }, closed),
   DeclareQueueFrame: t.Object({ ...models.QueueDeclare.properties, name: t.Optional(models.QueueDeclare.properties.name), id: FrameId }, closed),
   PublishFrame: t.Object({ ...models.PublishRequest.properties, id: FrameId }, closed),
 };

@@ -21,8 +21,18 @@ export type ClientFrame =
   | { type: "PUBLISH"; publish: PublishRequest; id: Id }
   | { type: "PING"; id: Id };
 
-const checkDeclareFrame = bodyCheck(frameModels.DeclareQueueFrame);
-const checkPublishFrame = bodyCheck(frameModels.PublishFrame);
+/** [STRICT-2] The closed payload model of each frame type, checked before the frame's own rules. */
+const PAYLOAD_CHECKS: Record<string, (payload: unknown) => Result<unknown>> = {
+  SUBSCRIBE: bodyCheck(frameModels.SubscribeFrame),
+  UNSUBSCRIBE: bodyCheck(frameModels.QueueFrame),
+  CANCEL: bodyCheck(frameModels.QueueFrame),
+  CONSUME: bodyCheck(frameModels.ConsumeFrame),
+  ACK: bodyCheck(frameModels.AckFrame),
+  NACK: bodyCheck(frameModels.NackFrame),
+  PING: bodyCheck(frameModels.PingFrame),
+  DECLARE_QUEUE: bodyCheck(frameModels.DeclareQueueFrame),
+  PUBLISH: bodyCheck(frameModels.PublishFrame),
+};
 
 /** Parses and checks one text frame before anything acts on it. */
 export function parseClientFrame(text: string): Result<ClientFrame> {
@@ -38,6 +48,8 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
   if (id !== undefined && typeof id !== "string" && typeof id !== "number") {
     return fail(ErrorCodes.VALIDATION, '"id" must be a string or a number');
   }
+  const checked = PAYLOAD_CHECKS[frame.type]?.(payload);
+  if (checked !== undefined && !checked.ok) return fail(checked.error.code, `${frame.type}: ${checked.error.message.replace(/^request body/, "payload")}`);
   const queue = (): Result<string> =>
     typeof payload.queue_name === "string" ? ok(payload.queue_name) : fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.queue_name (string)`);
   const tag = (): Result<number> =>
@@ -77,15 +89,11 @@ export function parseClientFrame(text: string): Result<ClientFrame> {
       return ok({ type: "NACK", tag: t.value, requeue: payload.requeue !== false, id });
     }
     case "DECLARE_QUEUE": {
-      const checked = checkDeclareFrame(payload);
-      if (!checked.ok) return checked;
       const args = parseQueueArgs(payload);
       if (!args.ok) return args;
       return ok({ type: "DECLARE_QUEUE", name: payload.name as string | undefined, durable: payload.durable === true, args: args.value, id });
     }
     case "PUBLISH": {
-      const checked = checkPublishFrame(payload);
-      if (!checked.ok) return checked;
       const fields = parsePublishRequest(payload);
       return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
     }

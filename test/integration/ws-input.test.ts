@@ -79,3 +79,22 @@ test("[SEED-CASE-2] the seed's Type/Payload/Queue_Name spellings subscribe like 
   await other.untilMessages(1);
   expect(socket.messages()[0].body).toEqual({ n: 1 });
 });
+
+test("[STRICT-2] a misspelt field in any frame is an ERROR naming it, never ignored (NACK reqeue:false used to requeue)", async () => {
+  await api(broker.url, "POST", "/queues", { name: "strict-frames" });
+  const socket = await open();
+  const frames: Array<[string, Record<string, unknown>, string]> = [
+    ["NACK", { delivery_tag: 1, reqeue: false, id: "n" }, 'NACK: unknown field "reqeue" (did you mean "requeue"?)'],
+    ["CONSUME", { queue_name: "strict-frames", prefech: 1, id: "c" }, 'CONSUME: unknown field "prefech" (did you mean "prefetch"?)'],
+    ["SUBSCRIBE", { queue_name: "strict-frames", sinse: 3, id: "s" }, 'SUBSCRIBE: unknown field "sinse" (did you mean "since"?)'],
+    ["ACK", { delivery_tag: "1", id: "a" }, 'ACK: delivery_tag must be a whole number of at least 0, got "1"'],
+    ["CANCEL", { queue: "strict-frames", id: "x" }, "CANCEL: queue_name is required"],
+  ];
+  for (const [type, payload] of frames) socket.send({ type, payload });
+  await socket.until((got) => got.filter((f) => f.type === "ERROR").length === frames.length);
+  for (const [type, payload, message] of frames) {
+    const error = socket.frames.find((f) => f.type === "ERROR" && f.payload.id === payload.id);
+    expect({ type, error: error?.payload }).toEqual({ type, error: { code: "VALIDATION", message, id: payload.id } });
+  }
+  expect((await api(broker.url, "GET", "/queues/strict-frames")).body.consumers).toBe(0);
+});

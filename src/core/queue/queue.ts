@@ -62,6 +62,10 @@ export class QueueState {
   get depth(): number {
     return this.ready.length + this.delayed.length;
   }
+  /** Of those, the ones not yet due (published with a delay). */
+  get delayedCount(): number {
+    return this.delayed.length;
+  }
   get unacked(): number {
     return this.consumers.unacked;
   }
