@@ -36,6 +36,7 @@ export const MEANINGS: Record<string, string> = {
   "DEPTH-2": "A too-deep WebSocket frame is refused the same way, and its ERROR still names the frame's id.",
   "DLX-2": "dead_letter_exchange \"\" is the default exchange: the queue named by the dead-letter routing key.",
   "DLX-3": "A message is dropped rather than dead-lettered into a queue it already died in with no rejection since (no cycles).",
+  "DLX-6": "x-first-death-* and x-death-count a publisher forged are set afresh at the first real death.",
   "DLX-5": "After a crash, a message dead-lettered again from its restored source arrives marked redelivered, never as new.",
   "DLX-4": "Dead-lettered messages carry RabbitMQ's x-death records and x-first/last-death-* headers, besides our flat ones.",
   "ERROR-ID-1": "An ERROR for a refused frame names that frame's id.",

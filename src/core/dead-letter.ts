@@ -54,13 +54,15 @@ export function deadLetteredMessage(
   to: { readonly exchange: string; readonly routingKey: string | undefined },
   now: number,
 ): PublishedMessage {
-  const count = typeof m.headers["x-death-count"] === "number" ? m.headers["x-death-count"] : 0;
   const deaths = deathsOf(m.headers);
+  // [DLX-6] With no valid x-death record this is its first death here, whatever a publisher wrote
+  // in x-first-death-* or x-death-count: those are set afresh, not trusted.
+  const first = deaths.length === 0;
+  const count = !first && typeof m.headers["x-death-count"] === "number" ? m.headers["x-death-count"] : 0;
   const same = deaths.find((d) => d.queue === queue && d.reason === reason);
   const record: DeathRecord = same
     ? { ...same, count: same.count + 1 }
     : { count: 1, reason, queue, time: now, exchange: m.exchange, "routing-keys": [m.routingKey] };
-  const first = m.headers["x-first-death-queue"] === undefined;
   return {
     ...m,
     exchange: to.exchange,

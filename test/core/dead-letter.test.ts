@@ -72,6 +72,23 @@ describe("[DLX-4] x-death, as RabbitMQ writes it", () => {
     }
   });
 
+  test("[DLX-6] forged x-first-death-* and x-death-count with no valid x-death are set afresh at the first death", () => {
+    const start: PublishedMessage = {
+      ...published,
+      headers: { "x-death": "forged", "x-first-death-queue": "forged", "x-first-death-reason": "forged", "x-death-count": 41 },
+    };
+    const dead = deadLetteredMessage(start, "rejected", "dlA", { exchange: "dlx", routingKey: undefined }, 9);
+    expect(dead.headers).toMatchObject({
+      "x-first-death-queue": "dlA",
+      "x-first-death-reason": "rejected",
+      "x-first-death-exchange": "orders",
+      "x-death-count": 1,
+    });
+    // A second death keeps the first one.
+    const again = deadLetteredMessage(dead, "expired", "dlB", { exchange: "dlx", routingKey: undefined }, 10);
+    expect(again.headers).toMatchObject({ "x-first-death-queue": "dlA", "x-last-death-queue": "dlB", "x-death-count": 2 });
+  });
+
   test("a dead-letter routing key replaces the key; routing-keys keeps the one it died with", () => {
     const dead = deadLetteredMessage(published, "expired", "work", { exchange: "", routingKey: "parking" }, 5);
     expect(dead).toMatchObject({ exchange: "", routingKey: "parking" });
