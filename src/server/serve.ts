@@ -48,6 +48,10 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       if (REPLACEMENT_CHARACTER.test(path)) return badPath("path holds U+FFFD: bytes that were not UTF-8, or their stand-in");
     }
     if (!isAsSent(path, raw)) return badPath("path has dot segments or a raw backslash: percent-encode names (%2E, %5C)");
+    if (queryStart >= 0) {
+      const problem = queryProblem(url.slice(queryStart + 1));
+      if (problem !== undefined) return problem;
+    }
     const origin = request.headers.get("origin");
     const originAllowed = guard.allowsOrigin(origin);
     if (path === "/ws") {
@@ -122,6 +126,20 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
 }
 
 const REPLACEMENT_CHARACTER = /%EF%BF%BD/i;
+
+/**
+ * [QUERY-1] A query must decode, and name each parameter once: with `if_empty=true&if_empty=false`
+ * the last one silently won, and a guarded delete dropped messages.
+ */
+function queryProblem(query: string): Response | undefined {
+  if (query.includes("%") && !isPercentEncodedUtf8(query.replaceAll("+", " "))) return badPath("query is not valid percent-encoded UTF-8");
+  const seen = new Set<string>();
+  for (const key of new URLSearchParams(query).keys()) {
+    if (seen.has(key)) return errorResponse({ code: ErrorCodes.VALIDATION, message: `query parameter "${key}" is given more than once` });
+    seen.add(key);
+  }
+  return undefined;
+}
 const badPath = (message: string): Response => errorResponse({ code: ErrorCodes.BAD_PATH, message });
 
 const tooLarge = (size: string, limit: number): Response =>

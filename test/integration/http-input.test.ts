@@ -149,6 +149,15 @@ describe("[PATH-1] malformed escapes, [HOST-2] short Host headers", () => {
     expect(JSON.parse(dots.body).error.message).toStartWith("path has dot segments");
   });
 
+  test("[QUERY-1] a query parameter given twice is refused (the last one won), and so is a bad escape in a query", async () => {
+    await post("/queues", { name: "query-twice" });
+    await post("/publish", { exchange_name: "", key: "query-twice", payload: 1 });
+    const twice = await api(broker.url, "DELETE", "/queues/query-twice?if_empty=true&if_empty=false");
+    expect([twice.status, twice.body.error.code, twice.body.error.message]).toEqual([422, "VALIDATION", 'query parameter "if_empty" is given more than once']);
+    expect((await api(broker.url, "GET", "/queues/query-twice")).body.messages).toBe(1);
+    expect((await api(broker.url, "GET", "/bindings?exchange=%ff")).status).toBe(400);
+  });
+
   test("[METHOD-1] /ws with another method than GET is 405 with Allow: GET", async () => {
     const res = await fetch(`${broker.url}/ws`, { method: "POST" });
     expect(res.status).toBe(405);
