@@ -72,6 +72,7 @@ export const MEANINGS: Record<string, string> = {
   "OPENAPI-1": "The OpenAPI document lists every route's errors (403 everywhere) and types integers as integers.",
   "PATH-1": "A malformed percent escape in a path is 400 BAD_PATH.",
   "PATH-2": "A path that Bun's URL parser changed (dot segments, raw backslash) is 400 BAD_PATH, never another resource.",
+  "PROTO-1": "A header or binding argument named __proto__ is refused: copied by assignment it would set a prototype, not a key.",
   "QUERY-1": "A query parameter given twice, or a bad escape in a query, is refused: the last value never silently wins.",
   "REDELIVERED-1": "A message that may have been delivered before a restart comes again marked redelivered, never as new.",
   "REDRIVE-1": "A dead-lettered message published again with its headers (x-death included) is accepted and keeps them.",

@@ -53,6 +53,9 @@ function headerTable(raw: unknown, what: string, valid: (v: unknown) => boolean,
   const names = Object.keys(raw);
   if (names.length > MAX_HEADERS) return fail(ErrorCodes.VALIDATION, `${what} may have at most ${MAX_HEADERS} entries, got ${names.length}`);
   for (const name of names) {
+    // [PROTO-1] Copied by assignment anywhere, "__proto__" sets a prototype instead of a key: a
+    // binding argument so named was listed as {} and could not be deleted as listed.
+    if (name === "__proto__") return fail(ErrorCodes.VALIDATION, `${what}: "__proto__" is a reserved name`);
     if (!valid(raw[name])) return fail(ErrorCodes.VALIDATION, `${what}: "${name}" must be ${expected}`);
   }
   return ok(raw as MessageHeaders);

@@ -69,6 +69,16 @@ describe("[STRICT-1] bodies are checked strictly, with messages a person can act
     expect(notObject.body.error.message).toStartWith("binding arguments must be an object");
   });
 
+  test("[PROTO-1] a header or binding argument named __proto__ is refused (it was listed as {} and could not be deleted)", async () => {
+    await post("/exchanges", { name: "proto-h", type: "headers" });
+    await post("/queues", { name: "proto-q" });
+    const bind = await post("/bindings", '{"exchange_name":"proto-h","queue_name":"proto-q","arguments":{"__proto__":null}}');
+    expect([bind.status, bind.body.error.message]).toEqual([422, 'binding arguments: "__proto__" is a reserved name']);
+    const publish = await post("/publish", '{"exchange_name":"","key":"proto-q","payload":1,"headers":{"__proto__":{"a":1}}}');
+    expect([publish.status, publish.body.error.message]).toEqual([422, 'headers: "__proto__" is a reserved name']);
+    expect((await api(broker.url, "GET", "/bindings?exchange=proto-h")).body).toEqual([]);
+  });
+
   test("query flags are exactly true or false", async () => {
     await post("/queues", { name: "strict-del" });
     const res = await api(broker.url, "DELETE", "/queues/strict-del?if_empty=yes");
