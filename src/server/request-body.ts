@@ -1,4 +1,4 @@
-import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
+import { ErrorCodes, fail, type Result } from "../core/errors.ts";
 import type { BodyCheck } from "./body-check.ts";
 import { decodeUtf8, parseJson } from "./json-text.ts";
 
@@ -31,11 +31,6 @@ export function jsonBody<T>(request: Request, check: BodyCheck<T>): Result<T> {
   const body = parsedBodies.get(request);
   if (body === undefined) return fail(ErrorCodes.BAD_JSON, "request body is required: a JSON object");
   return body.ok ? check(body.value) : body;
-}
-
-/** Like jsonBody, for routes where a body is optional. */
-export function optionalJsonBody<T>(request: Request, check: BodyCheck<T>, absent: T): Result<T> {
-  return parsedBodies.has(request) ? jsonBody(request, check) : ok(absent);
 }
 
 /** The whole body, or null as soon as it passes `limit` bytes (the rest is never read). */

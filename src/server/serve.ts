@@ -83,7 +83,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
     }
     // The body is consumed: Elysia gets a request without one, and the parsed value beside it.
     const routed =
-      pathStart < SHORTEST_ROUTABLE_ORIGIN || body !== undefined || request.body !== null
+      pathStart < SHORTEST_ROUTABLE_ORIGIN || request.body !== null
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
     attachBody(routed, body);
