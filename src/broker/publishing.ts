@@ -56,6 +56,8 @@ export class Publishing {
     if (messageId !== undefined && original !== undefined) return this.duplicate(messageId, original);
     const routed = topology.route(request.exchange, request.routingKey, request.headers);
     if (!routed.ok) return routed;
+    const alarm = deps.diskAlarm?.();
+    if (alarm !== undefined && routed.value.some((q) => q.durable)) return fail(ErrorCodes.DISK_ALARM, alarm);
     if (gauge.bytes > deps.maxQueuedBytes) this.forgetHistory(gauge.bytes - deps.maxQueuedBytes);
     if (gauge.bytes > deps.maxQueuedBytes) {
       return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes, its limit (MAX_QUEUED_BYTES); publish later`);

@@ -17,6 +17,11 @@ export type BrokerDeps = {
   /** Message bytes all queues may hold together before publishes are refused (flow control). */
   maxQueuedBytes: number;
   log?: (line: string) => void;
+  /**
+   * The disk alarm (DISK_FREE_LIMIT): while it returns a reason, publishes that reach a durable queue
+   * are refused with DISK_ALARM; transient traffic keeps flowing.
+   */
+  diskAlarm?: () => string | undefined;
 };
 
 /**

@@ -35,6 +35,8 @@ export const ErrorCodes = {
   NOT_FOUND: "NOT_FOUND",
   HOST_NOT_ALLOWED: "HOST_NOT_ALLOWED",
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  /** Free space where the database lives is below DISK_FREE_LIMIT: publishes that need the store wait for space. */
+  DISK_ALARM: "DISK_ALARM",
   SHUTTING_DOWN: "SHUTTING_DOWN",
   INTERNAL: "INTERNAL",
 } as const;

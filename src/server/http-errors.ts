@@ -27,6 +27,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.EXCHANGE_TYPE_UNKNOWN]: 422,
   [ErrorCodes.BINDING_INVALID]: 422,
   [ErrorCodes.STORE_UNAVAILABLE]: 503,
+  [ErrorCodes.DISK_ALARM]: 503,
   [ErrorCodes.SHUTTING_DOWN]: 503,
 };
 
