@@ -8,6 +8,7 @@ import { Durability } from "./durability.ts";
 import { DELIVERY_RECORD_MS, TICK_MS } from "./limits.ts";
 import { Publishing, type PublishRequest, type PublishResult } from "./publishing.ts";
 import type { Cancel } from "./scheduler.ts";
+import { Paging, type PagingStats } from "./paging.ts";
 import { newState, type BrokerDeps, type BrokerState } from "./state.ts";
 import { TopologyOps } from "./topology-ops.ts";
 import type { BindingView, ExchangeView, QueueView } from "./views.ts";
@@ -27,6 +28,7 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   private readonly attachments: Attachments;
   private readonly dispatch: Dispatch;
   private readonly durability: Durability;
+  private readonly pager: Paging;
   private timers: readonly Cancel[] = [];
 
   private constructor(deps: BrokerDeps, connect: (broker: Broker) => S) {
@@ -35,7 +37,9 @@ export class Broker<S extends DeliverySink = DeliverySink> {
     this.dispatch = new Dispatch(this.state, {
       deadLetter: (queue, entry, reason, now) => this.publishing.deadLetter(queue, entry, reason, now),
       autoDelete: (queue) => this.topologyOps.autoDelete(queue),
+      readAhead: (queue) => this.pager.readAhead(queue),
     });
+    this.pager = new Paging(this.state, () => this.dispatch);
     this.topologyOps = new TopologyOps(this.state, this.dispatch);
     this.publishing = new Publishing(this.state, this.dispatch);
     this.attachments = new Attachments(this.state, this.dispatch);
@@ -50,6 +54,8 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   static async start<S extends DeliverySink>(deps: BrokerDeps, connect: (broker: Broker) => S): Promise<Broker<S>> {
     const broker = new Broker(deps, connect);
     await broker.durability.restore();
+    // [PAGE-1] Each durable queue's head is read now; the rest as its window drains.
+    for (const queue of broker.state.topology.queues.values()) broker.pager.readAhead(queue);
     const { scheduler, checkpointMs } = deps;
     broker.timers = [
       scheduler.every(checkpointMs, () => void broker.checkpoint()),
@@ -102,6 +108,10 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   }
   bindings(filter: { exchange?: string; queue?: string } = {}): BindingView[] {
     return this.topologyOps.bindings(filter);
+  }
+  /** [PAGE-1] Reads of durable queues' messages from the store. */
+  get paging(): PagingStats {
+    return this.pager.stats;
   }
   get queuedBytes(): number {
     return this.state.gauge.bytes;

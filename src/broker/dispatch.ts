@@ -25,6 +25,8 @@ export type StoreWrites = {
 export type DispatchHooks = {
   deadLetter(queue: QueueState, entry: Entry, reason: DeathReason, now: number): void;
   autoDelete(queue: QueueState): void;
+  /** [PAGE-1] A durable queue's window may want its next page from the store (paging.ts). */
+  readAhead(queue: QueueState): void;
 };
 
 /**
@@ -72,7 +74,16 @@ export class Dispatch {
         case "persist": {
           const { entry } = effect;
           const dedupUntil = writes?.dedupUntil;
-          const row = { queue: queue.name, seq: entry.seq, message: entry.message, expiresAt: entry.expiresAt, deliverAt: entry.deliverAt, dedupUntil };
+          const row = {
+            queue: queue.name,
+            seq: entry.seq,
+            message: entry.message,
+            expiresAt: entry.expiresAt,
+            deliverAt: entry.deliverAt,
+            dedupUntil,
+            // [DLX-5] A dead-lettered copy that may be a repeat keeps saying so once it is on disk only.
+            ...(entry.redelivered ? { redelivered: true } : {}),
+          };
           gathering(writes?.appends, effect.kind).push({ queue, entry, row });
           break;
         }
@@ -98,6 +109,11 @@ export class Dispatch {
     // [REDELIVERED-1] Nothing goes out once close() began: a delivery after the store closed
     // could not be marked, and the next run would hand it out again as new.
     if (this.state.closing) return;
+    this.deliverNow(queue);
+    if (queue.durable) this.hooks.readAhead(queue);
+  }
+
+  private deliverNow(queue: QueueState): void {
     const { clock, scheduler } = this.state.deps;
     if (queue.consumerCount > 0) {
       const now = clock.now();
@@ -122,7 +138,9 @@ export class Dispatch {
         bytes += last.entry.bytes;
       }
     }
-    if (queue.depth === 0) return;
+    // Nothing deliverable in memory (the rest is on disk or not yet committed): the page read or
+    // the commit calls back, so no turn is spent waiting for it.
+    if (queue.depth === 0 || !queue.hasDeliverable) return;
     // A backlog: continue next turn so publishes and other sockets are served in between.
     this.draining.add(queue.name);
     const resume = () => {

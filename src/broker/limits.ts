@@ -41,3 +41,8 @@ export const MAX_QUEUED_BYTES_BOUNDS = { min: 1 << 20, max: 2 ** 40 } as const;
 export const DEFAULT_DEDUP_WINDOW_SECONDS = 120;
 /** DEDUP_WINDOW_SECONDS from 0 (off) to a day: every id in the window is held in memory and on disk. */
 export const DEDUP_WINDOW_SECONDS_BOUNDS = { min: 0, max: 86_400 } as const;
+
+// ---- paging --------------------------------------------------------------------------------------
+
+/** A failed read of a durable queue's messages is tried again after this long. */
+export const PAGE_RETRY_MS = 500;

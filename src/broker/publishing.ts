@@ -34,6 +34,8 @@ export class Publishing {
   private readonly uncommittedIds = new Map<string, Promise<Result<PublishResult>>>();
   private readonly reportedCycles = new Set<string>();
   published = 0;
+  /** Bytes of durable copies handed to the store and not yet committed (they are in memory until then). */
+  private unstoredBytes = 0;
 
   constructor(
     private readonly state: BrokerState,
@@ -59,8 +61,10 @@ export class Publishing {
     const alarm = deps.diskAlarm?.();
     if (alarm !== undefined && routed.value.some((q) => q.durable)) return fail(ErrorCodes.DISK_ALARM, alarm);
     if (gauge.bytes > deps.maxQueuedBytes) this.forgetHistory(gauge.bytes - deps.maxQueuedBytes);
-    if (gauge.bytes > deps.maxQueuedBytes) {
-      return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes, its limit (MAX_QUEUED_BYTES); publish later`);
+    // [PAGE-1] A durable queue's message waits on disk once stored: only what must stay in memory
+    // (transient queues, delayed messages, writes the store has not taken yet) is refused.
+    if (gauge.bytes > deps.maxQueuedBytes && (this.unstoredBytes > deps.maxQueuedBytes / 4 || routed.value.some((q) => !q.durable) || (request.delay ?? 0) > 0)) {
+      return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes in memory, its limit (MAX_QUEUED_BYTES); publish later`);
     }
     const message: PublishedMessage = {
       id: deps.newId(),
@@ -121,9 +125,16 @@ export class Publishing {
       for (const { queue, entry } of copies) this.dispatch.run(queue, commit ? queue.commit(entry) : queue.abandon(entry));
       for (const queue of new Set(copies.map((c) => c.queue))) this.dispatch.deliverWaiting(queue);
     };
+    let bytes = 0;
+    for (const copy of copies) bytes += copy.entry.bytes;
+    this.unstoredBytes += bytes;
     return this.state.deps.store.append(copies.map((c) => c.row)).then(
-      () => settle(true),
+      () => {
+        this.unstoredBytes -= bytes;
+        settle(true);
+      },
       (error) => {
+        this.unstoredBytes -= bytes;
         settle(false);
         throw error;
       },

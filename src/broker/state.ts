@@ -43,7 +43,7 @@ export const newState = (deps: BrokerDeps, sink: DeliverySink): BrokerState => (
   deps,
   sink,
   topology: new Topology(),
-  gauge: { bytes: 0 },
+  gauge: { bytes: 0, limit: deps.maxQueuedBytes },
   recentIds: new RecentIds(),
   serial: new Serial(),
   closing: false,

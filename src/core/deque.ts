@@ -17,6 +17,12 @@ export class Deque<T> {
     else this.items.unshift(item);
   }
 
+  /** The item `index` places from the front. */
+  at(index: number): T | undefined {
+    const i = this.head + index;
+    return index >= 0 && i < this.items.length ? this.items[i] : undefined;
+  }
+
   peek(): T | undefined {
     return this.head < this.items.length ? this.items[this.head] : undefined;
   }

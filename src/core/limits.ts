@@ -47,3 +47,17 @@ export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
  * to a week (past that, a held message is lost work rather than work in progress).
  */
 export const ACK_TIMEOUT_MS_BOUNDS = { min: 100, max: 7 * 24 * 3_600_000 } as const;
+
+// ---- paged durable queues --------------------------------------------------------------------------
+
+/**
+ * A durable queue holds at most this many ready messages in memory (its window); the rest wait on
+ * disk and are read back, in order, as the window drains. Well above 4 consumers × prefetch 50.
+ */
+export const PAGE_WINDOW_MESSAGES = 2_048;
+/** …and at most this many bytes of them. */
+export const PAGE_WINDOW_BYTES = 4 << 20;
+/** Rows per read from the store: ~1 ms of SQLite work for 1 KB messages, far under the ~10 ms stall budget. */
+export const PAGE_READ_ROWS = 512;
+/** Past MAX_QUEUED_BYTES a window takes only this many at a time, once it is empty: every queue still moves. */
+export const PAGE_READ_ROWS_TIGHT = 16;

@@ -17,18 +17,35 @@ export type StoredMessage = {
   /** With message.messageId: the id is remembered for de-duplication until then. */
   readonly dedupUntil?: number;
 };
+
+/** [PAGE-1] A queue's stored messages as load() counts them (kept counters, never a scan); seqs 0 when none. */
+export type StoredCounts = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number };
+/** A durable queue as load() finds it. `lastSeq` is the highest seq given out, stored rows included. */
+export type LoadedQueue = StoredQueue & { readonly stored: StoredCounts };
+
+/** [PAGE-1] One page of a queue's stored messages: seqs from..to, ascending, at most `limit` rows. */
+export type ReadRange = {
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  /** Rows due after this (delayed, loaded as such by load()) are left out; Infinity leaves none out. */
+  readonly delayedAfter: number;
+};
 /**
  * A publisher's message id seen recently (idempotent publish), kept across restarts, with the id the
  * broker gave that message ("" for ids stored before ids were kept).
  */
 export type RecentId = { readonly messageId: string; readonly until: number; readonly id: string };
 
-/** What a restart rebuilds from. Messages come ordered by queue, then seq. */
+/**
+ * What a restart rebuilds from: topology, each queue's counts, and the delayed messages not yet
+ * due (ordered by queue, then seq). The other messages stay on disk, read page by page.
+ */
 export type Snapshot = {
   readonly exchanges: StoredExchange[];
-  readonly queues: StoredQueue[];
+  readonly queues: LoadedQueue[];
   readonly bindings: Binding[];
-  readonly messages: StoredMessage[];
+  readonly delayed: StoredMessage[];
   readonly recentIds: RecentId[];
   /** False after a crash: every restored message may have been delivered already. */
   readonly cleanShutdown: boolean;
@@ -48,7 +65,17 @@ export type Removals = ReadonlyMap<string, ReadonlyArray<readonly [number, numbe
  * earlier: the broker answers publishes and declarations on it. Writes are applied in call order.
  */
 export interface Store {
-  load(): Promise<Snapshot>;
+  /**
+   * Topology, counts and the messages delayed past `now`, never the whole backlog. After a crash
+   * (no clean close recorded) every stored message counts as possibly delivered, from now on.
+   */
+  load(now: number): Promise<Snapshot>;
+  /**
+   * [PAGE-1] Stored messages of `queue` in `range`, ascending by seq, with their flags
+   * (`redelivered` also for rows that were stored at a crash). Reads only committed rows; never
+   * waits behind the writes in line.
+   */
+  readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]>;
 
   putExchange(exchange: StoredExchange): Promise<void>;
   /** Also removes the exchange's bindings. */

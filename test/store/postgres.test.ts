@@ -13,6 +13,9 @@ import { sparePort } from "../postgres/instance.ts";
 import { until } from "../support/until.ts";
 import { storeConformance, stored } from "./conformance.ts";
 
+/** Every stored message of a queue, in one read. */
+const EVERYTHING = { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 1_000_000, delayedAfter: Infinity } as const;
+
 let database: TestDatabase;
 /** A second session on the test database, playing "another process". */
 let other: SQL;
@@ -115,7 +118,7 @@ describe("postgres store, Postgres only", () => {
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const reason = (results[1] as PromiseRejectedResult).reason as BrokerFailure;
     expect(reason.error.code).toBe(ErrorCodes.VALIDATION);
-    expect((await store.load()).messages.map((m) => m.seq)).toEqual([1, 3]);
+    expect((await store.readMessages("q", EVERYTHING)).map((m) => m.seq)).toEqual([1, 3]);
   });
 
   test("[LOCK-1] a store whose connection dropped while another process took the lock cannot write; it resumes once the lock is free", async () => {
@@ -138,7 +141,7 @@ describe("postgres store, Postgres only", () => {
 
     await other.unsafe(`select pg_advisory_unlock(${LOCK_KEY})`);
     await store.append([stored("q", 3)]);
-    expect((await store.load()).messages.map((m) => m.seq)).toEqual([1, 3]);
+    expect((await store.readMessages("q", EVERYTHING)).map((m) => m.seq)).toEqual([1, 3]);
     expect(lines.some((l) => l.includes("took the lock on database"))).toBe(true);
   });
 
@@ -163,7 +166,7 @@ describe("postgres store, Postgres only", () => {
       blocker.release();
     }
     // The late write kept its place in line: it was stored after all, before seq 3.
-    expect((await store.load()).messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect((await store.readMessages("q", EVERYTHING)).map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
   test("after its connection is killed the store reconnects by itself", async () => {
@@ -172,6 +175,6 @@ describe("postgres store, Postgres only", () => {
     await store.append([stored("q", 1)]);
     await killLockHolder();
     await until(() => store.append([stored("q", 2)]).then(() => true, () => false));
-    expect((await store.load()).messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect((await store.readMessages("q", EVERYTHING)).map((m) => m.seq)).toEqual([1, 2]);
   });
 });

@@ -18,6 +18,8 @@ export type Entry = {
    * message a client saw can never be lost by a crash, nor its seq reused.
    */
   committed: boolean;
+  /** Behind the memory window, waiting for its commit (then it leaves memory for a run on disk, or enters the window). */
+  inTail: boolean;
   /** Left the queue (acked, sent to subscribers, dropped or dead-lettered). */
   gone: boolean;
   /**
@@ -42,7 +44,7 @@ export type Entry = {
 
 /** `redelivered`: the copy may have been delivered before (a dead-lettered copy of a restored message). */
 export type EnqueueOptions = { ttl?: number; delay?: number; redelivered?: boolean };
-export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean; deliveries?: number };
+export type RestoreFlags = { expiresAt?: number; deliverAt?: number; redelivered: boolean; deliveries?: number; observed?: boolean };
 
 /** A new message's entry: its TTL is the shorter of the queue's and its own. */
 export function newEntry(seq: number, message: PublishedMessage, now: number, committed: boolean, queueTtl: number | undefined, options: EnqueueOptions): Entry {
@@ -56,6 +58,7 @@ export function newEntry(seq: number, message: PublishedMessage, now: number, co
     redelivered: options.redelivered === true,
     observed: false,
     committed,
+    inTail: false,
     gone: false,
     discarded: false,
     expiresAt: ttl === undefined ? undefined : message.timestamp + ttl,
@@ -74,8 +77,9 @@ export function restoredEntry(seq: number, message: PublishedMessage, flags: Res
     bytes: messageBytes(message),
     deliveries: flags.deliveries ?? 0,
     redelivered: flags.redelivered,
-    observed: false,
+    observed: flags.observed === true,
     committed: true,
+    inTail: false,
     gone: false,
     discarded: false,
     expiresAt: flags.expiresAt,

@@ -2,7 +2,11 @@ import { Deque } from "../deque.ts";
 import type { Entry } from "./entry.ts";
 
 /** Bytes held by all queues together, shared so the broker can refuse publishes past a limit. */
-export type MemoryGauge = { bytes: number };
+export type MemoryGauge = {
+  bytes: number;
+  /** MAX_QUEUED_BYTES: past it durable windows stop filling (their messages wait on disk). */
+  readonly limit?: number;
+};
 
 export type Replay = { readonly entries: Entry[]; readonly firstAvailable: number; readonly gap: boolean };
 
@@ -57,6 +61,25 @@ export class History {
   forgetExpired(now: number): void {
     if (this.ttl === undefined) return;
     while ((this.entries.peek()?.message.timestamp ?? Infinity) < now - this.ttl) this.forgetOldest();
+  }
+
+  /** The retained entry with this seq, if any: entries are retained in seq order, so a binary search. */
+  find(seq: number): Entry | undefined {
+    let lo = 0;
+    let hi = this.entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const entry = this.entries.at(mid)!;
+      if (entry.seq === seq) return entry;
+      if (entry.seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** Retained entries, oldest first. */
+  [Symbol.iterator](): IterableIterator<Entry> {
+    return this.entries[Symbol.iterator]();
   }
 
   /** The queue is deleted: its retained messages no longer count against the gauge. */

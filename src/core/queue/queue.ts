@@ -1,5 +1,5 @@
 import { ok, type Result } from "../errors.ts";
-import { DEFAULT_ACK_TIMEOUT_MS } from "../limits.ts";
+import { DEFAULT_ACK_TIMEOUT_MS, PAGE_READ_ROWS, PAGE_READ_ROWS_TIGHT, PAGE_WINDOW_BYTES, PAGE_WINDOW_MESSAGES } from "../limits.ts";
 import type { PublishedMessage } from "../message.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
 import { Consumers } from "./consumers.ts";
@@ -7,6 +7,20 @@ import { NO_EFFECTS, type Effect, type Effects } from "./effects.ts";
 import { expired, newEntry, restoredEntry, type DeathReason, type EnqueueOptions, type Entry, type RestoreFlags } from "./entry.ts";
 import { History, type MemoryGauge, type Replay } from "./history.ts";
 import { ReadyList } from "./ready.ts";
+import { Tail, type PageRequest } from "./tail.ts";
+
+/** A row the store read back for a page: what restoredEntry needs. */
+export type PagedRow = {
+  readonly seq: number;
+  readonly message: PublishedMessage;
+  readonly expiresAt?: number;
+  readonly deliverAt?: number;
+  readonly redelivered?: boolean;
+  readonly deliveries?: number;
+};
+
+/** A durable queue's stored messages as the store counts them at start-up, without reading them. */
+export type StoredBacklog = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number; readonly delayedAfter: number };
 
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
 
@@ -25,6 +39,16 @@ export class QueueState {
   readonly owner: string | undefined;
   private readonly gauge: MemoryGauge;
   private readonly ready = new ReadyList();
+  /**
+   * Durable queues only: what waits behind the memory window, on disk (paged). Ready messages are
+   * the window, then the tail, in that order; the broker reads the tail back as the window drains.
+   */
+  private readonly tail = new Tail();
+  /**
+   * drop-head past a limit with the window empty: the oldest messages on disk are dropped as they
+   * are read back (bytes estimated until then).
+   */
+  private readonly owed = { count: 0, bytes: 0 };
   /** Delayed messages, ordered by deliverAt. */
   private delayed: Entry[] = [];
   /** Bytes of the delayed messages: they wait in this queue, so they count toward max_bytes. */
@@ -60,7 +84,15 @@ export class QueueState {
 
   /** Messages waiting: ready and delayed (not those out with consumers). */
   get depth(): number {
-    return this.ready.length + this.delayed.length;
+    return this.ready.length + this.delayed.length + this.tail.count - this.owed.count;
+  }
+  /** Whether a ready message can go out now (in memory and committed). */
+  get hasDeliverable(): boolean {
+    return this.ready.peek()?.committed === true;
+  }
+  /** Of those, the ones on disk only (read back as the window drains). */
+  get pagedOut(): number {
+    return Math.max(0, this.tail.count - this.tail.pending.length - this.owed.count);
   }
   /** Of those, the ones not yet due (published with a delay). */
   get delayedCount(): number {
@@ -70,7 +102,11 @@ export class QueueState {
     return this.consumers.unacked;
   }
   get bytes(): number {
-    return this.ready.bytes + this.delayedBytes;
+    return this.ready.bytes + this.delayedBytes + this.tailBytes;
+  }
+  /** Bytes behind the window, less those owed to drop-head. */
+  private get tailBytes(): number {
+    return Math.max(0, this.tail.bytes - this.owed.bytes);
   }
   get lastSeq(): number {
     return this.nextSeq - 1;
@@ -110,7 +146,7 @@ export class QueueState {
   replay(since: number): Replay {
     const consumers = this.consumers.size > 0;
     // Ready messages not yet observed will reach the subscriber through the backlog when no consumer owns them.
-    const backlogFrom = consumers ? Infinity : (this.ready.peek()?.seq ?? Infinity);
+    const backlogFrom = consumers ? Infinity : Math.min(this.ready.peek()?.seq ?? Infinity, this.tail.firstSeq);
     return this.history.replay(since, { backlogFrom, delayed: this.delayed, consumers, nextSeq: this.nextSeq });
   }
 
@@ -137,6 +173,16 @@ export class QueueState {
     else this.ready.push(entry);
   }
 
+  /** [PAGE-1] The stored messages of a durable queue, counted at start-up: read back page by page, never all at once. */
+  restoreBacklog(backlog: StoredBacklog): void {
+    if (backlog.lastSeq >= this.nextSeq) this.nextSeq = backlog.lastSeq + 1;
+    if (backlog.count <= 0) return;
+    const { count, bytes, firstSeq, lastSeq, delayedAfter } = backlog;
+    this.tail.runs.push({ from: firstSeq, to: lastSeq, count, delayedAfter, observed: false });
+    this.tail.count += count;
+    this.tail.bytes += bytes;
+  }
+
   /**
    * [COMMIT-1] The store has the message: it may now be delivered. `deliverToSubscribers` when it
    * goes to them right away (consumers own it, subscribers only observe it); with no consumer it
@@ -144,14 +190,26 @@ export class QueueState {
    */
   commit(entry: Entry): Effects {
     entry.committed = true;
-    if (entry.gone || entry.observed || this.subscriberCount === 0 || this.consumers.size === 0) return NO_EFFECTS;
-    entry.observed = true;
-    return [{ kind: "deliverToSubscribers", entry }];
+    if (entry.gone) return NO_EFFECTS;
+    let effects = NO_EFFECTS;
+    if (!entry.observed && this.subscriberCount > 0 && this.consumers.size > 0) {
+      entry.observed = true;
+      effects = [{ kind: "deliverToSubscribers", entry }];
+    }
+    if (entry.inTail) this.settleTail();
+    return effects;
   }
 
   /** The store refused the message: it leaves without ever having been delivered. */
   abandon(entry: Entry): Effects {
     if (entry.gone) return NO_EFFECTS;
+    if (entry.inTail) {
+      this.tail.pending.removeWhere((e) => e === entry);
+      this.outOfTail(entry);
+      this.discard(entry);
+      this.settleTail();
+      return NO_EFFECTS;
+    }
     this.ready.removeWhere((e) => e === entry);
     if (this.delayed.includes(entry)) {
       this.delayed = this.delayed.filter((e) => e !== entry);
@@ -165,13 +223,27 @@ export class QueueState {
     // [TTL0-1] Nobody can take it now: it expires now. (A durable one is decided here too; the
     // dispatch after its commit, a millisecond later, hands it out or expires it.)
     if (entry.atOnce && !this.canTakeNow()) return [this.kill(entry, "expired")];
+    // [PAGE-1] Behind messages on disk, or the window is full: it waits on disk too, in order.
+    if (this.durable && (this.tail.count > 0 || !this.windowRoom())) {
+      let live = NO_EFFECTS;
+      if (entry.committed && !entry.observed && this.subscriberCount > 0 && this.consumers.size > 0) {
+        entry.observed = true;
+        live = [{ kind: "deliverToSubscribers", entry }];
+      }
+      entry.inTail = true;
+      this.tail.pending.push(entry);
+      this.tail.count++;
+      this.tail.bytes += entry.bytes;
+      this.settleTail();
+      return this.enforceLimits(live);
+    }
     if (!entry.committed) {
       // [COMMIT-1] Waits in order; delivery starts when the store has it (commit()).
       this.ready.push(entry);
       return this.enforceLimits(NO_EFFECTS);
     }
     // Live to subscribers only when they are caught up; otherwise the backlog goes first, in order.
-    const caughtUp = this.consumers.size > 0 || this.ready.length === 0;
+    const caughtUp = this.consumers.size > 0 || (this.ready.length === 0 && this.tail.count === 0);
     if (this.subscriberCount > 0 && caughtUp) {
       entry.observed = true;
       const live: Effect[] = [{ kind: "deliverToSubscribers", entry }];
@@ -190,8 +262,123 @@ export class QueueState {
 
   /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
   private canTakeNow(): boolean {
-    if (this.consumers.size === 0) return this.subscriberCount > 0 && this.ready.length === 0;
-    return this.consumers.credit() > this.ready.length;
+    if (this.consumers.size === 0) return this.subscriberCount > 0 && this.ready.length === 0 && this.tail.count === 0;
+    return this.consumers.credit() > this.ready.length + this.tail.count;
+  }
+
+  // ---- the window (paged durable queues) ------------------------------------------------------
+
+  /** Whether the window takes one more message in memory: below its own size and MAX_QUEUED_BYTES. */
+  private windowRoom(): boolean {
+    if (this.ready.length >= PAGE_WINDOW_MESSAGES || this.ready.bytes >= PAGE_WINDOW_BYTES) return false;
+    return this.gauge.limit === undefined || this.gauge.bytes <= this.gauge.limit;
+  }
+
+  /**
+   * Committed messages at the front of the tail leave memory: into the window when nothing waits
+   * on disk and it has room, else onto disk (a run), their place kept.
+   */
+  private settleTail(): void {
+    const { tail } = this;
+    while (tail.pending.peek()?.committed === true) {
+      const entry = tail.pending.shift()!;
+      if (tail.runs.length === 0 && this.windowRoom()) {
+        this.outOfTail(entry);
+        this.ready.push(entry);
+        continue;
+      }
+      tail.appendRun(entry.seq, entry.observed);
+      // On disk only from here on (the history may still hold it, and counts it itself).
+      entry.inTail = false;
+      this.gauge.bytes -= entry.bytes;
+    }
+  }
+
+  /** An entry taken out of the tail while still in memory. */
+  private outOfTail(entry: Entry): void {
+    entry.inTail = false;
+    this.tail.count--;
+    this.tail.bytes -= entry.bytes;
+  }
+
+  /**
+   * [PAGE-1] What to read from the store into the window next, or undefined: nothing on disk, a
+   * read in flight, or no room. The caller reads it and hands the rows to pageIn (or pageFailed).
+   */
+  pageRequest(): PageRequest | undefined {
+    const { tail } = this;
+    const run = tail.runs[0];
+    if (run === undefined || tail.reading !== undefined) return undefined;
+    let limit: number;
+    if (this.owed.count > 0) {
+      limit = Math.min(PAGE_READ_ROWS, this.owed.count + PAGE_READ_ROWS_TIGHT);
+    } else if (this.gauge.limit !== undefined && this.gauge.bytes > this.gauge.limit) {
+      if (this.ready.length > 0) return undefined;
+      limit = PAGE_READ_ROWS_TIGHT;
+    } else {
+      const average = Math.max(1, this.tailBytes / Math.max(1, tail.count - this.owed.count));
+      const room = Math.min(PAGE_WINDOW_MESSAGES - this.ready.length, Math.floor((PAGE_WINDOW_BYTES - this.ready.bytes) / average));
+      // Read ahead in whole pages; an empty window takes whatever fits.
+      if (room < PAGE_READ_ROWS / 4 && this.ready.length > 0) return undefined;
+      limit = Math.max(1, Math.min(PAGE_READ_ROWS, room));
+    }
+    tail.reading = tail.generation;
+    return { from: run.from, to: run.to, limit, delayedAfter: run.delayedAfter, generation: tail.generation };
+  }
+
+  /** [PAGE-1] The rows read for `request`, in seq order, join the window. Effects: `deadLetter` for those drop-head owed. */
+  pageIn(request: PageRequest, rows: readonly PagedRow[]): Effects {
+    const { tail } = this;
+    if (request.generation !== tail.generation) return NO_EFFECTS;
+    tail.reading = undefined;
+    const run = tail.runs[0];
+    if (run === undefined || run.from !== request.from) return NO_EFFECTS;
+    let dead: Effect[] | undefined;
+    for (const row of rows) {
+      if (row.seq < run.from || row.seq > run.to) continue;
+      run.from = row.seq + 1;
+      run.count--;
+      // The same entry when the history still holds it: one message, one set of flags.
+      const entry =
+        this.history.find(row.seq) ??
+        restoredEntry(row.seq, row.message, {
+          expiresAt: row.expiresAt,
+          deliverAt: row.deliverAt,
+          redelivered: row.redelivered === true,
+          deliveries: row.deliveries,
+          observed: run.observed,
+        });
+      entry.inTail = false;
+      tail.count--;
+      tail.bytes -= entry.bytes;
+      this.gauge.bytes += entry.bytes;
+      if (this.owed.count > 0) {
+        this.owed.bytes -= this.owed.bytes / this.owed.count;
+        this.owed.count--;
+        (dead ??= []).push(this.kill(entry, "maxlen"));
+        continue;
+      }
+      this.ready.push(entry);
+    }
+    // Fewer rows than asked for: nothing is left in the run (unless it grew since the request).
+    if (run.count <= 0 || run.from > run.to || (rows.length < request.limit && run.to === request.to)) {
+      tail.runs.shift();
+      if (tail.runs.length === 0) {
+        // What is left is in memory: count it exactly, so no estimate drifts.
+        tail.count = tail.pending.length;
+        tail.bytes = 0;
+        for (const entry of tail.pending) tail.bytes += entry.bytes;
+        if (this.owed.count > tail.count) this.owed.count = tail.count;
+      }
+    }
+    if (this.owed.count === 0) this.owed.bytes = 0;
+    this.settleTail();
+    return dead ?? NO_EFFECTS;
+  }
+
+  /** The read for `request` failed: a later pageRequest asks again. */
+  pageFailed(request: PageRequest): void {
+    if (request.generation === this.tail.generation) this.tail.reading = undefined;
   }
 
   /** drop-head: the oldest ready messages make room, and are dead-lettered as `maxlen`; appended to `effects`. */
@@ -199,13 +386,32 @@ export class QueueState {
     const { maxLength, maxBytes, overflow } = this.args;
     if (overflow !== "drop-head" || (maxLength === undefined && maxBytes === undefined)) return effects;
     let out: Effect[] | undefined;
-    while (
-      this.ready.length > 0 &&
-      ((maxLength !== undefined && this.ready.length > maxLength) || (maxBytes !== undefined && this.ready.bytes > maxBytes))
-    ) {
-      (out ??= [...effects]).push(this.kill(this.ready.shift()!, "maxlen"));
+    const tail = this.tail;
+    const over = () =>
+      (maxLength !== undefined && this.ready.length + tail.count - this.owed.count > maxLength) ||
+      (maxBytes !== undefined && this.ready.bytes + this.tailBytes > maxBytes);
+    while (over()) {
+      const head = this.ready.shift() ?? this.oldestInMemoryTail();
+      if (head !== undefined) {
+        (out ??= [...effects]).push(this.kill(head, "maxlen"));
+        continue;
+      }
+      // [PAGE-1] The oldest are on disk: dropped (and dead-lettered) as they are read back.
+      const onDisk = tail.count - tail.pending.length - this.owed.count;
+      if (onDisk <= 0) break;
+      this.owed.bytes += this.tailBytes / onDisk;
+      this.owed.count++;
     }
     return out ?? effects;
+  }
+
+  /** With nothing on disk ahead of it, the tail's first pending entry (in memory), taken out. */
+  private oldestInMemoryTail(): Entry | undefined {
+    const tail = this.tail;
+    if (tail.count - tail.pending.length - this.owed.count > 0 || tail.runs.length > 0) return undefined;
+    const entry = tail.pending.shift();
+    if (entry !== undefined) this.outOfTail(entry);
+    return entry;
   }
 
   /** Dead-letters, as `expired`, the ready entries `expire` picks; the others keep their order. */
@@ -398,12 +604,24 @@ export class QueueState {
    * store purges a durable queue itself, so no removal is left for the next checkpoint.
    */
   purge(): number {
-    const dropped = [...this.ready.clear(), ...this.delayed];
+    const onDisk = this.pagedOut;
+    // [HIST-1] Retained entries that were on disk only leave undelivered too.
+    for (const entry of this.history) {
+      if (!entry.gone && !entry.inTail && entry.deliveries === 0 && this.tail.holds(entry.seq)) {
+        entry.gone = true;
+        entry.discarded = !entry.observed;
+      }
+    }
+    const pending = this.tail.clear();
+    for (const entry of pending) entry.inTail = false;
+    this.owed.count = 0;
+    this.owed.bytes = 0;
+    const dropped = [...this.ready.clear(), ...this.delayed, ...pending];
     this.delayed = [];
     this.delayedBytes = 0;
     for (const entry of dropped) this.discard(entry);
     this.removals = [];
-    return dropped.length;
+    return dropped.length + onDisk;
   }
 
   /** [SLOW-2] Forgets retained history, oldest first, until `bytes` are freed; replies the bytes freed. */
@@ -416,6 +634,7 @@ export class QueueState {
     this.history.release();
     for (const entry of this.ready) this.gauge.bytes -= entry.bytes;
     for (const entry of this.delayed) this.gauge.bytes -= entry.bytes;
+    for (const entry of this.tail.pending) this.gauge.bytes -= entry.bytes;
     for (const entry of this.consumers.heldEntries()) this.gauge.bytes -= entry.bytes;
   }
 

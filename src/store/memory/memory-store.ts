@@ -1,7 +1,8 @@
 import type { Binding } from "../../core/exchanges/types.ts";
 import { bindingId } from "../../core/exchanges/types.ts";
 import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
-import type { DeliveryCounts, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { messageBytes } from "../../core/message.ts";
+import type { DeliveryCounts, ReadRange, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 
 /**
  * What a memory store holds; it outlives the store objects opened on it, as a database file
@@ -15,6 +16,8 @@ export class MemoryDatabase {
   /** By queue, then seq. */
   readonly messages = new Map<string, Map<number, StoredMessage>>();
   readonly recentIds = new Map<string, RecentId>();
+  /** [REDELIVERED-1] Per queue, the seq up to which stored messages were there at a crash. */
+  readonly redeliveredThrough = new Map<string, number>();
   /** As the meta row: undefined before any run, "false" while one runs, "true" after a clean close. */
   cleanShutdown: "true" | "false" | undefined;
 
@@ -34,20 +37,53 @@ export class MemoryStore implements Store {
 
   constructor(readonly database: MemoryDatabase = new MemoryDatabase()) {}
 
-  async load(): Promise<Snapshot> {
+  async load(now: number): Promise<Snapshot> {
     this.open();
     const db = this.database;
     const cleanShutdown = db.cleanShutdown !== "false";
     db.cleanShutdown = "false";
-    const queueNames = [...db.messages.keys()].sort(compareText);
+    const queues = [...db.queues.values()].map((q) => {
+      const seqs = db.seqs(q.name);
+      const lastStored = seqs[seqs.length - 1] ?? 0;
+      if (!cleanShutdown) db.redeliveredThrough.set(q.name, Math.max(db.redeliveredThrough.get(q.name) ?? 0, q.lastSeq, lastStored));
+      const rows = db.messages.get(q.name);
+      let bytes = 0;
+      for (const row of rows?.values() ?? []) bytes += messageBytes(row.message);
+      return { ...q, lastSeq: Math.max(q.lastSeq, lastStored), stored: { count: seqs.length, bytes, firstSeq: seqs[0] ?? 0, lastSeq: lastStored } };
+    });
+    const delayed = queues
+      .map((q) => q.name)
+      .sort(compareText)
+      .flatMap((queue) => db.seqs(queue).map((seq) => db.messages.get(queue)?.get(seq) as StoredMessage))
+      .filter((m) => m.deliverAt !== undefined && m.deliverAt > now)
+      .map((m) => this.asLoaded(m));
     return structuredClone({
       exchanges: [...db.exchanges.values()],
-      queues: [...db.queues.values()],
+      queues,
       bindings: [...db.bindings.values()].flatMap((byId) => [...byId.values()]),
-      messages: queueNames.flatMap((queue) => db.seqs(queue).map((seq) => asLoaded(db.messages.get(queue)?.get(seq) as StoredMessage))),
+      delayed,
       recentIds: [...db.recentIds.values()],
       cleanShutdown,
     });
+  }
+
+  async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
+    this.open();
+    const bySeq = this.database.messages.get(queue);
+    if (bySeq === undefined || !this.database.queues.has(queue)) return [];
+    const rows: StoredMessage[] = [];
+    for (const seq of this.database.seqs(queue)) {
+      if (rows.length >= range.limit || seq > range.to) break;
+      const m = bySeq.get(seq)!;
+      if (seq < range.from || (m.deliverAt !== undefined && m.deliverAt > range.delayedAfter)) continue;
+      rows.push(this.asLoaded(m));
+    }
+    return structuredClone(rows);
+  }
+
+  /** A row as load() and readMessages() give it: the dedup deadline lives in recentIds only. */
+  private asLoaded({ dedupUntil: _, ...row }: StoredMessage): StoredMessage {
+    return { ...row, redelivered: row.redelivered === true || row.seq <= (this.database.redeliveredThrough.get(row.queue) ?? 0) };
   }
 
   async putExchange(exchange: StoredExchange): Promise<void> {
@@ -70,6 +106,7 @@ export class MemoryStore implements Store {
     this.open();
     this.database.queues.delete(name);
     this.database.messages.delete(name);
+    this.database.redeliveredThrough.delete(name);
     for (const byId of this.database.bindings.values()) {
       for (const [id, binding] of byId) if (binding.queue === name) byId.delete(id);
     }
@@ -102,7 +139,7 @@ export class MemoryStore implements Store {
     for (const m of messages) {
       let bySeq = db.messages.get(m.queue);
       if (bySeq === undefined) db.messages.set(m.queue, (bySeq = new Map()));
-      bySeq.set(m.seq, structuredClone({ ...m, redelivered: false, deliveries: 0 }));
+      bySeq.set(m.seq, structuredClone({ ...m, redelivered: m.redelivered === true, deliveries: 0 }));
       const messageId = m.message.messageId;
       if (messageId !== undefined && m.dedupUntil !== undefined) {
         db.recentIds.delete(messageId);
@@ -159,9 +196,6 @@ export class MemoryStore implements Store {
     if (this.closed) throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: "the store is closed" });
   }
 }
-
-/** A row as load() gives it: the dedup deadline lives in recentIds only. */
-const asLoaded = ({ dedupUntil: _, ...row }: StoredMessage): StoredMessage => row;
 
 /** Byte order of UTF-8, as SQLite's BINARY collation and Postgres' "C" compare names. */
 const compareText = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));

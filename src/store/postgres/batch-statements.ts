@@ -3,6 +3,7 @@
  * columns travel as arrays through `unnest` (8–11 parameters, far from Postgres' 65,535 cap).
  */
 import { sql, type SQL } from "drizzle-orm";
+import { messageBytes } from "../../core/message.ts";
 import type { DeliveryCounts, StoredMessage } from "../store.ts";
 import { fence } from "./database-lock.ts";
 import type { RemovalBatch } from "./removal-batches.ts";
@@ -13,12 +14,13 @@ const text = (values: readonly (string | null)[]): SQL => sql`${sql.param(values
 const int8 = (values: readonly (number | null)[]): SQL => sql`${sql.param(values)}::int8[]`;
 
 /**
- * Inserts the messages and upserts their recent ids; writes nothing unless the lock's fence holds,
- * so a row count short of `rows.length` means the lock is someone else's.
+ * Inserts the messages, upserts their recent ids and adds to the queues' counters [PAGE-1]; writes
+ * nothing unless the lock's fence holds, so `inserted` short of `rows.length` means the lock is someone else's.
  */
 export function insertMessages(rows: readonly StoredMessage[]): SQL {
   const m = schema.messages;
   const r = schema.recentIds;
+  const q = schema.queues;
   // One id can come several times (a publish routed to several queues); an upsert may touch a row once.
   const recent = new Map<string, { until: number; id: string }>();
   for (const row of rows) {
@@ -32,8 +34,9 @@ export function insertMessages(rows: readonly StoredMessage[]): SQL {
       select i.* from unnest(${text([...recent.keys()])}, ${int8([...recent.values()].map((v) => v.until))}, ${text([...recent.values()].map((v) => v.id))}) as i, fence
       where fence.held
       on conflict (${ids(r.messageId.name)}) do update set ${ids(r.until.name)} = excluded.${ids(r.until.name)}, ${ids(r.id.name)} = excluded.${ids(r.id.name)}
-    )
-    insert into ${m} (${names([m.queue, m.seq, m.id, m.exchange, m.routingKey, m.headers, m.body, m.publishedAt, m.messageId, m.expiresAt, m.deliverAt])})
+    ),
+    ins as (
+    insert into ${m} (${names([m.queue, m.seq, m.id, m.exchange, m.routingKey, m.headers, m.body, m.publishedAt, m.messageId, m.expiresAt, m.deliverAt, m.redelivered, m.bytes])})
     select i.* from unnest(
       ${text(rows.map((row) => row.queue))},
       ${int8(rows.map((row) => row.seq))},
@@ -45,18 +48,36 @@ export function insertMessages(rows: readonly StoredMessage[]): SQL {
       ${int8(rows.map((row) => row.message.timestamp))},
       ${text(rows.map((row) => row.message.messageId ?? null))},
       ${int8(rows.map((row) => row.expiresAt ?? null))},
-      ${int8(rows.map((row) => row.deliverAt ?? null))}
+      ${int8(rows.map((row) => row.deliverAt ?? null))},
+      ${sql`${sql.param(rows.map((row) => (row.redelivered === true ? 1 : 0)))}::int4[]`},
+      ${int8(rows.map((row) => messageBytes(row.message)))}
     ) as i, fence
-    where fence.held`;
+    where fence.held
+    returning ${m.queue}, ${m.bytes}
+    ),
+    counted as (
+      update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} + c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} + c.b
+      from (select ins.queue, count(*) as n, sum(ins.bytes) as b from ins group by ins.queue) as c
+      where ${q.name} = c.queue
+    )
+    select count(*) as inserted from ins`;
 }
 
-/** Deletes one batch of inclusive seq ranges (see removal-batches.ts). */
+/** Deletes one batch of inclusive seq ranges (see removal-batches.ts), and takes them off the queues' counters [PAGE-1]. */
 export function deleteRanges(batch: RemovalBatch): SQL {
   const m = schema.messages;
+  const q = schema.queues;
+  const ids = sql.identifier;
   return sql`
-    delete from ${m}
-    using unnest(${text(batch.queues)}, ${int8(batch.froms)}, ${int8(batch.tos)}) as r(queue, lo, hi)
-    where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi`;
+    with del as (
+      delete from ${m}
+      using unnest(${text(batch.queues)}, ${int8(batch.froms)}, ${int8(batch.tos)}) as r(queue, lo, hi)
+      where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi
+      returning ${m.queue}, ${m.bytes}
+    )
+    update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} - c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} - c.b
+    from (select del.queue, count(*) as n, sum(del.bytes) as b from del group by del.queue) as c
+    where ${q.name} = c.queue`;
 }
 
 export function setLastSeqs(lastSeqs: ReadonlyMap<string, number>): SQL {

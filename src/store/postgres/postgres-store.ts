@@ -17,8 +17,8 @@ import {
 } from "../limits.ts";
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
-import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
-import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
+import type { DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
 import { LOCK_KEY, fence, lockLost, tryLock, unlock } from "./database-lock.ts";
@@ -55,6 +55,8 @@ export class PostgresStore implements Store {
   private lostLockReported = false;
   /** Set while writes fail for want of a connection; logged once each way. */
   private unreachable = false;
+  /** [REDELIVERED-1] Per queue, the seq up to which stored rows were there at a crash (from load()). */
+  private readonly redeliveredThrough = new Map<string, number>();
 
   private constructor(
     private readonly client: SQL,
@@ -131,20 +133,47 @@ export class PostgresStore implements Store {
     return `postgres ${describeTarget(this.target)}`;
   }
 
-  load(): Promise<Snapshot> {
+  load(now: number): Promise<Snapshot> {
     return this.lane.exclusive(() =>
       this.watched(async () => {
-        const m = schema.messages;
+        const [clean] = await this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN));
+        if (!wasClean(clean)) {
+          // [REDELIVERED-1] After a crash every stored row may have been delivered: recorded once.
+          await this.fenced((tx) =>
+            tx.execute(
+              sql.raw(
+                "update queues set redelivered_through = greatest(redelivered_through, last_seq, coalesce((select max(seq) from messages where queue = queues.name), 0))",
+              ),
+            ),
+          );
+        }
+        const queues = await this.client.unsafe<QueueRow[]>(
+          'select name, last_seq as "lastSeq", args, message_count as "messageCount", message_bytes as "messageBytes", ' +
+            'redelivered_through as "redeliveredThrough", created_at as "createdAt", ' +
+            '(select min(seq) from messages where queue = queues.name) as "firstSeq", (select max(seq) from messages where queue = queues.name) as "maxSeq" from queues',
+        );
+        this.redeliveredThrough.clear();
+        for (const q of queues) this.redeliveredThrough.set(q.name, Number(q.redeliveredThrough));
         const rows = {
           exchanges: await this.db.select().from(schema.exchanges),
-          queues: await this.db.select().from(schema.queues),
+          queues: queues.map((q) => ({
+            ...q,
+            lastSeq: Number(q.lastSeq),
+            messageCount: Number(q.messageCount),
+            messageBytes: Number(q.messageBytes),
+            redeliveredThrough: Number(q.redeliveredThrough),
+            createdAt: Number(q.createdAt),
+            firstSeq: q.firstSeq === null ? null : Number(q.firstSeq),
+            maxSeq: q.maxSeq === null ? null : Number(q.maxSeq),
+          })),
           bindings: await this.db.select().from(schema.bindings),
           // Byte order, as SQLite sorts: the snapshot must not depend on the database's collation.
-          messages: await this.db.select().from(m).orderBy(sql`${m.queue} collate "C"`, asc(m.seq)),
+          delayed: (
+            await this.client.unsafe<MessageRow[]>(`select ${MESSAGE_COLUMNS} from messages where deliver_at > $1 order by queue collate "C", seq`, [now])
+          ).map(numericRow),
           // Expiry order: the broker keeps its window of recent ids in that order.
           recentIds: await this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)),
         };
-        const [clean] = await this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN));
         // Running from here on: a crash leaves the marker "false".
         await this.fenced(async (tx) => {
           await tx
@@ -155,6 +184,23 @@ export class PostgresStore implements Store {
         return toSnapshot({ ...rows, cleanShutdownRow: clean });
       }),
     );
+  }
+
+  async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
+    const delayedAfter = Number.isFinite(range.delayedAfter) ? range.delayedAfter : Number.MAX_SAFE_INTEGER;
+    let rows: MessageRow[];
+    try {
+      rows = await this.watched(() =>
+        this.client.unsafe<MessageRow[]>(
+          `select ${MESSAGE_COLUMNS} from messages where queue = $1 and seq >= $2 and seq <= $3 and (deliver_at is null or deliver_at <= $4) order by seq limit $5`,
+          [queue, range.from, range.to, delayedAfter, range.limit],
+        ),
+      );
+    } catch (error) {
+      throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: `database read failed: ${describeDbError(error)}` });
+    }
+    const through = this.redeliveredThrough.get(queue) ?? 0;
+    return rows.map((row) => toStoredMessage(numericRow(row), through));
   }
 
   putExchange(exchange: StoredExchange): Promise<void> {
@@ -183,6 +229,7 @@ export class PostgresStore implements Store {
   }
 
   deleteQueue(name: string): Promise<void> {
+    this.redeliveredThrough.delete(name);
     return this.write(async (tx) => {
       await tx.delete(schema.messages).where(eq(schema.messages.queue, name));
       await tx.delete(schema.bindings).where(eq(schema.bindings.queue, name));
@@ -231,6 +278,7 @@ export class PostgresStore implements Store {
   purge(queue: string): Promise<void> {
     return this.write(async (tx) => {
       await tx.delete(schema.messages).where(eq(schema.messages.queue, queue));
+      await tx.update(schema.queues).set({ messageCount: 0, messageBytes: 0 }).where(eq(schema.queues.name, queue));
     });
   }
 
@@ -281,8 +329,8 @@ export class PostgresStore implements Store {
   /** One statement for the whole batch; it writes nothing unless the fence holds. */
   private async insert(rows: readonly StoredMessage[]): Promise<void> {
     await this.holdLock();
-    const result = await this.db.execute(insertMessages(rows));
-    if ((result as unknown as { count: number }).count !== rows.length) throw this.lockLost();
+    const result = (await this.db.execute(insertMessages(rows))) as unknown as { inserted: number | string }[];
+    if (Number(result[0]?.inserted) !== rows.length) throw this.lockLost();
   }
 
   /** In a new session (after a reconnect), takes the advisory lock again before the first write. */
@@ -329,4 +377,18 @@ function unstorableText(fields: Record<string, string>): BrokerFailure | undefin
     }
   }
   return undefined;
+}
+
+/** int8 columns may come back as strings from a raw query: as numbers, like drizzle's mode "number". */
+function numericRow(row: MessageRow): MessageRow {
+  return {
+    ...row,
+    seq: Number(row.seq),
+    publishedAt: Number(row.publishedAt),
+    expiresAt: row.expiresAt === null ? null : Number(row.expiresAt),
+    deliverAt: row.deliverAt === null ? null : Number(row.deliverAt),
+    redelivered: Number(row.redelivered),
+    deliveries: Number(row.deliveries),
+    bytes: Number(row.bytes),
+  };
 }

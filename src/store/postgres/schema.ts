@@ -3,6 +3,7 @@
  * seqs or millisecond timestamps are int8, read back as JS numbers (exact up to 2^53).
  * ../schema-parity.ts fails the type check if the two schemas' row types drift apart.
  */
+import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 
 export const exchanges = pgTable("exchanges", {
@@ -17,6 +18,11 @@ export const queues = pgTable("queues", {
   lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
   /** Queue arguments (limits, TTL, dead-lettering, history) as JSON. */
   args: text("args").notNull().default("{}"),
+  /** [PAGE-1] Rows in messages for this queue and their bytes, kept in the same transactions, so start-up counts without reading. */
+  messageCount: bigint("message_count", { mode: "number" }).notNull().default(0),
+  messageBytes: bigint("message_bytes", { mode: "number" }).notNull().default(0),
+  /** [REDELIVERED-1] Stored rows up to this seq were there at a crash: each may have been delivered. */
+  redeliveredThrough: bigint("redelivered_through", { mode: "number" }).notNull().default(0),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
 });
 
@@ -50,8 +56,10 @@ export const messages = pgTable(
     redelivered: integer("redelivered").notNull().default(0),
     /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
     deliveries: integer("deliveries").notNull().default(0),
+    /** [PAGE-1] What the message counts toward bytes and max_bytes (messageBytes), summed into queues.message_bytes. */
+    bytes: bigint("bytes", { mode: "number" }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.queue, t.seq] })],
+  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`)],
 );
 
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */

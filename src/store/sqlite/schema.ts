@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const exchanges = sqliteTable("exchanges", {
@@ -12,6 +13,11 @@ export const queues = sqliteTable("queues", {
   lastSeq: integer("last_seq").notNull().default(0),
   /** Queue arguments (limits, TTL, dead-lettering, history) as JSON. */
   args: text("args").notNull().default("{}"),
+  /** [PAGE-1] Rows in messages for this queue and their bytes, kept in the same transactions, so start-up counts without reading. */
+  messageCount: integer("message_count").notNull().default(0),
+  messageBytes: integer("message_bytes").notNull().default(0),
+  /** [REDELIVERED-1] Stored rows up to this seq were there at a crash: each may have been delivered. */
+  redeliveredThrough: integer("redelivered_through").notNull().default(0),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -45,8 +51,10 @@ export const messages = sqliteTable(
     redelivered: integer("redelivered").notNull().default(0),
     /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
     deliveries: integer("deliveries").notNull().default(0),
+    /** [PAGE-1] What the message counts toward bytes and max_bytes (messageBytes), summed into queues.message_bytes. */
+    bytes: integer("bytes").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.queue, t.seq] })],
+  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`)],
 );
 
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */

@@ -9,8 +9,9 @@ import { GroupCommit } from "../group-commit.ts";
 import { SQLITE_DELETE_CHUNK_ROWS, SQLITE_LOCK_WAIT_MS } from "../limits.ts";
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
-import { CLEAN_SHUTDOWN, toSnapshot } from "../snapshot-rows.ts";
-import type { DeliveryCounts, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { messageBytes } from "../../core/message.ts";
+import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
+import type { DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import * as schema from "./schema.ts";
 
 export type SqliteOptions = {
@@ -30,7 +31,12 @@ export class SqliteStore implements Store {
   private readonly insertRecentId;
   private readonly markRedelivered;
   private readonly setDeliveries;
+  private readonly addCounts;
+  private readonly readPage;
+  private readonly countRange;
   private readonly commits: GroupCommit<StoredMessage>;
+  /** [REDELIVERED-1] Per queue, the seq up to which stored rows were there at a crash (from load()). */
+  private readonly redeliveredThrough = new Map<string, number>();
 
   private constructor(
     private readonly sqlite: Database,
@@ -54,8 +60,21 @@ export class SqliteStore implements Store {
         messageId: sql.placeholder("messageId"),
         expiresAt: sql.placeholder("expiresAt"),
         deliverAt: sql.placeholder("deliverAt"),
+        redelivered: sql.placeholder("redelivered"),
+        bytes: sql.placeholder("bytes"),
       })
       .prepare();
+    // [PAGE-1] Counters kept in the same transaction as the rows they count.
+    this.addCounts = sqlite.query<unknown, [number, number, string]>(
+      "UPDATE queues SET message_count = message_count + ?1, message_bytes = message_bytes + ?2 WHERE name = ?3",
+    );
+    this.countRange = sqlite.query<{ n: number; b: number }, [string, number, number]>(
+      "SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM messages WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3",
+    );
+    // Raw rows: drizzle's per-row mapping is the slow part of reading many rows. An index range scan on (queue, seq).
+    this.readPage = sqlite.query<MessageRow, [string, number, number, number, number]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE queue = ?1 AND seq >= ?2 AND seq <= ?3 AND (deliver_at IS NULL OR deliver_at <= ?4) ORDER BY seq LIMIT ?5`,
+    );
     this.insertRecentId = this.db
       .insert(schema.recentIds)
       .values({ messageId: sql.placeholder("messageId"), until: sql.placeholder("until"), id: sql.placeholder("id") })
@@ -95,20 +114,34 @@ export class SqliteStore implements Store {
     return new SqliteStore(sqlite, options.migrate ?? true);
   }
 
-  async load(): Promise<Snapshot> {
+  async load(now: number): Promise<Snapshot> {
+    const clean = this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN)).get();
+    if (!wasClean(clean)) {
+      // [REDELIVERED-1] After a crash every stored row may have been delivered: recorded once, so a
+      // clean stop before they are read back keeps saying so.
+      this.write(() =>
+        this.sqlite.run(
+          "UPDATE queues SET redelivered_through = max(redelivered_through, last_seq, coalesce((SELECT max(seq) FROM messages WHERE queue = queues.name), 0))",
+        ),
+      );
+    }
     const exchanges = this.db.select().from(schema.exchanges).all();
-    const queues = this.db.select().from(schema.queues).all();
-    const bindings = this.db.select().from(schema.bindings).all();
-    // Raw rows: drizzle's per-row mapping is the slow part of restoring a large backlog.
-    const messages = this.sqlite
-      .query<typeof schema.messages.$inferSelect, []>(
-        "SELECT queue, seq, id, exchange, routing_key AS routingKey, headers, body, published_at AS publishedAt, message_id AS messageId, " +
-          "expires_at AS expiresAt, deliver_at AS deliverAt, redelivered, deliveries FROM messages ORDER BY queue, seq",
+    // [PAGE-1] Counters and the ends of each queue's seq range (two index lookups each): nothing grows with the backlog.
+    const queues = this.sqlite
+      .query<QueueRow, []>(
+        'SELECT name, last_seq AS "lastSeq", args, message_count AS "messageCount", message_bytes AS "messageBytes", ' +
+          'redelivered_through AS "redeliveredThrough", created_at AS "createdAt", ' +
+          '(SELECT min(seq) FROM messages WHERE queue = queues.name) AS "firstSeq", (SELECT max(seq) FROM messages WHERE queue = queues.name) AS "maxSeq" FROM queues',
       )
       .all();
+    this.redeliveredThrough.clear();
+    for (const q of queues) this.redeliveredThrough.set(q.name, q.redeliveredThrough);
+    const bindings = this.db.select().from(schema.bindings).all();
+    const delayed = this.sqlite
+      .query<MessageRow, [number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE deliver_at > ?1 ORDER BY queue, seq`)
+      .all(now);
     // Expiry order: RecentIds prunes from the front.
     const recentIds = this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)).all();
-    const clean = this.db.select().from(schema.meta).where(eq(schema.meta.key, CLEAN_SHUTDOWN)).get();
     // Running from here on: a crash leaves the marker "false".
     this.write(() => {
       this.db
@@ -117,7 +150,19 @@ export class SqliteStore implements Store {
         .onConflictDoUpdate({ target: schema.meta.key, set: { value: "false" } })
         .run();
     });
-    return toSnapshot({ exchanges, queues, bindings, messages, recentIds, cleanShutdownRow: clean });
+    return toSnapshot({ exchanges, queues, bindings, delayed, recentIds, cleanShutdownRow: clean });
+  }
+
+  async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
+    const delayedAfter = Number.isFinite(range.delayedAfter) ? range.delayedAfter : Number.MAX_SAFE_INTEGER;
+    let rows: MessageRow[];
+    try {
+      rows = this.readPage.all(queue, range.from, range.to, delayedAfter, range.limit);
+    } catch (error) {
+      throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: `database read failed: ${describeDbError(error)}` });
+    }
+    const through = this.redeliveredThrough.get(queue) ?? 0;
+    return rows.map((row) => toStoredMessage(row, through));
   }
 
   async putExchange(exchange: StoredExchange): Promise<void> {
@@ -150,6 +195,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteQueue(name: string): Promise<void> {
+    this.redeliveredThrough.delete(name);
     this.write(() =>
       this.db.transaction((tx) => {
         tx.delete(schema.messages).where(eq(schema.messages.queue, name)).run();
@@ -198,9 +244,12 @@ export class SqliteStore implements Store {
   }
 
   async purge(queue: string): Promise<void> {
-    this.write(() => {
-      this.db.delete(schema.messages).where(eq(schema.messages.queue, queue)).run();
-    });
+    this.write(() =>
+      this.db.transaction((tx) => {
+        tx.delete(schema.messages).where(eq(schema.messages.queue, queue)).run();
+        tx.update(schema.queues).set({ messageCount: 0, messageBytes: 0 }).where(eq(schema.queues.name, queue)).run();
+      }),
+    );
   }
 
   async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
@@ -221,12 +270,15 @@ export class SqliteStore implements Store {
         // Chunked so a large backlog's removal never holds the event loop for long.
         for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
           const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
-          this.write(() => {
-            this.db
-              .delete(schema.messages)
-              .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end)))
-              .run();
-          });
+          this.write(() =>
+            this.db.transaction((tx) => {
+              const gone = this.countRange.get(queue, start, end);
+              tx.delete(schema.messages)
+                .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end)))
+                .run();
+              if (gone !== null && gone.n > 0) this.addCounts.run(-gone.n, -gone.b, queue);
+            }),
+          );
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
@@ -264,8 +316,10 @@ export class SqliteStore implements Store {
 
   private writeMessages(rows: readonly StoredMessage[]): void {
     this.db.transaction(() => {
+      const counts = new Map<string, { n: number; b: number }>();
       for (const row of rows) {
         const m = row.message;
+        const bytes = messageBytes(m);
         if (m.messageId !== undefined && row.dedupUntil !== undefined) {
           this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil, id: m.id });
         }
@@ -281,8 +335,17 @@ export class SqliteStore implements Store {
           messageId: m.messageId ?? null,
           expiresAt: row.expiresAt ?? null,
           deliverAt: row.deliverAt ?? null,
+          redelivered: row.redelivered === true ? 1 : 0,
+          bytes,
         });
+        const count = counts.get(row.queue);
+        if (count === undefined) counts.set(row.queue, { n: 1, b: bytes });
+        else {
+          count.n++;
+          count.b += bytes;
+        }
       }
+      for (const [queue, { n, b }] of counts) this.addCounts.run(n, b, queue);
     });
   }
 }
