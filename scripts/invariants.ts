@@ -34,6 +34,8 @@ export const MEANINGS: Record<string, string> = {
   "DEDUP-2": "A publish that routed nowhere, or was refused, does not use up its message_id.",
   "DEPTH-1": "JSON nested deeper than 64 levels is refused before parsing (400 BAD_JSON): no stall, no 500.",
   "DEPTH-2": "A too-deep WebSocket frame is refused the same way, and its ERROR still names the frame's id.",
+  "DISK-1": "Below DISK_FREE_LIMIT, publishes reaching a durable queue are refused whole (503 DISK_ALARM), transient ones flow, /readyz is 503; it clears by itself.",
+  "DISK-2": "A full disk answers durable publishes 503 STORE_UNAVAILABLE, never 200 unstored; freed, they flow again; after kill -9 every 200 is there.",
   "DLX-2": "dead_letter_exchange \"\" is the default exchange: the queue named by the dead-letter routing key.",
   "DLX-3": "A message is dropped rather than dead-lettered into a queue it already died in with no rejection since (no cycles).",
   "DLX-6": "x-first-death-* and x-death-count a publisher forged are set afresh at the first real death.",

@@ -13,10 +13,12 @@ import {
 } from "./broker/limits.ts";
 import { ACK_TIMEOUT_MS_BOUNDS, DEFAULT_ACK_TIMEOUT_MS } from "./core/limits.ts";
 import {
+  DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_HTTP_PORT,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
+  DISK_FREE_LIMIT_BOUNDS,
   HTTP_PORT_BOUNDS,
   MAX_PAYLOAD_BYTES_BOUNDS,
   SEED_REALTIME_WORKERS,
@@ -46,6 +48,8 @@ export type Config = Readonly<{
   dedupWindowSeconds: number;
   maxQueuedBytes: number;
   fsync: boolean;
+  /** Free space the SQLite database's filesystem keeps before durable publishes are refused; 0: off. */
+  diskFreeLimitBytes: number;
   /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
   seedRealtimeWorkers: number;
   seedSyncWorkers: number;
@@ -83,6 +87,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", DEFAULT_DEDUP_WINDOW_SECONDS, DEDUP_WINDOW_SECONDS_BOUNDS),
     maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, MAX_QUEUED_BYTES_BOUNDS),
     fsync: bool(env, "FSYNC", false),
+    diskFreeLimitBytes: byteSize(env, "DISK_FREE_LIMIT", DEFAULT_DISK_FREE_LIMIT_BYTES, DISK_FREE_LIMIT_BOUNDS),
     seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", SEED_REALTIME_WORKERS, SEED_WORKERS_BOUNDS),
     seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", SEED_SYNC_WORKERS, SEED_WORKERS_BOUNDS),
   });
@@ -146,6 +151,43 @@ function num(env: Env, name: string, fallback: number, { min, max }: Bounds): nu
 function int(env: Env, name: string, fallback: number, bounds: Bounds): number {
   const v = num(env, name, fallback, bounds);
   if (!Number.isInteger(v)) throw new ConfigError(`${name} must be a whole number, got "${env[name]}"`);
+  return v;
+}
+
+/**
+ * RabbitMQ's information units (disk_free_limit.absolute, since 3.13, as Kubernetes writes them):
+ * `k`/`kB`, `M`/`MB`, `G`/`GB`, `T`/`TB`, `P`/`PB` count in powers of 1000; `Ki`/`KiB`, `Mi`/`MiB`,
+ * `Gi`/`GiB`, `Ti`/`TiB`, `Pi`/`PiB` in powers of 1024; `B` or none is bytes. Case does not matter,
+ * one space before the unit is allowed, and a fraction is rounded to whole bytes (`1.5GiB`). A Map,
+ * not an object: `50constructor` must find no unit.
+ */
+const BYTE_UNITS: ReadonlyMap<string, number> = new Map([
+  ["", 1],
+  ["b", 1],
+  ...["k", "m", "g", "t", "p"].flatMap((prefix, i): [string, number][] => [
+    [prefix, 1000 ** (i + 1)],
+    [`${prefix}b`, 1000 ** (i + 1)],
+    [`${prefix}i`, 1024 ** (i + 1)],
+    [`${prefix}ib`, 1024 ** (i + 1)],
+  ]),
+]);
+const BYTE_SIZE = /^([0-9]+(?:\.[0-9]+)?) ?([a-z]*)$/i;
+
+/** A byte count with an optional unit (`50MiB`, `1GB`, `52428800`), or undefined if it is none. */
+export function parseByteSize(raw: string): number | undefined {
+  const match = BYTE_SIZE.exec(raw.trim());
+  const multiplier = match ? BYTE_UNITS.get(match[2]!.toLowerCase()) : undefined;
+  return match && multiplier !== undefined ? Math.round(Number(match[1]) * multiplier) : undefined;
+}
+
+function byteSize(env: Env, name: string, fallback: number, { min, max }: Bounds): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const v = parseByteSize(raw);
+  if (v === undefined) {
+    throw new ConfigError(`${name} must be a byte count with an optional unit (52428800, 50MiB, 50MB, 1GiB; 0 turns it off), got "${raw}"`);
+  }
+  if (v < min || v > max) throw new ConfigError(`${name} must be from ${min} to ${max} bytes, got "${raw}"`);
   return v;
 }
 

@@ -1,8 +1,10 @@
+import { dirname } from "node:path";
 import { Broker } from "./broker/broker.ts";
 import { realScheduler, systemClock } from "./real-time.ts";
 import type { Config } from "./config.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
+import { DiskAlarm } from "./server/disk-alarm.ts";
 import { SERVER_STOP_WAIT_MS, SHUTDOWN_ANSWER_MS } from "./server/limits.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
 import { serve } from "./server/serve.ts";
@@ -15,6 +17,17 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 export async function startBroker(config: Config, version: string, signals: Signals): Promise<void> {
   const { store, location } = await openStore(config, log);
   const started = performance.now();
+  // [DISK-1] Watches the SQLite database's filesystem; Postgres keeps its data elsewhere (no alarm).
+  const disk =
+    config.databaseUrl === undefined
+      ? new DiskAlarm({
+          path: dirname(config.databasePath),
+          limitBytes: config.diskFreeLimitBytes,
+          clock: { now: () => performance.now() },
+          scheduler: realScheduler,
+          log,
+        })
+      : undefined;
   const broker = await Broker.start(
     {
       store,
@@ -26,6 +39,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
       dedupWindowMs: config.dedupWindowSeconds * 1000,
       maxQueuedBytes: config.maxQueuedBytes,
       log,
+      diskAlarm: () => disk?.reason(),
     },
     (broker) => new WsHub(broker, config.subscriberMaxBufferBytes),
   );
@@ -39,6 +53,11 @@ export async function startBroker(config: Config, version: string, signals: Sign
     process.exit(0);
   }
   const monitor = new LoopMonitor();
+  const diskMetrics = () => {
+    if (disk === undefined) return { path: null, free_bytes: null, limit_bytes: 0, alarm: false };
+    const reading = disk.reading();
+    return { path: reading.path, free_bytes: reading.freeBytes ?? null, limit_bytes: reading.limitBytes, alarm: reading.alarm };
+  };
   const metrics = () => ({
     uptime_seconds: process.uptime(),
     rss_bytes: process.memoryUsage.rss(),
@@ -51,8 +70,13 @@ export async function startBroker(config: Config, version: string, signals: Sign
       recent_max_stall_ms: Math.round(monitor.recentMaxStallMs * 10) / 10,
       stalls_over_20ms: monitor.stallsOver20ms,
     },
+    disk: diskMetrics(),
   });
-  const app = createApp({ broker, version, metrics });
+  const alarms = () => {
+    const reason = disk?.reason();
+    return reason === undefined ? [] : [{ name: "disk" as const, reason }];
+  };
+  const app = createApp({ broker, version, metrics, alarms });
   let server: ReturnType<typeof serve>;
   try {
     server = serve(config, app, hub, broker);
@@ -82,6 +106,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
     await Bun.sleep(SHUTDOWN_ANSWER_MS);
     hub.closeAll();
     monitor.stop();
+    disk?.stop();
     await Promise.race([stopped, Bun.sleep(SERVER_STOP_WAIT_MS)]);
     clearTimeout(force);
     log("stopped");

@@ -11,7 +11,13 @@ import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./s
 import { swaggerDocs } from "./swagger.ts";
 import { parseBindingArgs, parsePublishRequest } from "./publish-fields.ts";
 
-export type AppDeps = { broker: Broker; version: string; metrics: () => unknown };
+export type AppDeps = {
+  broker: Broker;
+  version: string;
+  metrics: () => unknown;
+  /** The resource alarms in effect now (GET /readyz is 503 while any is), each with its reason. */
+  alarms: () => readonly { name: "disk"; reason: string }[];
+};
 
 /** Every route can meet a bad Host or Origin (403); the others as each route lists. */
 const E403 = { 403: "Error" } as const;
@@ -57,7 +63,7 @@ async function given<I, T>(input: Result<I>, set: { status?: number | string }, 
 const flag = (value: "true" | "false" | undefined): boolean => value === "true";
 
 /** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
-export function createApp({ broker, version, metrics }: AppDeps) {
+export function createApp({ broker, version, metrics, alarms }: AppDeps) {
   const app = new Elysia()
     // Registered first so it covers every route below.
     .onError(({ code, request, set }) => {
@@ -90,8 +96,24 @@ export function createApp({ broker, version, metrics }: AppDeps) {
     })
     .get("/metrics", () => metrics() as never, {
       response: { 200: "Metrics", ...E403 },
-      detail: { summary: "Broker counters and event-loop stalls", tags: ["ops"] },
+      detail: { summary: "Broker counters, event-loop stalls and free disk space", tags: ["ops"] },
     })
+    .get(
+      "/readyz",
+      ({ set }) => {
+        const now = alarms();
+        if (now.length === 0) return { status: "ready" as const, alarms: [] };
+        set.status = 503;
+        return { status: "not_ready" as const, alarms: now.map((a) => a.name), message: now.map((a) => a.reason).join(" | ") };
+      },
+      {
+        response: { 200: "Readiness", 503: "Readiness", ...E403 },
+        detail: {
+          summary: "Readiness: 503 while a resource alarm is on (today the disk alarm: durable publishes refused). Not a check of the database connection",
+          tags: ["ops"],
+        },
+      },
+    )
 
     // ---- exchanges --------------------------------------------------------------------------
     .post("/exchanges", ({ request, set }) => given(jsonBody(request, check.exchange), set, (body) => broker.declareExchange(body)), {

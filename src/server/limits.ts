@@ -99,6 +99,29 @@ export const LOOP_WINDOW_SECONDS = 10;
 /** A stall counted in `stalls_over_20ms`: long enough to be felt by a client as added latency. */
 export const COUNTED_STALL_MS = 20;
 
+// ---- the disk alarm (DISK_FREE_LIMIT) [DISK-1] ----------------------------------------------------
+
+/**
+ * Free space the filesystem holding the SQLite database must keep, or durable publishes are refused
+ * (DISK_ALARM). RabbitMQ's default disk_free_limit (50 MB), in the binary units of our other byte
+ * defaults. It is the room left for what must still be written once publishes stop: the commits
+ * already in flight, the acks and the checkpoint's deletes (which go through the WAL too, so a
+ * full disk would keep consumers from draining the queue), the WAL copied back into the database
+ * file, and what other processes on the same disk write meanwhile. It is a margin, not a wall: a
+ * disk that fills anyway fails the write, answered 503 STORE_UNAVAILABLE, never 200 [DISK-2].
+ */
+export const DEFAULT_DISK_FREE_LIMIT_BYTES = 50 << 20;
+/** DISK_FREE_LIMIT from 0 (off) to 2^53 - 1 bytes (8 PiB: the largest byte count a number holds exactly). */
+export const DISK_FREE_LIMIT_BOUNDS = { min: 0, max: Number.MAX_SAFE_INTEGER } as const;
+/** How often free space is read with nothing asking: so the alarm is raised, cleared and logged while idle. */
+export const DISK_CHECK_EVERY_MS = 1_000;
+/**
+ * A publish re-reads free space when the last reading is older than this. A statfs costs under a
+ * microsecond, so even at 100,000 publishes a second this is 100 calls; and what is written between
+ * two readings is at most 10 ms of the disk's throughput, far inside DISK_FREE_LIMIT.
+ */
+export const DISK_RECHECK_AFTER_MS = 10;
+
 // ---- the seed's settings -------------------------------------------------------------------------
 
 /** MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES: the seed's default, accepted and validated, no effect. */

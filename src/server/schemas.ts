@@ -23,6 +23,8 @@ const Queue = t.Object({
   durable: t.Boolean(),
   messages: t.Integer({ description: "Messages waiting (ready or delayed)" }),
   delayed: t.Integer({ description: "Of those, published with a delay that has not passed yet" }),
+  messages_in_memory: t.Integer({ description: "Of those, held in memory (a durable queue's window, or every message of a transient one)" }),
+  messages_on_disk: t.Integer({ description: "Of those, in the store only (durable queues): read back in order as the queue drains" }),
   unacked: t.Integer({ description: "Messages out with consumers, not yet acknowledged" }),
   bytes: t.Integer({ description: "Bytes of the waiting messages (ready or delayed), as max_bytes counts them" }),
   subscribers: t.Integer(),
@@ -104,6 +106,17 @@ export const models = {
       recent_max_stall_ms: t.Number({ description: "Worst stall within the last 10 seconds" }),
       stalls_over_20ms: t.Integer(),
     }),
+    disk: t.Object({
+      path: t.Union([t.String(), t.Null()], { description: "The directory of the SQLite database; null on Postgres (not watched)" }),
+      free_bytes: t.Union([t.Integer(), t.Null()], { description: "Bytes free there (df's Available); null if it could not be read" }),
+      limit_bytes: t.Integer({ description: "DISK_FREE_LIMIT; 0 when the alarm is off (set to 0, or Postgres)" }),
+      alarm: t.Boolean({ description: "free_bytes is below limit_bytes: publishes that reach a durable queue are refused (503 DISK_ALARM)" }),
+    }),
+  }),
+  Readiness: t.Object({
+    status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
+    alarms: t.Array(t.Literal("disk"), { description: "Alarms in effect (RabbitMQ's resource alarms); empty when ready" }),
+    message: t.Optional(t.String({ description: "What each alarm refuses, and why (only while one is on)" })),
   }),
 };
 

@@ -99,6 +99,10 @@ describe("configuration", () => {
     expect(await startFails({ HOST: "203.0.113.7" })).toContain("cannot listen on HOST=203.0.113.7");
   });
 
+  test("a DISK_FREE_LIMIT that is no byte count stops start-up naming it", async () => {
+    expect(await startFails({ DISK_FREE_LIMIT: "lots" })).toContain('DISK_FREE_LIMIT must be a byte count with an optional unit');
+  });
+
   test("[CONFIG-2] ALLOWED_HOSTS set but empty is an error, not allow-all; a malformed entry too", async () => {
     expect(await startFails({ ALLOWED_HOSTS: "" })).toContain("ALLOWED_HOSTS is set but empty");
     expect(await startFails({ ALLOWED_HOSTS: " , " })).toContain("ALLOWED_HOSTS is set but empty");

@@ -42,3 +42,11 @@ test("integers are typed integer; request bodies are closed; query flags are doc
   const params = spec.paths["/queues/{name}"].delete.parameters.map((p: any) => `${p.in}:${p.name}`);
   expect(params).toEqual(expect.arrayContaining(["query:if_unused", "query:if_empty"]));
 });
+
+test("GET /readyz is documented: 200 and 503 answer the Readiness model; /metrics documents its disk figures", async () => {
+  const responses = spec.paths["/readyz"].get.responses;
+  expect(Object.keys(responses).sort()).toEqual(["200", "403", "503"]);
+  for (const status of ["200", "503"]) expect(responses[status].content["application/json"].schema.$ref).toBe("#/components/schemas/Readiness");
+  expect(spec.components.schemas.Readiness.properties.status.anyOf.map((s: any) => s.const)).toEqual(["ready", "not_ready"]);
+  expect(Object.keys(spec.components.schemas.Metrics.properties.disk.properties).sort()).toEqual(["alarm", "free_bytes", "limit_bytes", "path"]);
+});
