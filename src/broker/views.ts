@@ -10,6 +10,8 @@ export type QueueView = {
   durable: boolean;
   messages: number;
   delayed: number;
+  messages_in_memory: number;
+  messages_on_disk: number;
   unacked: number;
   bytes: number;
   subscribers: number;
@@ -35,6 +37,8 @@ export const queueView = (q: QueueState): QueueView => ({
   durable: q.durable,
   messages: q.depth,
   delayed: q.delayedCount,
+  messages_in_memory: q.depth - q.pagedOut,
+  messages_on_disk: q.pagedOut,
   unacked: q.unacked,
   bytes: q.bytes,
   subscribers: q.subscribers,
