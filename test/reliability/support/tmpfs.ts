@@ -11,7 +11,7 @@ export const MiB = 1 << 20;
 
 /** Why these tests cannot run here, or undefined if they can. */
 export function tmpfsUnavailable(): string | undefined {
-  if (testBackend === "postgres") return "the disk alarm watches the SQLite database's filesystem; on Postgres it is off";
+  if (testBackend === "postgres") return "they put the SQLite database on a tmpfs; on Postgres the database is elsewhere (and the disk alarm is off)";
   if (process.getuid?.() !== 0) return "mounting a tmpfs needs root (run these tests as root)";
   return undefined;
 }
