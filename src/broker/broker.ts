@@ -5,7 +5,7 @@ import { Attachments, type SubscribeResult } from "./attachments.ts";
 import type { DeliverySink } from "./delivery-sink.ts";
 import { Dispatch } from "./dispatch.ts";
 import { Durability } from "./durability.ts";
-import { DELIVERY_RECORD_MS, TICK_MS } from "./limits.ts";
+import { ACK_FLUSH_MS, DELIVERY_RECORD_MS, TICK_MS } from "./limits.ts";
 import { Publishing, type PublishRequest, type PublishResult } from "./publishing.ts";
 import type { Cancel } from "./scheduler.ts";
 import { Paging, type PagingStats } from "./paging.ts";
@@ -54,11 +54,13 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   static async start<S extends DeliverySink>(deps: BrokerDeps, connect: (broker: Broker) => S): Promise<Broker<S>> {
     const broker = new Broker(deps, connect);
     await broker.durability.restore();
-    // [PAGE-1] Each durable queue's head is read now; the rest as its window drains.
-    for (const queue of broker.state.topology.queues.values()) broker.pager.readAhead(queue);
+    // [PAGE-1] Each durable queue's head is read before serving (one page each); the rest as its window drains.
+    await Promise.all([...broker.state.topology.queues.values()].map((queue) => broker.pager.readAhead(queue)));
     const { scheduler, checkpointMs } = deps;
     broker.timers = [
       scheduler.every(checkpointMs, () => void broker.checkpoint()),
+      // [ACK-1] Acks reach the store within ACK_FLUSH_MS, not only at the checkpoint.
+      scheduler.every(Math.min(ACK_FLUSH_MS, checkpointMs), () => void broker.durability.checkpoint("acks")),
       scheduler.every(TICK_MS, () => broker.dispatch.tick()),
       scheduler.every(DELIVERY_RECORD_MS, () => void broker.durability.recordDeliveries()),
     ];

@@ -1,5 +1,6 @@
 import { messageBytes } from "../core/message.ts";
 import { validateName } from "../core/names.ts";
+import type { CheckpointScope } from "../store/store.ts";
 import type { Dispatch } from "./dispatch.ts";
 import { queueOptions, type BrokerState } from "./state.ts";
 
@@ -10,6 +11,8 @@ import { queueOptions, type BrokerState } from "./state.ts";
 export class Durability {
   private checkpointing: Promise<void> | undefined;
   private recordingDeliveries: Promise<void> | undefined;
+  /** Last seqs as the store last recorded them. */
+  private readonly recordedSeqs = new Map<string, number>();
 
   constructor(
     private readonly state: BrokerState,
@@ -69,15 +72,19 @@ export class Durability {
     for (const r of snapshot.recentIds) recentIds.remember(r.messageId, r.until, r.id);
   }
 
-  /** Removes messages that left their queues from the store and records last seqs. Never what makes a publish durable. */
-  checkpoint(): Promise<void> {
-    this.checkpointing ??= this.runCheckpoint().finally(() => {
+  /**
+   * Removes messages that left their queues from the store and records last seqs; `"full"` also
+   * prunes recent ids and the WAL. Never what makes a publish durable. One runs at a time: a call
+   * while one runs gets that one.
+   */
+  checkpoint(scope: CheckpointScope = "full"): Promise<void> {
+    this.checkpointing ??= this.runCheckpoint(scope).finally(() => {
       this.checkpointing = undefined;
     });
     return this.checkpointing;
   }
 
-  private async runCheckpoint(): Promise<void> {
+  private async runCheckpoint(scope: CheckpointScope): Promise<void> {
     const { deps, topology } = this.state;
     const removals = new Map<string, [number, number][]>();
     const lastSeqs = new Map<string, number>();
@@ -87,7 +94,10 @@ export class Durability {
       lastSeqs.set(queue.name, queue.lastSeq);
     }
     try {
-      await this.state.serial.run(() => deps.store.checkpoint(removals, lastSeqs, deps.clock.now()));
+      // [ACK-1] With nothing acked and no new seq since, the frequent one writes nothing.
+      if (scope === "acks" && removals.size === 0 && [...lastSeqs].every(([name, seq]) => this.recordedSeqs.get(name) === seq)) return;
+      await this.state.serial.run(() => deps.store.checkpoint(removals, lastSeqs, deps.clock.now(), scope));
+      for (const [name, seq] of lastSeqs) this.recordedSeqs.set(name, seq);
     } catch (error) {
       deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
       // Put the removals back so the next checkpoint tries them again.

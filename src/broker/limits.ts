@@ -23,6 +23,13 @@ export const TICK_MS = 100;
  */
 export const DELIVERY_RECORD_MS = 20;
 
+/**
+ * [ACK-1] How often acks (messages that left durable queues) are deleted from the store: after a
+ * kill -9, what was acked more than this long before comes back no more. Each flush is one
+ * transaction of range deletes, so it costs little; the full checkpoint stays CHECKPOINT_IN_SECONDS.
+ */
+export const ACK_FLUSH_MS = 100;
+
 // ---- logging -------------------------------------------------------------------------------------
 
 /** Dead-letter cycles logged, each once; past this many the log stays quiet (bounded memory). */

@@ -20,14 +20,14 @@ export class Paging {
     private readonly dispatch: () => Dispatch,
   ) {}
 
-  /** Starts the queue's next read if its window wants one. */
-  readAhead(queue: QueueState): void {
-    if (this.state.closing || !queue.durable || this.retrying.has(queue.name)) return;
+  /** Starts the queue's next read if its window wants one; resolves once that read's rows joined the window. */
+  readAhead(queue: QueueState): Promise<void> | undefined {
+    if (this.state.closing || !queue.durable || this.retrying.has(queue.name)) return undefined;
     const request = queue.pageRequest();
-    if (request === undefined) return;
+    if (request === undefined) return undefined;
     const { deps, topology } = this.state;
     const started = performance.now();
-    deps.store.readMessages(queue.name, request).then(
+    return deps.store.readMessages(queue.name, request).then(
       (rows) => {
         const took = performance.now() - started;
         this.stats.reads++;

@@ -54,6 +54,9 @@ export type Snapshot = {
 /** Per queue, [seq, deliveries] pairs: how many times each message was handed to a consumer. */
 export type DeliveryCounts = ReadonlyMap<string, ReadonlyArray<readonly [seq: number, deliveries: number]>>;
 
+/** What a checkpoint does besides removals and last seqs: `"full"` (the default) prunes recent ids and the WAL too. */
+export type CheckpointScope = "acks" | "full";
+
 /** Inclusive seq ranges per queue: messages that left their queue and no longer need to be kept. */
 export type Removals = ReadonlyMap<string, ReadonlyArray<readonly [number, number]>>;
 
@@ -100,10 +103,11 @@ export interface Store {
   /** Removes every message of the queue. */
   purge(queue: string): Promise<void>;
   /**
-   * Deletes delivered messages, records each queue's last seq (so seqs are never reused) and
-   * checkpoints the write-ahead log. Until it runs, a crash brings delivered messages back.
+   * Deletes delivered messages and records each queue's last seq (so seqs are never reused); until
+   * it runs, a crash brings delivered messages back. `"full"` also forgets recent ids expired by
+   * `now` and checkpoints the write-ahead log; `"acks"` [ACK-1] is the cheap part alone, run often.
    */
-  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void>;
+  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope?: CheckpointScope): Promise<void>;
   /**
    * Marks the given messages as redelivered (out with consumers, or possibly delivered before) and
    * records a clean shutdown, then closes.

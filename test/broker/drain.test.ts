@@ -69,5 +69,5 @@ test("a deleted queue's paused backlog never resumes", async () => {
   scheduler.advance(10 * DRAIN_RETRY_MS);
   expect(sink.subscriberBodies("feed")).toHaveLength(DRAIN_BATCH);
   expect(sink.detached).toEqual([{ queue: "feed", reason: "queue deleted" }]);
-  expect(scheduler.pending).toBe(3); // the broker's three periodic timers, no retry
+  expect(scheduler.pending).toBe(4); // the broker's four periodic timers, no retry
 });

@@ -3,7 +3,7 @@
  * store: what reaches the store is read from its MemoryDatabase; time moves only by the scheduler.
  */
 import { expect, test } from "bun:test";
-import { DELIVERY_RECORD_MS } from "../../src/broker/limits.ts";
+import { ACK_FLUSH_MS, DELIVERY_RECORD_MS } from "../../src/broker/limits.ts";
 import { DEFAULT_QUEUE_ARGS } from "../../src/core/queue-args.ts";
 import { publish, settle, startInProcess } from "./support/in-process.ts";
 
@@ -154,4 +154,18 @@ test("[DLX-5] a crash after a dead-lettering: the message dead-lettered again fr
     ["job", true],
     ["job", true],
   ]);
+});
+
+test("[ACK-1] acks reach the store within ACK_FLUSH_MS, long before the checkpoint", async () => {
+  const { broker, sink, database, scheduler } = await startInProcess({ checkpointMs: 60_000 });
+  await broker.declareQueue({ name: "q", durable: true });
+  for (let n = 1; n <= 3; n++) await publish(broker, "", "q", n);
+  broker.consume("c", "q", "conn", 10);
+  for (const d of sink.toConsumers.slice(0, 2)) expect(broker.ack("c", "q", d.tag).ok).toBe(true);
+  scheduler.advance(ACK_FLUSH_MS - 1);
+  await settle();
+  expect(database.seqs("q")).toEqual([1, 2, 3]);
+  scheduler.advance(1);
+  await settle();
+  expect(database.seqs("q")).toEqual([3]);
 });

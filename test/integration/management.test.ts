@@ -86,9 +86,9 @@ describe("reading", () => {
     for (const n of [1, 2, 3]) await publish("m-stats", { n });
     const waiting = (await call("GET", q("m-stats"))).body;
     expect(Object.keys(waiting).sort()).toEqual([
-      "acked", "arguments", "bytes", "consumers", "dead_lettered", "delayed", "delivered", "durable", "last_seq", "messages", "name", "published", "subscribers", "unacked",
+      "acked", "arguments", "bytes", "consumers", "dead_lettered", "delayed", "delivered", "durable", "last_seq", "messages", "messages_in_memory", "messages_on_disk", "name", "published", "subscribers", "unacked",
     ]);
-    expect(waiting).toMatchObject({ name: "m-stats", durable: false, messages: 3, delayed: 0, subscribers: 0, published: 3, delivered: 0, last_seq: 3 });
+    expect(waiting).toMatchObject({ name: "m-stats", durable: false, messages: 3, delayed: 0, messages_in_memory: 3, messages_on_disk: 0, subscribers: 0, published: 3, delivered: 0, last_seq: 3 });
     expect(waiting.bytes).toBeGreaterThan(0);
 
     const socket = await subscribe("m-stats");

@@ -44,6 +44,11 @@ const INSERTS = {
   messages: "insert into messages (queue, seq, id, exchange, routing_key, headers, body, published_at, redelivered) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 };
 
+/** [PAGE-1] The queues' counters, as the broker keeps them with every write (rows written here bypass it). */
+const RECOUNT =
+  "update queues set message_count = (select count(*) from messages where messages.queue = queues.name), " +
+  "message_bytes = (select coalesce(sum(length(body) + 64), 0) from messages where messages.queue = queues.name)";
+
 /** Writes the legacy rows while no broker runs on the database. */
 async function writeLegacyRows(dataDir: string, databaseUrl: string | undefined): Promise<void> {
   if (databaseUrl === undefined) {
@@ -52,6 +57,7 @@ async function writeLegacyRows(dataDir: string, databaseUrl: string | undefined)
       const statement = db.prepare(sql.replaceAll(/\$\d/g, "?"));
       for (const row of rows[table as keyof typeof rows]) statement.run(...row);
     }
+    db.run(RECOUNT);
     db.close();
     return;
   }
@@ -59,6 +65,7 @@ async function writeLegacyRows(dataDir: string, databaseUrl: string | undefined)
   for (const [table, sql] of Object.entries(INSERTS)) {
     for (const row of rows[table as keyof typeof rows]) await db.unsafe(sql, [...row]);
   }
+  await db.unsafe(RECOUNT);
   await db.close();
 }
 

@@ -466,4 +466,17 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     await store.append([{ ...stored("q", 1), redelivered: true }, stored("q", 2)]);
     expect((await store.readMessages("q", EVERYTHING)).map((m) => m.redelivered)).toEqual([true, false]);
   });
+
+  test("[ACK-1] an \"acks\" checkpoint removes the ranges and records last seqs, and leaves recent ids to the full one", async () => {
+    const { store } = await fresh();
+    await declare(store, "q");
+    await store.append([...range(1, 4).map((seq) => stored("q", seq)), stored("q", 5, { messageId: "old", dedupUntil: 1_000 })]);
+    await store.checkpoint(new Map([["q", [[1, 2]]]]), new Map([["q", 9]]), 5_000, "acks");
+    const after = await loadAll(store);
+    expect(seqsOf(after, "q")).toEqual([3, 4, 5]);
+    expect(after.queues.map((q) => [q.name, q.lastSeq, q.stored.count])).toEqual([["q", 9, 3]]);
+    expect(after.recentIds.map((r) => r.messageId)).toEqual(["old"]);
+    await store.checkpoint(new Map(), new Map(), 5_000, "full");
+    expect((await loadAll(store)).recentIds).toEqual([]);
+  });
 }

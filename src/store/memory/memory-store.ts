@@ -2,7 +2,7 @@ import type { Binding } from "../../core/exchanges/types.ts";
 import { bindingId } from "../../core/exchanges/types.ts";
 import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
 import { messageBytes } from "../../core/message.ts";
-import type { DeliveryCounts, ReadRange, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import type { CheckpointScope, DeliveryCounts, ReadRange, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 
 /**
  * What a memory store holds; it outlives the store objects opened on it, as a database file
@@ -164,7 +164,7 @@ export class MemoryStore implements Store {
     this.database.messages.delete(queue);
   }
 
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
     this.open();
     const db = this.database;
     for (const [queue, ranges] of removals) {
@@ -176,7 +176,7 @@ export class MemoryStore implements Store {
       const queue = db.queues.get(name);
       if (queue !== undefined) db.queues.set(name, { ...queue, lastSeq });
     }
-    for (const [messageId, recent] of db.recentIds) if (recent.until <= now) db.recentIds.delete(messageId);
+    if (scope === "full") for (const [messageId, recent] of db.recentIds) if (recent.until <= now) db.recentIds.delete(messageId);
   }
 
   async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {

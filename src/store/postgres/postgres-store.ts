@@ -18,7 +18,7 @@ import {
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
-import type { DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import type { CheckpointScope, DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
 import { LOCK_KEY, fence, lockLost, tryLock, unlock } from "./database-lock.ts";
@@ -286,12 +286,14 @@ export class PostgresStore implements Store {
    * Each delete batch takes its own turn in the write line, so appends commit in between rather
    * than wait for a whole backlog's removal; they never touch the delivered seqs removed here.
    */
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
     // [SEQ-1] Last seqs first: a crash between the batched deletes below must not let seqs restart.
-    await this.write(async (tx) => {
-      await tx.delete(schema.recentIds).where(lte(schema.recentIds.until, now));
-      if (lastSeqs.size > 0) await tx.execute(setLastSeqs(lastSeqs));
-    });
+    if (scope === "full" || lastSeqs.size > 0) {
+      await this.write(async (tx) => {
+        if (scope === "full") await tx.delete(schema.recentIds).where(lte(schema.recentIds.until, now));
+        if (lastSeqs.size > 0) await tx.execute(setLastSeqs(lastSeqs));
+      });
+    }
     for (const batch of removalBatches(removals, POSTGRES_DELETE_BATCH_ROWS)) {
       await this.write((tx) => tx.execute(deleteRanges(batch)));
     }

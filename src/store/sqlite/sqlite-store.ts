@@ -11,7 +11,7 @@ import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { messageBytes } from "../../core/message.ts";
 import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
-import type { DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import type { CheckpointScope, DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import * as schema from "./schema.ts";
 
 export type SqliteOptions = {
@@ -252,11 +252,13 @@ export class SqliteStore implements Store {
     );
   }
 
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
     this.commits.flushNow();
-    this.write(() => {
-      this.db.delete(schema.recentIds).where(lte(schema.recentIds.until, now)).run();
-    });
+    if (scope === "full") {
+      this.write(() => {
+        this.db.delete(schema.recentIds).where(lte(schema.recentIds.until, now)).run();
+      });
+    }
     // [SEQ-1] Last seqs first: a crash between the chunked deletes below must not let seqs restart.
     this.write(() =>
       this.db.transaction((tx) => {
@@ -283,7 +285,7 @@ export class SqliteStore implements Store {
         }
       }
     }
-    this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+    if (scope === "full") this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
   }
 
   async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {
