@@ -1,8 +1,10 @@
 /** The harness's command line: `bun run bench/run.ts [--flag=value …]`. */
 import type { TargetName } from "./targets/target.ts";
 
-export const SCENARIOS = ["startup", "publish", "fanout", "workqueue", "consume", "confirm", "latency", "idle"] as const;
+export const SCENARIOS = ["startup", "publish", "fanout", "workqueue", "consume", "confirm", "latency", "idle", "backlog"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** Run when --scenarios is not given: all but the backlog, which takes longer than all the others together. */
+const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((scenario) => scenario !== "backlog");
 const TARGETS: readonly TargetName[] = ["raw", "pubsub", "pubsub-pg", "pubsub-fsync", "rabbitmq", "nats"];
 
 export type BenchOptions = {
@@ -38,6 +40,12 @@ export type BenchOptions = {
   /** Scenario 9: idle connections, and the processes holding them. */
   idleConnections: number;
   idleProcs: number;
+  /** Scenario 10: messages in the backlog, their payload size, and the time each phase (fill, drain) may take at most. */
+  backlogMessages: number;
+  backlogPayloadBytes: number;
+  backlogPhaseMs: number;
+  /** Scenario 10: also restart RabbitMQ (rabbitmqctl stop_app / start_app) when rabbitmqctl works here. */
+  backlogRestartRabbitmq: boolean;
   postgresUrl: string;
   pubsubCommand: string[] | null;
   resultsFile: string | null;
@@ -46,10 +54,11 @@ export type BenchOptions = {
 export const USAGE = `usage: bun run bench/run.ts [options]
   --targets=raw,pubsub,pubsub-pg,pubsub-fsync,rabbitmq,nats
                                        which brokers (default: all; unreachable ones are skipped).
-                                       pubsub-pg (Postgres) runs in consume and confirm only,
+                                       pubsub-pg (Postgres) runs in consume, confirm and backlog only,
                                        pubsub-fsync (FSYNC=true) in confirm only
-  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle
-                                       which scenarios (default: all; the stall row comes with publish)
+  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle,backlog
+                                       which scenarios (default: all but backlog, which is long;
+                                       the stall row comes with publish)
   --runs=3                             runs per row, the row shows the median
   --warmup=1 --seconds=2               seconds of warm-up and of measurement per throughput run
   --quick                              1 run, 0.5 s warm-up, 1 s measured, 2 s latency, 2,000 idle: a smoke test
@@ -63,6 +72,11 @@ export const USAGE = `usage: bun run bench/run.ts [options]
   --confirm-inflight=256               scenario 7: confirmed WebSocket publishes in flight
   --latency-rate=2000 --latency-seconds=10   scenario 8: fixed publish rate, measured seconds
   --idle=10000 --idle-procs=2          scenario 9: idle connections, processes holding them
+  --backlog-messages=1000000           scenario 10: messages filled into the backlog (--quick: 20,000) …
+  --backlog-payload=1024               … of this many bytes each
+  --backlog-minutes=10                 scenario 10: time limit of the fill and of the drain, each
+  --backlog-restart-rabbitmq=true      scenario 10: restart RabbitMQ with rabbitmqctl stop_app/start_app
+                                       (stops the shared service for a while; false: "not restarted")
   --postgres=postgres://postgres@127.0.0.1:5432/postgres   pubsub-pg: where its databases are created
   --pubsub-cmd="bun src/main.ts"       start pubsub this way instead of dist/pubsub
   --results=bench/RESULTS.md           where to write the report; --results= (empty) writes none`;
@@ -76,7 +90,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const known = ["targets", "scenarios", "runs", "warmup", "seconds", "quick", "inflight", "publish-procs",
     "subscriber-procs", "window", "fanout-queues", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
-    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "postgres", "pubsub-cmd", "results", "help"];
+    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "backlog-messages", "backlog-payload",
+    "backlog-minutes", "backlog-restart-rabbitmq", "postgres", "pubsub-cmd", "results", "help"];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown flag --${flag}\n${USAGE}`);
   if (flags.has("help")) {
     console.log(USAGE);
@@ -96,8 +111,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     }
     return values;
   };
-  const list = <T extends string>(name: string, allowed: readonly T[]): T[] => {
-    if (!flags.has(name)) return [...allowed];
+  const list = <T extends string>(name: string, allowed: readonly T[], fallback: readonly T[] = allowed): T[] => {
+    if (!flags.has(name)) return [...fallback];
     const items = flags.get(name)!.split(",").filter(Boolean);
     for (const item of items) if (!allowed.includes(item as T)) throw new Error(`--${name}: unknown ${item}`);
     return items as T[];
@@ -109,7 +124,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (consumeBudget.length !== consumePrefetches.length) throw new Error("--consume-budget needs one number per --consume-prefetch");
   return {
     targets: list("targets", TARGETS),
-    scenarios: list("scenarios", SCENARIOS),
+    scenarios: list("scenarios", SCENARIOS, DEFAULT_SCENARIOS),
     // Bounds keep every run, and so the whole harness, finite.
     runs: number("runs", quick ? 1 : 3, 1, 9),
     warmupMs: number("warmup", quick ? 0.5 : 1, 0, 10) * 1000,
@@ -129,6 +144,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     latencyMs: number("latency-seconds", quick ? 2 : 10, 1, 60) * 1000,
     idleConnections: number("idle", quick ? 2_000 : 10_000, 10, 50_000),
     idleProcs: number("idle-procs", 2, 1, 16),
+    backlogMessages: Math.round(number("backlog-messages", quick ? 20_000 : 1_000_000, 1_000, 10_000_000)),
+    backlogPayloadBytes: Math.round(number("backlog-payload", 1024, 16, 65_536)),
+    backlogPhaseMs: number("backlog-minutes", 10, 0.5, 60) * 60_000,
+    backlogRestartRabbitmq: (flags.get("backlog-restart-rabbitmq") ?? "true") !== "false",
     postgresUrl: flags.get("postgres") ?? "postgres://postgres@127.0.0.1:5432/postgres",
     pubsubCommand: pubsubCommand ? pubsubCommand.split(" ").filter(Boolean) : null,
     resultsFile: results === "" ? null : results,

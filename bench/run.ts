@@ -15,6 +15,7 @@ import { whereWeStand } from "./goals.ts";
 import { handWrittenSections, markdownTable, resultsMarkdown } from "./report.ts";
 import { skippedRow, type Row } from "./row.ts";
 import { confirmedPublishScenario, wsConfirmScenario } from "./scenarios/confirmed-publish.ts";
+import { BACKLOG_MAX_QUEUED_BYTES, backlogScenario } from "./scenarios/backlog.ts";
 import { consumeScenario } from "./scenarios/consume.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { idleScenario } from "./scenarios/idle.ts";
@@ -46,7 +47,7 @@ async function main(options: BenchOptions): Promise<void> {
     pubsub: () => pubsubTarget(context),
     "pubsub-pg": () => pubsubTarget(context, "postgres"),
     "pubsub-fsync": () => pubsubTarget(context, "fsync"),
-    rabbitmq: () => rabbitmqTarget(),
+    rabbitmq: () => rabbitmqTarget({ restart: options.backlogRestartRabbitmq }),
     nats: () => natsTarget(),
   };
   const available: Target[] = [];
@@ -71,6 +72,7 @@ async function main(options: BenchOptions): Promise<void> {
     confirm: wsConfirmScenario,
     latency: latencyScenario,
     idle: idleScenario,
+    backlog: backlogScenario,
   } as const;
   const takesPart = (target: Target, scenario: ScenarioName) => !target.scenarios || target.scenarios.includes(scenario);
   /** Row label → the scenario that produced it. */
@@ -169,8 +171,16 @@ function settingsLines(options: BenchOptions): string[] {
       `${options.consumePrefetches.join(" / ")}; scenario 8: ${options.latencyRate.toLocaleString("en-US")} msg/s, ` +
       `${seconds(options.warmupMs)} warm-up + ${seconds(options.latencyMs)} measured`,
     `pubsub and raw are started fresh for every run (pubsub with an empty DATA_DIR, and CHECKPOINT_IN_SECONDS=1 in ` +
-      `scenarios 5 and 6 so that removing acknowledged messages from the store happens inside the measured window); ` +
+      `scenarios 5, 6 and 10 so that removing acknowledged messages from the store happens inside the measured window); ` +
       `RabbitMQ and NATS are the services already running, with fresh exchanges, queues, streams and subjects per run`,
+    ...(options.scenarios.includes("backlog")
+      ? [
+          `scenario 10: one run per target; ${options.backlogMessages.toLocaleString("en-US")} messages of ` +
+            `${options.backlogPayloadBytes} bytes, fill and drain each capped at ${options.backlogPhaseMs / 60_000} min; pubsub ` +
+            `with MAX_QUEUED_BYTES=${BACKLOG_MAX_QUEUED_BYTES}; RabbitMQ ` +
+            (options.backlogRestartRabbitmq ? "restarted with rabbitmqctl stop_app / start_app where rabbitmqctl works" : "not restarted"),
+        ]
+      : []),
   ];
 }
 

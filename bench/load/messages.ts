@@ -20,6 +20,17 @@ export type ConfirmedPublishConfig = {
    * is then only the time limit.
    */
   total?: number;
+  /**
+   * Count mode: an error answer (a refusal such as 503 FLOW_CONTROL) is counted and the message
+   * published again, so that `total` are confirmed in the end; `maxRequests` still bounds the attempts.
+   */
+  retryRefused?: boolean;
+  /** After an error, the slot waits this long before its next publish (default 10 ms). */
+  errorBackoffMs?: number;
+  /** Count mode: stop early once nothing was confirmed for this long (a broker refusing everything). */
+  giveUpAfterMs?: number;
+  /** Send `fill-progress` this often (off when absent). */
+  reportEveryMs?: number;
 };
 
 export type FanoutPublisherConfig = {
@@ -96,6 +107,12 @@ export type ConfirmedPublishResult = {
   measuredMs: number;
   /** Latency histogram in the shape of bench/load/latency-histogram.ts. */
   latencyBuckets: number[];
+  /** Errors by kind: the broker's error code (FLOW_CONTROL, DISK_ALARM …) or the message's start. */
+  errorKinds?: Record<string, number>;
+  /** Why a count-mode run ended before `total` was confirmed: "time limit", "gave up …". */
+  endedEarly?: string | null;
+  /** Count mode: ms from `go` to the last confirm (a fill that stalled ends well after it). */
+  lastConfirmMs?: number;
 };
 
 export type Progress = {
@@ -116,6 +133,8 @@ export type FromLoad =
   | { kind: "ready" }
   | { kind: "failed"; message: string }
   | ConfirmedPublishResult
+  /** Confirmed publisher in count mode, every `reportEveryMs`: how far the fill got. */
+  | { kind: "fill-progress"; confirmed: number; refused: number; atUs: number }
   | Progress
   | { kind: "published"; sent: number; resyncs: number; /** Latency publisher: worst lag behind its schedule. */ lagMs?: number }
   /** Latency subscribers, at stop: the histogram of recorded messages. */

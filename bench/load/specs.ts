@@ -3,7 +3,7 @@
  * orchestrator (bench/run.ts) and the load processes it spawns (bench/load/*-process.ts).
  */
 
-/** Every benchmark message carries this many payload bytes (printable ASCII). */
+/** Every benchmark message carries this many payload bytes (printable ASCII), unless its spec says `payloadBytes`. */
 export const PAYLOAD_BYTES = 256;
 
 /** A request whose answer means "the broker has taken the message" (scenarios 2, 6 prefill, 7). */
@@ -19,8 +19,8 @@ export type ConfirmedPublishSpec =
       expectBody?: string;
     }
   /** pubsub: PUBLISH frames with an `id` over one WebSocket, each answered by a CONFIRM naming it. */
-  | { protocol: "ws-confirm"; host: string; port: number; path: string; exchange: string; key: string }
-  | { protocol: "amqp"; url: string; exchange: string; routingKey: string; persistent: boolean }
+  | { protocol: "ws-confirm"; host: string; port: number; path: string; exchange: string; key: string; payloadBytes?: number }
+  | { protocol: "amqp"; url: string; exchange: string; routingKey: string; persistent: boolean; payloadBytes?: number }
   | { protocol: "jetstream"; servers: string; subject: string };
 
 /** One-way publishing: fan-out, work queue, latency, broadcast (scenarios 3, 5, 8, 9). */

@@ -8,6 +8,8 @@ import { track } from "../processes.ts";
 /** A broker that has not said where it listens by then is broken. */
 const LISTEN_TIMEOUT_MS = 15_000;
 const PING_TIMEOUT_MS = 10_000;
+/** A SIGTERM'd broker that has not exited by then is killed. */
+const STOP_GRACE_MS = 3_000;
 /** Lines of the broker's output kept for error messages. */
 const KEEP_LINES = 40;
 const LISTENING = /listening on http:\/\/([^\s:/]+):(\d+)/;
@@ -17,12 +19,26 @@ export type BrokerProcess = {
   readonly host: string;
   readonly port: number;
   readonly baseUrl: string;
+  /** When it was spawned (performance.now() of this process). */
+  readonly spawnedAt: number;
   /** Spawn → first 200 of GET /ping, in ms. */
   readonly readyMs: number;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs` (default 3 s). */
+  stop(graceMs?: number): Promise<Stopped>;
 };
 
-export async function launchBroker(cmd: string[], env: Record<string, string>, name: string): Promise<BrokerProcess> {
+/** How a broker ended: SIGTERM → exit in `ms`, or killed when it took longer than it was given. */
+export type Stopped = { ms: number; exitCode: number | null; killed: boolean };
+
+/** A broker that restores a large backlog before it listens may be given longer than the defaults. */
+export type LaunchTimeouts = { listenMs?: number; pingMs?: number };
+
+export async function launchBroker(
+  cmd: string[],
+  env: Record<string, string>,
+  name: string,
+  timeouts: LaunchTimeouts = {},
+): Promise<BrokerProcess> {
   const spawnedAt = performance.now();
   const child = Bun.spawn({ cmd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   track(child);
@@ -43,7 +59,7 @@ export async function launchBroker(cmd: string[], env: Record<string, string>, n
   const outcome = await Promise.race([
     sawListening.then(() => "listening" as const),
     child.exited.then(() => "exited" as const),
-    Bun.sleep(LISTEN_TIMEOUT_MS).then(() => "timeout" as const),
+    Bun.sleep(timeouts.listenMs ?? LISTEN_TIMEOUT_MS).then(() => "timeout" as const),
   ]);
   const found = listening as { host: string; port: number } | null;
   if (outcome !== "listening" || !found) {
@@ -51,18 +67,21 @@ export async function launchBroker(cmd: string[], env: Record<string, string>, n
     throw new Error(`${name}: no "listening on" line (${outcome}); output:\n${tail()}`);
   }
   const baseUrl = `http://${found.host}:${found.port}`;
-  const readyMs = await waitForPing(baseUrl, spawnedAt, child, name, tail);
+  const readyMs = await waitForPing(baseUrl, spawnedAt, child, name, tail, timeouts.pingMs ?? PING_TIMEOUT_MS);
   return {
     child,
     host: found.host,
     port: found.port,
     baseUrl,
+    spawnedAt,
     readyMs,
-    async stop() {
+    async stop(graceMs = STOP_GRACE_MS) {
+      const signalledAt = performance.now();
       child.kill("SIGTERM");
-      const ended = await Promise.race([child.exited.then(() => true), Bun.sleep(3_000).then(() => false)]);
+      const ended = await Promise.race([child.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
       if (!ended) child.kill("SIGKILL");
       await child.exited;
+      return { ms: performance.now() - signalledAt, exitCode: child.exitCode, killed: !ended };
     },
   };
 }
@@ -73,8 +92,9 @@ async function waitForPing(
   child: Subprocess,
   name: string,
   tail: () => string,
+  timeoutMs: number,
 ): Promise<number> {
-  const deadline = performance.now() + PING_TIMEOUT_MS;
+  const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline && child.exitCode === null) {
     try {
       const answer = await fetch(`${baseUrl}/ping`);

@@ -21,6 +21,9 @@ export function natsTarget(): Target {
   let jetstream = false;
   return {
     name: "nats",
+    notApplicable: {
+      backlog: "not measured: scenario 10 compares pubsub with RabbitMQ (JetStream's file store is in scenarios 5 and 7)",
+    },
     async unavailable() {
       let nats: Awaited<ReturnType<typeof loadNats>>;
       try {

@@ -15,13 +15,15 @@ import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import type { ScenarioName } from "../options.ts";
 import { pidsByName } from "../proc-stats.ts";
 import { onInterrupt } from "../processes.ts";
-import { callApi, launchBroker, readStall } from "./broker-process.ts";
+import { callApi, launchBroker, readStall, type BrokerProcess } from "./broker-process.ts";
+import { directoryBytes, postgresDatabaseBytes } from "./disk-usage.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
 import type {
   BacklogSpec,
   FanoutLayout,
   IdleSpec,
   Plan,
+  Restarted,
   StartOptions,
   Target,
   TargetContext,
@@ -35,9 +37,18 @@ const BUILD_TIMEOUT_MS = 300_000;
 
 export type PubsubVariant = "sqlite" | "postgres" | "fsync";
 
+/** Scenario 10: a broker restoring a large backlog before it listens gets this long to come back. */
+const RESTART_TIMEOUT_MS = 300_000;
+/** Scenario 10: a SIGTERM'd broker flushing a backlog gets this long before it is killed (its own SHUTDOWN_TIMEOUT_MS is shorter). */
+const RESTART_STOP_GRACE_MS = 60_000;
+
 const VARIANTS: Record<PubsubVariant, { name: TargetName; scenarios?: ScenarioName[]; describe: string }> = {
   sqlite: { name: "pubsub", describe: "SQLite (default settings: WAL, synchronous=NORMAL)" },
-  postgres: { name: "pubsub-pg", scenarios: ["confirm", "consume"], describe: "on Postgres (DATABASE_URL), a fresh database per run" },
+  postgres: {
+    name: "pubsub-pg",
+    scenarios: ["confirm", "consume", "backlog"],
+    describe: "on Postgres (DATABASE_URL), a fresh database per run",
+  },
   fsync: { name: "pubsub-fsync", scenarios: ["confirm"], describe: "SQLite with FSYNC=true (synchronous=FULL, every commit fsynced)" },
 };
 
@@ -95,19 +106,24 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
         env.DATABASE_URL = database.url;
         dropDatabase = database.drop;
       }
-      let broker;
+      let broker: BrokerProcess;
       try {
         broker = await launchBroker(command, env, name);
       } catch (error) {
         await dropDatabase().catch(() => {});
         throw error;
       }
+      // Read at call time: a restart (scenario 10) listens on a new port.
       const api = (path: string, body: unknown) => callApi(broker.baseUrl, "POST", path, body);
-      const ws = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
+      const wsOf = () => ({ protocol: "ws", host: broker.host, port: broker.port, path: "/ws" }) as const;
 
       return {
-        pid: broker.child.pid,
-        readyMs: broker.readyMs,
+        get pid() {
+          return broker.child.pid;
+        },
+        get readyMs() {
+          return broker.readyMs;
+        },
         // Postgres commits pubsub-pg's writes in its own processes: their CPU is the broker's work.
         helperPids: variant === "postgres" ? () => pidsByName("postgres") : undefined,
         async confirmedPublishPlan(durable, transport = "http"): Promise<Plan<ConfirmedPublishSpec>> {
@@ -145,8 +161,8 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           }
           return {
             spec: {
-              publisher: { ...ws, publishFrame: publishFrame("bench.fanout", "") },
-              subscribers: Array.from({ length: subscribers }, (_, i) => ({ ...ws, subscribeFrame: subscribeFrame(queues[i % queues.length]!) })),
+              publisher: { ...wsOf(), publishFrame: publishFrame("bench.fanout", "") },
+              subscribers: Array.from({ length: subscribers }, (_, i) => ({ ...wsOf(), subscribeFrame: subscribeFrame(queues[i % queues.length]!) })),
             },
             cleanup: async () => {},
             note:
@@ -160,22 +176,27 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           await api("/queues", { name: queue, durable: true });
           return {
             spec: {
-              publisher: { ...ws, publishFrame: publishFrame("", queue) },
-              consumers: Array.from({ length: consumers }, () => ({ ...ws, queue, prefetch })),
+              publisher: { ...wsOf(), publishFrame: publishFrame("", queue) },
+              consumers: Array.from({ length: consumers }, () => ({ ...wsOf(), queue, prefetch })),
             },
             note: `durable queue; PUBLISH frames without id (unconfirmed); ${consumers} WebSocket consumers, CONSUME prefetch ${prefetch}, an ACK frame per message`,
             cleanup: async () => {},
           };
         },
-        async backlogPlan(): Promise<Plan<BacklogSpec>> {
+        async backlogPlan(payloadBytes): Promise<Plan<BacklogSpec>> {
           const queue = "bench.backlog";
           await api("/queues", { name: queue, durable: true });
           return {
             spec: {
-              prefill: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "", key: queue },
-              consumer: async (prefetch) => ({ ...ws, queue, prefetch }),
+              prefill: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "", key: queue, payloadBytes },
+              consumer: async (prefetch) => ({ ...wsOf(), queue, prefetch }),
+              depth: async () => {
+                const view = (await callApi(broker.baseUrl, "GET", `/queues/${queue}`)) as { messages?: unknown; unacked?: unknown };
+                if (typeof view?.messages !== "number") throw new Error(`GET /queues/${queue}: no message count in ${JSON.stringify(view)}`);
+                return { ready: view.messages, unacked: typeof view.unacked === "number" ? view.unacked : null };
+              },
             },
-            note: "durable queue filled with confirmed WebSocket publishes; one WebSocket consumer, an ACK frame per message",
+            note: "durable queue filled with confirmed WebSocket publishes (PUBLISH with an id → CONFIRM); WebSocket consumers (CONSUME), an ACK frame per message",
             cleanup: async () => {},
           };
         },
@@ -184,11 +205,24 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           await api("/queues", { name: "bench.idle", durable: false });
           await api("/bindings", { exchange_name: "bench.fanout", queue_name: "bench.idle", key: "" });
           return {
-            spec: { publisher: { ...ws, publishFrame: publishFrame("bench.fanout", "") }, subscriber: { ...ws, subscribeFrame: subscribeFrame("bench.idle") } },
+            spec: { publisher: { ...wsOf(), publishFrame: publishFrame("bench.fanout", "") }, subscriber: { ...wsOf(), subscribeFrame: subscribeFrame("bench.idle") } },
             note: "one transient queue, every connection subscribed to it",
             cleanup: async () => {},
           };
         },
+        async restart(): Promise<Restarted> {
+          const stopped = await broker.stop(RESTART_STOP_GRACE_MS);
+          const timeouts = { listenMs: RESTART_TIMEOUT_MS, pingMs: RESTART_TIMEOUT_MS };
+          broker = await launchBroker(command, env, name, timeouts);
+          const ended = stopped.killed ? `**killed after ${Math.round(stopped.ms)} ms**` : `exit ${stopped.exitCode}`;
+          return {
+            stoppedMs: stopped.ms,
+            startedAt: broker.spawnedAt,
+            readyMs: broker.readyMs,
+            note: `SIGTERM → ${ended} in ${Math.round(stopped.ms)} ms, then spawned again on the same ${variant === "postgres" ? "database" : "DATA_DIR"}`,
+          };
+        },
+        diskUsage: async () => (variant === "postgres" ? postgresDatabaseBytes(env.DATABASE_URL!) : directoryBytes(dataDir)),
         stall: () => readStall(broker.baseUrl),
         async stop() {
           try {

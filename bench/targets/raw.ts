@@ -32,6 +32,7 @@ export function rawTarget(context: TargetContext): Target {
       workqueue: NO_ACKS,
       consume: NO_ACKS,
       confirm: "does not apply: a bare relay confirms nothing over WebSocket (its HTTP publish is in scenario 2)",
+      backlog: "does not apply: a bare relay has no durable queues",
     },
     describe: () => "bench/raw-relay.ts compiled with `bun build --compile --minify`: Bun.serve + server.publish, nothing else",
     async start(): Promise<TargetInstance> {
@@ -64,7 +65,9 @@ export function rawTarget(context: TargetContext): Target {
           };
         },
         stall: () => readStall(broker.baseUrl),
-        stop: () => broker.stop(),
+        async stop() {
+          await broker.stop();
+        },
       };
     },
   };

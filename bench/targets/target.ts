@@ -13,12 +13,32 @@ export type Plan<Spec> = { spec: Spec; cleanup(): Promise<void>; /** Shown in th
 /** Scenario 5: one publisher streaming into a queue, competing consumers acknowledging. */
 export type WorkQueueSpec = { publisher: StreamPublisherSpec; consumers: ConsumerSpec[] };
 
-/** Scenario 6: fill a durable queue with confirmed publishes, then drain it with consumers. */
+/** Scenarios 6 and 10: fill a durable queue with confirmed publishes, then drain it with consumers. */
 export type BacklogSpec = {
   prefill: ConfirmedPublishSpec;
-  /** A consumer of the backlog with this prefetch; called once per phase, one phase at a time. */
+  /**
+   * A consumer of the backlog with this prefetch; called once per phase, one phase at a time, and
+   * again after a restart (the spec names where the broker listens now).
+   */
   consumer(prefetch: number): Promise<ConsumerSpec>;
+  /** Messages in the queue: waiting, and out with consumers unacknowledged (where the broker says). */
+  depth?(): Promise<{ ready: number; unacked: number | null }>;
 };
+
+/** Scenario 10: the broker stopped and started again on the same data. */
+export type Restarted = {
+  /** SIGTERM (or `rabbitmqctl stop_app`) → stopped. */
+  stoppedMs: number;
+  /** When the new start began: the spawn, or `rabbitmqctl start_app` being invoked (performance.now()). */
+  startedAt: number;
+  /** startedAt → the broker answered: first 200 of GET /ping, or the first AMQP connection accepted. */
+  readyMs: number;
+  /** How it was done, for the row's notes. */
+  note: string;
+};
+
+/** Scenario 10: what the broker's data takes on disk. */
+export type DiskUsage = { bytes: number; /** What was measured. */ what: string };
 
 /** Scenario 9: many idle subscribers of one queue/topic/subject, and a publisher. */
 export type IdleSpec = { publisher: StreamPublisherSpec; subscriber: SubscriberSpec };
@@ -69,7 +89,15 @@ export interface TargetInstance {
   /** Every subscriber receives every message (scenarios 3 and 8). */
   fanoutPlan?(subscribers: number, layout?: FanoutLayout): Promise<Plan<FanoutSpec>>;
   workQueuePlan?(consumers: number, prefetch: number): Promise<Plan<WorkQueueSpec>>;
-  backlogPlan?(): Promise<Plan<BacklogSpec>>;
+  /** `payloadBytes`: the filling publishes' payload size (default: PAYLOAD_BYTES). */
+  backlogPlan?(payloadBytes?: number): Promise<Plan<BacklogSpec>>;
+  /**
+   * Stops the broker and starts it again on the same data; resolves once it answers. `pid` and the
+   * plans' consumer specs then refer to the new start. Throws when this target cannot be restarted here.
+   */
+  restart?(): Promise<Restarted>;
+  /** Size of the broker's stored data; null when it cannot be read from here. */
+  diskUsage?(): Promise<DiskUsage | null>;
   idlePlan?(): Promise<Plan<IdleSpec>>;
   /** The broker's own event-loop stall readings (GET /metrics). */
   stall?(): Promise<StallReading | null>;

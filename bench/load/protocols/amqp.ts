@@ -11,14 +11,16 @@ export async function openAmqpConfirmedPublisher(
   routingKey: string,
   persistent: boolean,
   inflight: number,
+  payloadBytes?: number,
 ): Promise<ConfirmedPublisher> {
   const connection = await amqp.connect(url);
   const channel = await connection.createConfirmChannel();
+  const body = payloadBytes === undefined ? payload : Buffer.from(benchPayload(payloadBytes));
   return {
     slots: inflight,
     publish() {
       return new Promise((resolve, reject) => {
-        channel.publish(exchange, routingKey, payload, { persistent }, (error) =>
+        channel.publish(exchange, routingKey, body, { persistent }, (error) =>
           error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
         );
       });

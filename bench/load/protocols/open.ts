@@ -12,9 +12,16 @@ export async function openConfirmedPublisher(spec: ConfirmedPublishSpec, infligh
     case "http":
       return openHttpPublisher(spec.host, spec.port, spec.path, spec.body, spec.expectBody, inflight);
     case "ws-confirm":
-      return openWsConfirmedPublisher(spec.host, spec.port, spec.path, spec.exchange, spec.key, inflight);
+      return openWsConfirmedPublisher(spec.host, spec.port, spec.path, spec.exchange, spec.key, inflight, spec.payloadBytes);
     case "amqp":
-      return (await import("./amqp.ts")).openAmqpConfirmedPublisher(spec.url, spec.exchange, spec.routingKey, spec.persistent, inflight);
+      return (await import("./amqp.ts")).openAmqpConfirmedPublisher(
+        spec.url,
+        spec.exchange,
+        spec.routingKey,
+        spec.persistent,
+        inflight,
+        spec.payloadBytes,
+      );
     case "jetstream":
       return (await import("./nats.ts")).openJetStreamPublisher(spec.servers, spec.subject, inflight);
   }

@@ -113,11 +113,12 @@ export async function openWsConfirmedPublisher(
   exchange: string,
   key: string,
   inflight: number,
+  payloadBytes?: number,
 ): Promise<ConfirmedPublisher> {
   const ws = await WireWebSocket.open(host, port, path);
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   const head = `{"type":"PUBLISH","payload":{"exchange_name":${JSON.stringify(exchange)},"key":${JSON.stringify(key)},` +
-    `"payload":${JSON.stringify(benchPayload())},"id":`;
+    `"payload":${JSON.stringify(benchPayload(payloadBytes))},"id":`;
   let nextId = 1;
   ws.onMessage = (payload) => {
     const buffer = payload as Buffer;

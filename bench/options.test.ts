@@ -1,0 +1,21 @@
+/** The backlog scenario is long: it runs only when asked for, and its flags are bounded. */
+import { expect, test } from "bun:test";
+import { parseOptions } from "./options.ts";
+
+test("the default scenarios leave out the backlog; --scenarios=backlog selects it", () => {
+  expect(parseOptions([]).scenarios).not.toContain("backlog");
+  expect(parseOptions(["--scenarios=backlog"]).scenarios).toEqual(["backlog"]);
+});
+
+test("backlog flags: defaults, --quick, and bounds", () => {
+  const defaults = parseOptions([]);
+  expect(defaults.backlogMessages).toBe(1_000_000);
+  expect(defaults.backlogPayloadBytes).toBe(1024);
+  expect(defaults.backlogPhaseMs).toBe(600_000);
+  expect(defaults.backlogRestartRabbitmq).toBe(true);
+  expect(parseOptions(["--quick"]).backlogMessages).toBe(20_000);
+  const given = parseOptions(["--backlog-messages=50000", "--backlog-minutes=2", "--backlog-restart-rabbitmq=false"]);
+  expect([given.backlogMessages, given.backlogPhaseMs, given.backlogRestartRabbitmq]).toEqual([50_000, 120_000, false]);
+  expect(() => parseOptions(["--backlog-messages=10"])).toThrow("--backlog-messages");
+  expect(() => parseOptions(["--backlog-minutes=100"])).toThrow("--backlog-minutes");
+});
