@@ -71,6 +71,20 @@ export async function startBroker(config: Config, version: string, signals: Sign
       stalls_over_20ms: monitor.stallsOver20ms,
     },
     disk: diskMetrics(),
+    // [PAGE-1] Durable queues' messages read back from the store, and the checkpoints that remove delivered ones.
+    paging: {
+      reads: broker.paging.reads,
+      rows: broker.paging.rows,
+      failures: broker.paging.failures,
+      max_read_ms: Math.round(broker.paging.maxReadMs * 10) / 10,
+    },
+    checkpoints: {
+      full: broker.checkpoints.full,
+      acks: broker.checkpoints.acks,
+      removed_messages: broker.checkpoints.removed,
+      failures: broker.checkpoints.failures,
+      max_ms: Math.round(broker.checkpoints.maxMs * 10) / 10,
+    },
   });
   const alarms = () => {
     const reason = disk?.reason();

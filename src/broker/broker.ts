@@ -4,7 +4,7 @@ import type { BindingSpec, ExchangeSpec, QueueSpec } from "../core/topology.ts";
 import { Attachments, type SubscribeResult } from "./attachments.ts";
 import type { DeliverySink } from "./delivery-sink.ts";
 import { Dispatch } from "./dispatch.ts";
-import { Durability } from "./durability.ts";
+import { Durability, type CheckpointStats } from "./durability.ts";
 import { ACK_FLUSH_MS, DELIVERY_RECORD_MS, TICK_MS } from "./limits.ts";
 import { Publishing, type PublishRequest, type PublishResult } from "./publishing.ts";
 import type { Cancel } from "./scheduler.ts";
@@ -110,6 +110,10 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   }
   bindings(filter: { exchange?: string; queue?: string } = {}): BindingView[] {
     return this.topologyOps.bindings(filter);
+  }
+  /** Checkpoints, full and [ACK-1] acks-only. */
+  get checkpoints(): CheckpointStats {
+    return this.durability.stats;
   }
   /** [PAGE-1] Reads of durable queues' messages from the store. */
   get paging(): PagingStats {

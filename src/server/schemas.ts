@@ -112,6 +112,25 @@ export const models = {
       limit_bytes: t.Integer({ description: "DISK_FREE_LIMIT; 0 when the alarm is off (set to 0, or Postgres)" }),
       alarm: t.Boolean({ description: "free_bytes is below limit_bytes: publishes that reach a durable queue are refused (503 DISK_ALARM)" }),
     }),
+    paging: t.Object(
+      {
+        reads: t.Integer({ description: "Reads of durable queues' messages from the store into their memory windows" }),
+        rows: t.Integer({ description: "Messages those reads brought back" }),
+        failures: t.Integer({ description: "Reads that failed (retried)" }),
+        max_read_ms: t.Number({ description: "The slowest read since start" }),
+      },
+      { description: "Durable queues keep a window of their head in memory; the rest is read back from disk as they drain" },
+    ),
+    checkpoints: t.Object(
+      {
+        full: t.Integer({ description: "Full checkpoints (every CHECKPOINT_IN_SECONDS): also recent ids and the WAL" }),
+        acks: t.Integer({ description: "Ack flushes (every 100 ms while acks come): delivered messages removed from the store" }),
+        removed_messages: t.Integer(),
+        failures: t.Integer(),
+        max_ms: t.Number({ description: "The slowest one since start" }),
+      },
+      { description: "Removing delivered messages from the store" },
+    ),
   }),
   Readiness: t.Object({
     status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
