@@ -21,6 +21,14 @@ export const CHECKPOINT_SECONDS_BOUNDS = { min: 0.05, max: 86_400 } as const;
 
 /** Rows deleted per transaction at checkpoint: keeps each synchronous step well under ~20 ms. */
 export const SQLITE_DELETE_CHUNK_ROWS = 1_000;
+/** [VACUUM-1] Free pages kept for reuse (4 MiB of 4 KiB pages); past this, a checkpoint gives the rest back. */
+export const SQLITE_VACUUM_MIN_FREE_PAGES = 1_024;
+/** Pages given back per step: a few ms of work. */
+export const SQLITE_VACUUM_STEP_PAGES = 512;
+/** Steps per checkpoint (~64 MiB): a huge drained file shrinks over several checkpoints. */
+export const SQLITE_VACUUM_MAX_STEPS = 32;
+/** A database without incremental auto-vacuum is converted (one VACUUM, a rewrite) only while this small. */
+export const SQLITE_CONVERT_VACUUM_MAX_BYTES = 256 << 20;
 /** A second broker on the same file waits this long for the lock before it gives up. */
 export const SQLITE_LOCK_WAIT_MS = 1_500;
 

@@ -6,7 +6,14 @@ import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
 import { canonicalArgs, type Binding } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
-import { SQLITE_DELETE_CHUNK_ROWS, SQLITE_LOCK_WAIT_MS } from "../limits.ts";
+import {
+  SQLITE_CONVERT_VACUUM_MAX_BYTES,
+  SQLITE_DELETE_CHUNK_ROWS,
+  SQLITE_LOCK_WAIT_MS,
+  SQLITE_VACUUM_MAX_STEPS,
+  SQLITE_VACUUM_MIN_FREE_PAGES,
+  SQLITE_VACUUM_STEP_PAGES,
+} from "../limits.ts";
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { messageBytes } from "../../core/message.ts";
@@ -99,6 +106,16 @@ export class SqliteStore implements Store {
     try {
       sqlite.run(`PRAGMA busy_timeout = ${SQLITE_LOCK_WAIT_MS}`);
       sqlite.run("PRAGMA locking_mode = EXCLUSIVE");
+      // [VACUUM-1] Incremental auto-vacuum, so the space a drained backlog leaves can be given back
+      // (checkpoint). It takes effect on a new database; an existing one is converted by one VACUUM
+      // (a rewrite: done only while it is small; a larger one keeps its space for reuse).
+      if (sqlite.query<{ auto_vacuum: number }, []>("PRAGMA auto_vacuum").get()?.auto_vacuum !== 2) {
+        const pages = sqlite.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count ?? 0;
+        if (pages * 4096 <= SQLITE_CONVERT_VACUUM_MAX_BYTES) {
+          sqlite.run("PRAGMA auto_vacuum = INCREMENTAL");
+          if (pages > 0) sqlite.run("VACUUM");
+        }
+      }
       sqlite.run("PRAGMA journal_mode = WAL");
       sqlite.run(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
       // Take the exclusive lock now, not at the first publish.
@@ -285,7 +302,22 @@ export class SqliteStore implements Store {
         }
       }
     }
-    if (scope === "full") this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+    if (scope === "full") {
+      await this.giveSpaceBack();
+      this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+    }
+  }
+
+  /**
+   * [VACUUM-1] Free pages past SQLITE_VACUUM_MIN_FREE_PAGES go back to the file system, a few at a
+   * time (each step is a short write in line with the others), so the file shrinks after a backlog drained.
+   */
+  private async giveSpaceBack(): Promise<void> {
+    const free = () => this.sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0;
+    for (let step = 0; step < SQLITE_VACUUM_MAX_STEPS && free() > SQLITE_VACUUM_MIN_FREE_PAGES; step++) {
+      this.write(() => this.sqlite.run(`PRAGMA incremental_vacuum(${SQLITE_VACUUM_STEP_PAGES})`));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {
