@@ -1,5 +1,6 @@
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import type { Entry, QueueState } from "../core/queue.ts";
+import type { Entry, QueueState, StoredReplay } from "../core/queue.ts";
+import { MAX_REPLAY_READS, REPLAY_READ_ROWS } from "./limits.ts";
 import type { QueueRef } from "./delivery-sink.ts";
 import type { Dispatch } from "./dispatch.ts";
 import type { BrokerState } from "./state.ts";
@@ -22,12 +23,45 @@ export class Attachments {
    * transport sends the replay, subscribes the socket to the queue's topic in the same turn (no
    * gap, no duplicate), then calls attached().
    */
-  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> {
+  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> | Promise<Result<SubscribeResult>> {
     const queue = this.usable(name, owner);
     if (!queue.ok) return queue;
     if (since === undefined) return ok({ queue: queue.value, replay: [], gap: undefined });
-    const replay = queue.value.replay(since);
-    return ok({ queue: queue.value, replay: replay.entries, gap: replay.gap ? { firstAvailable: replay.firstAvailable } : undefined });
+    const q = queue.value;
+    // [HIST-2] A durable queue's memory no longer reaches back: its history is read from the store first.
+    if (q.durable && q.args.historySize > 0 && since + 1 < q.historyStart) return this.replayFromStore(q, owner, since);
+    const replay = q.replay(since);
+    return ok({ queue: q, replay: replay.entries, gap: replay.gap ? { firstAvailable: replay.firstAvailable } : undefined });
+  }
+
+  /**
+   * [HIST-2] Reads the stored history from `since` up to where memory's begins, page by page, in
+   * line with checkpoints (serial) so nothing read as waiting turns retained unseen; the replay is
+   * then made in one turn, with the in-memory part, so nothing is missed or sent twice.
+   */
+  private replayFromStore(queue: QueueState, owner: string, since: number): Promise<Result<SubscribeResult>> {
+    const { deps, serial } = this.state;
+    return serial.run(async () => {
+      const rows: StoredReplay["rows"][number][] = [];
+      let floor = 0;
+      let from = queue.storedReplayRange(since).from;
+      for (let reads = 0; ; reads++) {
+        const to = queue.storedReplayRange(since).to;
+        if (from > to) break;
+        if (reads === MAX_REPLAY_READS) return fail(ErrorCodes.STORE_UNAVAILABLE, `the history of queue "${queue.name}" grew faster than it could be read; subscribe again`);
+        const page = await deps.store.readHistory(queue.name, { from, to, limit: REPLAY_READ_ROWS });
+        floor = page.floor;
+        rows.push(...page.rows);
+        from = page.rows.length < REPLAY_READ_ROWS ? to + 1 : page.rows[page.rows.length - 1]!.seq + 1;
+      }
+      // Nothing read (the range was empty): the floor still decides GAP.
+      if (rows.length === 0) floor = (await deps.store.readHistory(queue.name, { from: 0, to: -1, limit: 1 })).floor;
+      const still = this.usable(queue.name, owner);
+      if (!still.ok) return still;
+      if (still.value !== queue) return fail(ErrorCodes.QUEUE_NOT_FOUND, `queue "${queue.name}" was deleted`);
+      const replay = queue.replayStored(since, { rows, floor }, deps.clock.now());
+      return ok({ queue, replay: replay.entries, gap: replay.gap ? { firstAvailable: replay.firstAvailable } : undefined });
+    });
   }
 
   private usable(name: string, owner: string): Result<QueueState> {
@@ -40,10 +74,10 @@ export class Attachments {
   }
 
   /** A subscriber joined: the queue's backlog, if any, starts flowing to its subscribers, in order. */
-  attached(name: string): void {
+  attached(name: string, since?: number): void {
     const queue = this.state.topology.queues.get(name);
     if (queue === undefined) return;
-    queue.attachSubscriber();
+    queue.attachSubscriber(since);
     this.dispatch.deliverWaiting(queue);
   }
 

@@ -140,11 +140,15 @@ export class Broker<S extends DeliverySink = DeliverySink> {
 
   // ---- subscribers and consumers (attachments.ts) ---------------------------------------------
 
-  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> {
+  /** [HIST-2] A promise when a durable queue's history must be read from the store first (only with `since`). */
+  subscribe(name: string, owner: string): Result<SubscribeResult>;
+  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> | Promise<Result<SubscribeResult>>;
+  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> | Promise<Result<SubscribeResult>> {
     return this.attachments.subscribe(name, owner, since);
   }
-  attached(name: string): void {
-    this.attachments.attached(name);
+  /** `since`: the seq the subscriber resumed after (it has everything up to it). */
+  attached(name: string, since?: number): void {
+    this.attachments.attached(name, since);
   }
   detached(name: string): void {
     this.attachments.detached(name);

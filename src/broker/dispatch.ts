@@ -17,6 +17,7 @@ export type StoreWrites = {
   appends?: DurableCopy[];
   dedupUntil?: number;
   removals?: Map<string, [number, number][]>;
+  retains?: Map<string, [number, number][]>;
   counts?: Map<string, readonly (readonly [number, number])[]>;
   redelivered?: Map<string, readonly number[]>;
 };
@@ -89,6 +90,9 @@ export class Dispatch {
         }
         case "forget":
           gathering(writes?.removals, effect.kind).set(queue.name, seqRanges(effect.seqs));
+          break;
+        case "retain":
+          gathering(writes?.retains, effect.kind).set(queue.name, seqRanges(effect.seqs));
           break;
         case "recordDeliveries":
           gathering(writes?.counts, effect.kind).set(queue.name, effect.counts);

@@ -1,6 +1,6 @@
 import { messageBytes } from "../core/message.ts";
 import { validateName } from "../core/names.ts";
-import type { CheckpointScope } from "../store/store.ts";
+import type { CheckpointScope, Retention } from "../store/store.ts";
 import type { Dispatch } from "./dispatch.ts";
 import { queueOptions, type BrokerState } from "./state.ts";
 
@@ -13,6 +13,7 @@ export type CheckpointStats = { full: number; acks: number; removed: number; fai
  */
 export class Durability {
   private checkpointing: Promise<void> | undefined;
+  private runningScope: CheckpointScope | undefined;
   private recordingDeliveries: Promise<void> | undefined;
   /** What checkpoints did since start, for /metrics. */
   readonly stats: CheckpointStats = { full: 0, acks: 0, removed: 0, failures: 0, maxMs: 0 };
@@ -83,36 +84,60 @@ export class Durability {
    * while one runs gets that one.
    */
   checkpoint(scope: CheckpointScope = "full"): Promise<void> {
-    this.checkpointing ??= this.runCheckpoint(scope).finally(() => {
-      this.checkpointing = undefined;
+    const running = this.checkpointing;
+    // A full one asked for while an acks-only one runs goes right after it, not skipped.
+    if (running !== undefined && (scope === "acks" || this.runningScope === "full")) return running;
+    const next = (running ?? Promise.resolve()).then(() => {
+      this.runningScope = scope;
+      return this.runCheckpoint(scope);
     });
-    return this.checkpointing;
+    const tracked: Promise<void> = next.finally(() => {
+      if (this.checkpointing === tracked) {
+        this.checkpointing = undefined;
+        this.runningScope = undefined;
+      }
+    });
+    this.checkpointing = tracked;
+    if (running === undefined) this.runningScope = scope;
+    return tracked;
   }
 
-  private async runCheckpoint(scope: CheckpointScope): Promise<void> {
+  private runCheckpoint(scope: CheckpointScope): Promise<void> {
+    // In line with topology changes and [HIST-2] replays from the store: what a replay read as
+    // waiting cannot become retained in the store behind its back.
+    return this.state.serial.run(() => this.checkpointNow(scope));
+  }
+
+  private async checkpointNow(scope: CheckpointScope): Promise<void> {
     const { deps, topology } = this.state;
     const removals = new Map<string, [number, number][]>();
+    const retains = new Map<string, [number, number][]>();
     const lastSeqs = new Map<string, number>();
+    const retention = new Map<string, Retention>();
+    const now = deps.clock.now();
     for (const queue of topology.queues.values()) {
       if (!queue.durable) continue;
-      this.dispatch.run(queue, queue.checkpoint(), undefined, { removals });
+      this.dispatch.run(queue, queue.checkpoint(), undefined, { removals, retains });
       lastSeqs.set(queue.name, queue.lastSeq);
+      if (scope === "full") retention.set(queue.name, queue.retention(now));
     }
     try {
       // [ACK-1] With nothing acked and no new seq since, the frequent one writes nothing.
-      if (scope === "acks" && removals.size === 0 && [...lastSeqs].every(([name, seq]) => this.recordedSeqs.get(name) === seq)) return;
+      const idle = removals.size === 0 && retains.size === 0 && [...lastSeqs].every(([name, seq]) => this.recordedSeqs.get(name) === seq);
+      if (scope === "acks" && idle) return;
       const started = performance.now();
-      await this.state.serial.run(() => deps.store.checkpoint(removals, lastSeqs, deps.clock.now(), scope));
+      await deps.store.checkpoint(removals, lastSeqs, now, scope, { retains, retention });
       const took = performance.now() - started;
       this.stats[scope]++;
       if (took > this.stats.maxMs) this.stats.maxMs = took;
-      for (const ranges of removals.values()) for (const [from, to] of ranges) this.stats.removed += to - from + 1;
+      for (const ranges of [...removals.values(), ...retains.values()]) for (const [from, to] of ranges) this.stats.removed += to - from + 1;
       for (const [name, seq] of lastSeqs) this.recordedSeqs.set(name, seq);
     } catch (error) {
       this.stats.failures++;
       deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
       // Put the removals back so the next checkpoint tries them again.
       for (const [name, ranges] of removals) topology.queues.get(name)?.retryRemovals(ranges);
+      for (const [name, ranges] of retains) topology.queues.get(name)?.retryRemovals(ranges, true);
     }
   }
 

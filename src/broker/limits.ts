@@ -51,5 +51,9 @@ export const DEDUP_WINDOW_SECONDS_BOUNDS = { min: 0, max: 86_400 } as const;
 
 // ---- paging --------------------------------------------------------------------------------------
 
+/** [HIST-2] Rows per read of a durable queue's stored history for a replay. */
+export const REPLAY_READ_ROWS = 1_000;
+/** [HIST-2] Reads per replay at most: history_size is at most 100,000 (MAX_HISTORY_SIZE), plus what came meanwhile. */
+export const MAX_REPLAY_READS = 200;
 /** A failed read of a durable queue's messages is tried again after this long. */
 export const PAGE_RETRY_MS = 500;

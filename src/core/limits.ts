@@ -48,6 +48,9 @@ export const DEFAULT_ACK_TIMEOUT_MS = 30 * 60_000;
  */
 export const ACK_TIMEOUT_MS_BOUNDS = { min: 100, max: 7 * 24 * 3_600_000 } as const;
 
+/** [HIST-2] A durable queue's retained history (on disk) is bounded by this many bytes unless history_max_bytes says otherwise. */
+export const DEFAULT_HISTORY_MAX_BYTES = 256 << 20;
+
 // ---- paged durable queues --------------------------------------------------------------------------
 
 /**

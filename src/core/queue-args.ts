@@ -23,6 +23,8 @@ export type QueueArgs = {
   readonly historySize?: number;
   /** … and none older than this many milliseconds (unset: no age limit). */
   readonly historyTtl?: number;
+  /** [HIST-2] … and at most this many bytes of them (durable queues; unset: DEFAULT_HISTORY_MAX_BYTES). */
+  readonly historyMaxBytes?: number;
   /** Only the connection that declared it may use it; it goes when that connection closes. */
   readonly exclusive: boolean;
   /** Deleted when its last consumer or subscriber leaves (after having had one). */
@@ -47,6 +49,7 @@ export type QueueArgsInput = {
   delivery_limit?: unknown;
   history_size?: unknown;
   history_ttl?: unknown;
+  history_max_bytes?: unknown;
   exclusive?: unknown;
   auto_delete?: unknown;
 };
@@ -90,6 +93,7 @@ export function parseQueueArgs(input: QueueArgsInput): Result<QueueArgs> {
     deliveryLimit,
     historySize: whole("history_size", input.history_size, MAX_HISTORY_SIZE),
     historyTtl: whole("history_ttl", input.history_ttl),
+    historyMaxBytes: whole("history_max_bytes", input.history_max_bytes),
     exclusive: flag("exclusive", input.exclusive),
     autoDelete: flag("auto_delete", input.auto_delete),
   });
@@ -117,6 +121,7 @@ export function queueArgsView(a: QueueArgs): Record<string, string | number | bo
     delivery_limit: a.deliveryLimit,
     history_size: a.historySize,
     history_ttl: a.historyTtl,
+    history_max_bytes: a.historyMaxBytes,
     exclusive: a.exclusive,
     auto_delete: a.autoDelete,
   };

@@ -60,6 +60,9 @@ export const models = {
     delivery_limit: t.Optional(t.Integer({ minimum: 1, default: DEFAULT_DELIVERY_LIMIT, description: "Deliveries to consumers before a message is dead-lettered" })),
     history_size: t.Optional(t.Integer({ minimum: 0, description: "Messages retained for SUBSCRIBE since replays" })),
     history_ttl: t.Optional(t.Integer({ minimum: 0, description: "Milliseconds retained messages are kept at most" })),
+    history_max_bytes: t.Optional(
+      t.Integer({ minimum: 0, description: "Bytes of retained messages kept at most (durable queues, on disk; default 256 MiB). The oldest go first" }),
+    ),
     auto_delete: t.Optional(t.Boolean({ description: "Deleted when its last subscriber or consumer leaves" })),
     exclusive: t.Optional(t.Boolean({ description: "Only over WebSocket (DECLARE_QUEUE): refused here" })),
   }, closed),

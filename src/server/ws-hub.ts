@@ -1,4 +1,4 @@
-import type { Broker, PublishResult } from "../broker/broker.ts";
+import type { Broker, PublishResult, SubscribeResult } from "../broker/broker.ts";
 import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-sink.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import type { Entry } from "../core/queue.ts";
@@ -21,6 +21,8 @@ export class WsHub implements DeliverySink {
   private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
   /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
   private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
+  /** [HIST-2] Subscriptions waiting for their queue's stored history, per socket, by queue. */
+  private readonly subscribing = new Map<Socket, Map<string, Promise<unknown>>>();
 
   constructor(
     private readonly broker: Broker,
@@ -109,23 +111,28 @@ export class WsHub implements DeliverySink {
     switch (frame.type) {
       case "SUBSCRIBE": {
         if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
+        const waiting = this.subscribing.get(ws)?.get(frame.queue);
+        // A repeat while the first waits for its history: answered once that one is.
+        if (waiting !== undefined) return void waiting.then(() => reply("SUBSCRIBED", { queue_name: frame.queue }));
         const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since);
-        if (!subscribed.ok) return reject(subscribed.error);
-        // Reply, gap notice and replay go out before the topic subscription, all in this turn:
-        // nothing published in between can be missed or sent twice.
-        reply("SUBSCRIBED", { queue_name: frame.queue });
-        const { queue, replay, gap } = subscribed.value;
-        if (gap !== undefined) {
-          ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
-        }
-        // [SLOW-2] A replay past the buffer limit is cut with 4008 after whole frames: the
-        // subscriber resumes from the last seq it got.
-        if (!this.fanOut.sendAll(ws, replay.map((entry) => deliveryFrame(queue, entry)))) return;
-        ws.data.queues.add(frame.queue);
-        this.fanOut.subscribe(frame.queue, ws, ws.data.server);
-        broker.attached(frame.queue);
+        if (!(subscribed instanceof Promise)) return this.subscribed(ws, frame, subscribed, reply, reject);
+        // [HIST-2] The queue's history is read from the store first; the rest happens in the turn it arrives.
+        const pending = this.subscribing.get(ws) ?? new Map<string, Promise<unknown>>();
+        this.subscribing.set(ws, pending);
+        const done = subscribed.then(
+          (result) => {
+            pending.delete(frame.queue);
+            if (this.sockets.has(ws)) this.subscribed(ws, frame, result, reply, reject);
+          },
+          (error) => {
+            pending.delete(frame.queue);
+            if (this.sockets.has(ws)) reject({ code: ErrorCodes.STORE_UNAVAILABLE, message: `reading the queue's history failed: ${error instanceof Error ? error.message : String(error)}` });
+          },
+        );
+        pending.set(frame.queue, done);
         return;
       }
+
       case "UNSUBSCRIBE": {
         if (!ws.data.queues.has(frame.queue)) {
           return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not subscribed to queue "${frame.queue}"` });
@@ -200,7 +207,35 @@ export class WsHub implements DeliverySink {
     for (const queue of ws.data.queues) this.broker.drained(queue);
   }
 
+  /**
+   * Reply, gap notice and replay go out before the topic subscription, all in this turn: nothing
+   * published in between can be missed or sent twice.
+   */
+  private subscribed(
+    ws: Socket,
+    frame: Extract<ClientFrame, { type: "SUBSCRIBE" }>,
+    subscribed: Result<SubscribeResult>,
+    reply: (type: string, payload: Record<string, unknown>) => void,
+    reject: (error: BrokerError) => void,
+  ): void {
+    if (this.cut.has(ws)) return;
+    if (!subscribed.ok) return reject(subscribed.error);
+    if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
+    reply("SUBSCRIBED", { queue_name: frame.queue });
+    const { queue, replay, gap } = subscribed.value;
+        if (gap !== undefined) {
+          ws.send(replyFrame("GAP", { queue_name: frame.queue, since: frame.since, first_available_seq: gap.firstAvailable }));
+        }
+        // [SLOW-2] A replay past the buffer limit is cut with 4008 after whole frames: the
+        // subscriber resumes from the last seq it got.
+        if (!this.fanOut.sendAll(ws, replay.map((entry) => deliveryFrame(queue, entry)))) return;
+        ws.data.queues.add(frame.queue);
+        this.fanOut.subscribe(frame.queue, ws, ws.data.server);
+    this.broker.attached(frame.queue, frame.since);
+  }
+
   close(ws: Socket): void {
+    this.subscribing.delete(ws);
     clearTimeout(this.cut.get(ws));
     this.cut.delete(ws);
     this.sockets.delete(ws);

@@ -3,15 +3,18 @@ import type { EmbeddedMigration } from "./migrations.ts";
 import postgres0 from "../../drizzle/postgres/0000_init.sql" with { type: "text" };
 import postgres1 from "../../drizzle/postgres/0001_delivery_counts.sql" with { type: "text" };
 import postgres2 from "../../drizzle/postgres/0002_paged_queues.sql" with { type: "text" };
+import postgres3 from "../../drizzle/postgres/0003_durable_history.sql" with { type: "text" };
 import sqlite0 from "../../drizzle/sqlite/0000_init.sql" with { type: "text" };
 import sqlite1 from "../../drizzle/sqlite/0001_delivery_guarantees.sql" with { type: "text" };
 import sqlite2 from "../../drizzle/sqlite/0002_delivery_counts.sql" with { type: "text" };
 import sqlite3 from "../../drizzle/sqlite/0003_paged_queues.sql" with { type: "text" };
+import sqlite4 from "../../drizzle/sqlite/0004_durable_history.sql" with { type: "text" };
 
 export const postgresMigrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795784587312, breakpoints: true, sql: postgres0 },
   { tag: "0001_delivery_counts", when: 1796144151695, breakpoints: true, sql: postgres1 },
   { tag: "0002_paged_queues", when: 1796154198403, breakpoints: true, sql: postgres2 },
+  { tag: "0003_durable_history", when: 1796155133428, breakpoints: true, sql: postgres3 },
 ];
 
 export const sqliteMigrations: EmbeddedMigration[] = [
@@ -19,4 +22,5 @@ export const sqliteMigrations: EmbeddedMigration[] = [
   { tag: "0001_delivery_guarantees", when: 1795784369295, breakpoints: true, sql: sqlite1 },
   { tag: "0002_delivery_counts", when: 1796144149596, breakpoints: true, sql: sqlite2 },
   { tag: "0003_paged_queues", when: 1796154197776, breakpoints: true, sql: sqlite3 },
+  { tag: "0004_durable_history", when: 1796155132787, breakpoints: true, sql: sqlite4 },
 ];

@@ -6,7 +6,7 @@
 import type { BindingArgs, ExchangeKind, MessageHeaders } from "../core/exchanges/types.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../core/queue-args.ts";
 import type * as schema from "./sqlite/schema.ts";
-import type { Snapshot, StoredMessage } from "./store.ts";
+import type { HistoryRow, Snapshot, StoredMessage } from "./store.ts";
 
 /** The meta row saying whether the last shutdown was clean (`"true"`), on both backends. */
 export const CLEAN_SHUTDOWN = "clean_shutdown";
@@ -14,7 +14,13 @@ export const CLEAN_SHUTDOWN = "clean_shutdown";
 export type MessageRow = typeof schema.messages.$inferSelect;
 
 /** A queue row with the seqs of its first and last stored message (null when none). */
-export type QueueRow = typeof schema.queues.$inferSelect & { firstSeq: number | null; maxSeq: number | null };
+export type QueueRow = typeof schema.queues.$inferSelect & {
+  /** First and last seq of the messages in the queue (not retained), null when none. */
+  firstSeq: number | null;
+  maxSeq: number | null;
+  /** The last seq of any stored row (retained too). */
+  topSeq: number | null;
+};
 
 export type SnapshotRows = {
   exchanges: readonly (typeof schema.exchanges.$inferSelect)[];
@@ -54,7 +60,7 @@ export const toSnapshot = (rows: SnapshotRows): Snapshot => {
     exchanges: rows.exchanges.map((e) => ({ name: e.name, kind: e.kind as ExchangeKind })),
     queues: rows.queues.map((q) => ({
       name: q.name,
-      lastSeq: Math.max(q.lastSeq, q.maxSeq ?? 0),
+      lastSeq: Math.max(q.lastSeq, q.topSeq ?? 0),
       args: { ...DEFAULT_QUEUE_ARGS, ...(JSON.parse(q.args) as Partial<QueueArgs>) },
       stored: { count: q.messageCount, bytes: q.messageBytes, firstSeq: q.firstSeq ?? 0, lastSeq: q.maxSeq ?? 0 },
     })),
@@ -67,6 +73,17 @@ export const toSnapshot = (rows: SnapshotRows): Snapshot => {
 };
 
 /** The columns of a message row, named as drizzle's row type names them (raw SQL on both backends). */
+/** [HIST-2] A row as a replay reads it. */
+export const toHistoryRow = (m: MessageRow, redeliveredThrough: number): HistoryRow => ({ ...toStoredMessage(m, redeliveredThrough), retained: m.retained === 1 });
+
 export const MESSAGE_COLUMNS =
   'queue, seq, id, exchange, routing_key AS "routingKey", headers, body, published_at AS "publishedAt", message_id AS "messageId", ' +
-  'expires_at AS "expiresAt", deliver_at AS "deliverAt", redelivered, deliveries, bytes';
+  'expires_at AS "expiresAt", deliver_at AS "deliverAt", redelivered, deliveries, retained, bytes';
+
+/** [PAGE-1] The queue row with its seq ends, the same query on both backends (index lookups only: the partial index for retained rows, the key for the rest). */
+export const QUEUE_ROWS =
+  'SELECT name, last_seq AS "lastSeq", args, message_count AS "messageCount", message_bytes AS "messageBytes", ' +
+  'history_floor AS "historyFloor", retained_bytes AS "retainedBytes", redelivered_through AS "redeliveredThrough", created_at AS "createdAt", ' +
+  '(SELECT min(seq) FROM messages WHERE queue = queues.name AND retained = 0) AS "firstSeq", ' +
+  '(SELECT max(seq) FROM messages WHERE queue = queues.name AND retained = 0) AS "maxSeq", ' +
+  '(SELECT max(seq) FROM messages WHERE queue = queues.name) AS "topSeq" FROM queues';

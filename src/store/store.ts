@@ -20,8 +20,25 @@ export type StoredMessage = {
 
 /** [PAGE-1] A queue's stored messages as load() counts them (kept counters, never a scan); seqs 0 when none. */
 export type StoredCounts = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number };
-/** A durable queue as load() finds it. `lastSeq` is the highest seq given out, stored rows included. */
+/**
+ * A durable queue as load() finds it. `lastSeq` is the highest seq given out, stored rows included;
+ * `stored` counts the messages in the queue (not its retained history).
+ */
 export type LoadedQueue = StoredQueue & { readonly stored: StoredCounts };
+
+/**
+ * [HIST-2] A durable queue's retained history: what left the queue after delivery stays stored
+ * (retained) until these rules drop it, oldest first. `keepAfter`: only seqs above it are kept
+ * (history_size); `publishedBefore`: none published before it (history_ttl); `maxBytes`: at most
+ * this many bytes (history_max_bytes).
+ */
+export type Retention = { readonly keepAfter: number; readonly publishedBefore?: number; readonly maxBytes?: number };
+/** [HIST-2] What a checkpoint does to history: seqs that left after delivery become retained; retention trims. */
+export type HistoryWork = { readonly retains: Removals; readonly retention: ReadonlyMap<string, Retention> };
+/** [HIST-2] A stored row as a replay reads it: in the queue, or retained after it left. */
+export type HistoryRow = StoredMessage & { readonly retained: boolean };
+/** [HIST-2] Stored rows after `since` and the queue's history floor (resuming from at or below it: GAP). */
+export type StoredHistory = { readonly rows: HistoryRow[]; readonly floor: number };
 
 /** [PAGE-1] One page of a queue's stored messages: seqs from..to, ascending, at most `limit` rows. */
 export type ReadRange = {
@@ -79,6 +96,11 @@ export interface Store {
    * waits behind the writes in line.
    */
   readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]>;
+  /**
+   * [HIST-2] Stored rows of `queue` with seq from..to, ascending, at most `limit`: those in the queue
+   * and those retained as history; with the queue's history floor.
+   */
+  readHistory(queue: string, range: { readonly from: number; readonly to: number; readonly limit: number }): Promise<StoredHistory>;
 
   putExchange(exchange: StoredExchange): Promise<void>;
   /** Also removes the exchange's bindings. */
@@ -100,14 +122,14 @@ export interface Store {
    * shortly after they went out, so a crash can lose only the counts of that short window.
    */
   recordDeliveries(counts: DeliveryCounts): Promise<void>;
-  /** Removes every message of the queue. */
+  /** Removes every message waiting in the queue; its retained history stays. */
   purge(queue: string): Promise<void>;
   /**
    * Deletes delivered messages and records each queue's last seq (so seqs are never reused); until
    * it runs, a crash brings delivered messages back. `"full"` also forgets recent ids expired by
    * `now` and checkpoints the write-ahead log; `"acks"` [ACK-1] is the cheap part alone, run often.
    */
-  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope?: CheckpointScope): Promise<void>;
+  checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope?: CheckpointScope, history?: HistoryWork): Promise<void>;
   /**
    * Marks the given messages as redelivered (out with consumers, or possibly delivered before) and
    * records a clean shutdown, then closes.

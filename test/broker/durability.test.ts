@@ -38,10 +38,12 @@ test("checkpoint: acked messages are removed from the store and the last seq is 
   for (let n = 1; n <= 3; n++) await publish(broker, "", "q", n);
   broker.consume("c", "q", "conn", 10);
   for (const d of sink.toConsumers.slice(0, 2)) expect(broker.ack("c", "q", d.tag).ok).toBe(true);
-  expect(database.seqs("q")).toEqual([1, 2, 3]);
+  expect(database.waiting("q")).toEqual([1, 2, 3]);
   scheduler.advance(1_000);
   await settle();
-  expect(database.seqs("q")).toEqual([3]);
+  // [HIST-2] Acked, they stay as the queue's history (history_size 1,000 by default for durable queues).
+  expect(database.waiting("q")).toEqual([3]);
+  expect(database.seqs("q")).toEqual([1, 2, 3]);
   expect(database.queues.get("q")?.lastSeq).toBe(3);
 });
 
@@ -164,8 +166,8 @@ test("[ACK-1] acks reach the store within ACK_FLUSH_MS, long before the checkpoi
   for (const d of sink.toConsumers.slice(0, 2)) expect(broker.ack("c", "q", d.tag).ok).toBe(true);
   scheduler.advance(ACK_FLUSH_MS - 1);
   await settle();
-  expect(database.seqs("q")).toEqual([1, 2, 3]);
+  expect(database.waiting("q")).toEqual([1, 2, 3]);
   scheduler.advance(1);
   await settle();
-  expect(database.seqs("q")).toEqual([3]);
+  expect(database.waiting("q")).toEqual([3]);
 });

@@ -26,6 +26,7 @@ const line = (e: Effect): string => {
     case "revoke":
       return `${e.kind} ${e.consumer} tag ${e.tag}`;
     case "forget":
+    case "retain":
     case "markRedelivered":
       return `${e.kind} ${e.seqs.join(",")}`;
     case "recordDeliveries":
@@ -270,7 +271,7 @@ const cases: Case[] = [
 
   // ---- durability
   [
-    "checkpoint: the seqs that left, once",
+    "checkpoint: the seqs that left, once: delivered ones retained as history [HIST-2]",
     () => {
       const q = queue({ durable: true });
       q.attachConsumer("a", 2);
@@ -283,7 +284,22 @@ const cases: Case[] = [
       ok(q.ack("a", 1));
       return [...q.checkpoint(), ...q.checkpoint()];
     },
-    ["forget 2,1"],
+    ["retain 2,1"],
+  ],
+  [
+    "checkpoint: dropped ones (never delivered) are forgotten, the delivered one retained [HIST-1] [HIST-2]",
+    () => {
+      const q = queue({ durable: true }, { maxLength: 1 });
+      q.attachConsumer("a", 1);
+      for (const n of [1, 2, 3]) {
+        const [persist] = q.enqueue(msg(n), 0);
+        q.commit((persist as Extract<Effect, { kind: "persist" }>).entry);
+      }
+      q.dispatch(0, tags());
+      ok(q.ack("a", 1));
+      return q.checkpoint();
+    },
+    ["forget 1,2", "retain 3"],
   ],
   [
     "checkpoint after a failed one: retryRemovals puts them back",

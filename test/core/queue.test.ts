@@ -30,7 +30,11 @@ const drain = (q: QueueState, now: number, max = Infinity) => {
   return seqs;
 };
 /** The seqs a checkpoint would have the store forget. */
-const removed = (q: QueueState) => of("forget", q.checkpoint()).flatMap((f) => f.seqs);
+/** Seqs that left a durable queue since the last checkpoint: forgotten, or [HIST-2] retained as history. */
+const removed = (q: QueueState) => {
+  const effects = q.checkpoint();
+  return [...of("forget", effects), ...of("retain", effects)].flatMap((f) => f.seqs);
+};
 
 describe("queue: consumers", () => {
   test("each message goes to exactly one consumer, round robin, within prefetch", () => {

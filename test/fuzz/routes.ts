@@ -19,6 +19,7 @@ const QUEUE_ARGS: Shape = {
   delivery_limit: { kind: "int" },
   history_size: { kind: "int" },
   history_ttl: { kind: "int" },
+  history_max_bytes: { kind: "int" },
   auto_delete: { kind: "bool" },
 };
 const BINDING: Shape = {

@@ -479,4 +479,63 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     await store.checkpoint(new Map(), new Map(), 5_000, "full");
     expect((await loadAll(store)).recentIds).toEqual([]);
   });
+
+  // ---- [HIST-2] durable history: what left after delivery stays, as retention allows ------------
+
+  test("[HIST-2] retained rows: marked by a checkpoint, read back by readHistory (not by readMessages), not counted as waiting, kept by a purge", async () => {
+    const { store } = await fresh();
+    await declare(store, "q");
+    await store.append(range(1, 6).map((seq) => stored("q", seq)));
+    await store.checkpoint(new Map([["q", [[1, 1]]]]), new Map(), 0, "acks", { retains: new Map([["q", [[2, 4]]]]), retention: new Map() });
+    const page = await store.readMessages("q", EVERYTHING);
+    expect(page.map((m) => m.seq)).toEqual([5, 6]);
+    const history = await store.readHistory("q", { from: 0, to: 100, limit: 100 });
+    expect(history.rows.map((r) => [r.seq, r.retained])).toEqual([
+      [2, true],
+      [3, true],
+      [4, true],
+      [5, false],
+      [6, false],
+    ]);
+    expect(history.rows[0]).toMatchObject({ seq: 2, message: { routingKey: "eu.2", body: JSON.stringify({ queue: "q", seq: 2 }) } });
+    expect(history.floor).toBe(0);
+    expect((await store.readHistory("q", { from: 3, to: 5, limit: 2 })).rows.map((r) => r.seq)).toEqual([3, 4]);
+    const counted = (await store.load(0)).queues[0]!;
+    expect(counted.stored).toMatchObject({ count: 2, firstSeq: 5, lastSeq: 6 });
+    expect(counted.lastSeq).toBe(6);
+    await store.purge("q");
+    expect((await store.readHistory("q", { from: 0, to: 100, limit: 100 })).rows.map((r) => r.seq)).toEqual([2, 3, 4]);
+    expect((await store.load(0)).queues[0]!.stored.count).toBe(0);
+  });
+
+  test("[HIST-2] retention drops the oldest retained rows by count, age and bytes, never waiting ones, and raises the floor; kept across a reopen", async () => {
+    const { store } = await fresh();
+    await declare(store, "q");
+    // seq n published at 1_700_000_000_000 + n (see stored()).
+    await store.append(range(1, 20).map((seq) => stored("q", seq)));
+    const retains = { retains: new Map([["q", [[1, 10], [12, 20]] as [number, number][]]]), retention: new Map() };
+    await store.checkpoint(new Map(), new Map(), 0, "acks", retains);
+    const seqs = async () => (await store.readHistory("q", { from: 0, to: 100, limit: 100 })).rows.map((r) => r.seq);
+    // Count: keep seqs above 5 only. Seq 11 waits in the queue: it stays whatever the rules.
+    await store.checkpoint(new Map(), new Map(), 0, "full", { retains: new Map(), retention: new Map([["q", { keepAfter: 5 }]]) });
+    expect(await seqs()).toEqual(range(6, 20));
+    expect((await store.readHistory("q", { from: 0, to: 0, limit: 1 })).floor).toBe(5);
+    // Age: none published before seq 9's time.
+    await store.checkpoint(new Map(), new Map(), 0, "full", { retains: new Map(), retention: new Map([["q", { keepAfter: 0, publishedBefore: 1_700_000_000_009 }]]) });
+    expect(await seqs()).toEqual(range(9, 20));
+    expect((await store.readHistory("q", { from: 0, to: 0, limit: 1 })).floor).toBe(8);
+    // Bytes: at most three rows' worth; the oldest go first, seq 11 (waiting) stays.
+    const rowBytes = messageBytes(stored("q", 12).message);
+    await store.checkpoint(new Map(), new Map(), 0, "full", { retains: new Map(), retention: new Map([["q", { keepAfter: 0, maxBytes: rowBytes * 3 + 10 }]]) });
+    expect(await seqs()).toEqual([11, 18, 19, 20]);
+    const { store: again } = await reopenAndLoad(store);
+    const after = await again.readHistory("q", { from: 0, to: 100, limit: 100 });
+    expect(after.rows.map((r) => [r.seq, r.retained])).toEqual([
+      [11, false],
+      [18, true],
+      [19, true],
+      [20, true],
+    ]);
+    expect(after.floor).toBe(17);
+  });
 }

@@ -17,6 +17,8 @@ export type Effect =
   | { readonly kind: "persist"; readonly entry: Entry }
   /** These seqs left a durable queue: the store may forget them. */
   | { readonly kind: "forget"; readonly seqs: readonly number[] }
+  /** [HIST-2] These seqs left a durable queue after delivery: the store keeps them as history. */
+  | { readonly kind: "retain"; readonly seqs: readonly number[] }
   /** [COUNT-1] [seq, deliveries] of durable messages handed out: the store records them. */
   | { readonly kind: "recordDeliveries"; readonly counts: readonly (readonly [number, number])[] }
   /** [REDELIVERED-1] Closing: these seqs may have been delivered; stored so, the next run says so. */

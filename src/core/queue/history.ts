@@ -63,6 +63,11 @@ export class History {
     while ((this.entries.peek()?.message.timestamp ?? Infinity) < now - this.ttl) this.forgetOldest();
   }
 
+  /** The seq of the oldest retained entry, if any. */
+  get firstSeq(): number | undefined {
+    return this.entries.peek()?.seq;
+  }
+
   /** The retained entry with this seq, if any: entries are retained in seq order, so a binary search. */
   find(seq: number): Entry | undefined {
     let lo = 0;

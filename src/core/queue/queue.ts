@@ -1,5 +1,5 @@
 import { ok, type Result } from "../errors.ts";
-import { DEFAULT_ACK_TIMEOUT_MS, PAGE_READ_ROWS, PAGE_READ_ROWS_TIGHT, PAGE_WINDOW_BYTES, PAGE_WINDOW_MESSAGES } from "../limits.ts";
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_HISTORY_MAX_BYTES, PAGE_READ_ROWS, PAGE_READ_ROWS_TIGHT, PAGE_WINDOW_BYTES, PAGE_WINDOW_MESSAGES } from "../limits.ts";
 import type { PublishedMessage } from "../message.ts";
 import { DEFAULT_QUEUE_ARGS, withDefaultHistory, type HeldQueueArgs, type QueueArgs } from "../queue-args.ts";
 import { Consumers } from "./consumers.ts";
@@ -18,6 +18,9 @@ export type PagedRow = {
   readonly redelivered?: boolean;
   readonly deliveries?: number;
 };
+
+/** [HIST-2] Rows of a durable queue's stored history as the store reads them for a replay, with its history floor. */
+export type StoredReplay = { readonly rows: readonly (PagedRow & { readonly retained: boolean })[]; readonly floor: number };
 
 /** A durable queue's stored messages as the store counts them at start-up, without reading them. */
 export type StoredBacklog = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number; readonly delayedAfter: number };
@@ -57,10 +60,14 @@ export class QueueState {
   private readonly history: History;
   /** Seqs of durable messages that left since the last checkpoint(): the store may forget them. */
   private removals: number[] = [];
+  /** [HIST-2] Seqs of durable messages that left after delivery since the last checkpoint(): the store keeps them as history. */
+  private retains: number[] = [];
   /** [COUNT-1] Durable entries handed to a consumer since the last recordDeliveries(). */
   private counted = new Set<Entry>();
   private nextSeq: number;
   private subscriberCount = 0;
+  /** [HIST-2] Waiting messages up to this seq every attached subscriber has already (see attachSubscriber). */
+  private skipThrough = 0;
   /** Whether anyone ever attached: auto-delete queues go when the last one leaves. */
   private everAttached = false;
   /** Counters for the management views; read through the getters. */
@@ -140,6 +147,61 @@ export class QueueState {
     if (this.args.maxLength !== undefined && this.depth >= this.args.maxLength) return false;
     if (this.args.maxBytes !== undefined && this.bytes + bytes > this.args.maxBytes) return false;
     return true;
+  }
+
+  /**
+   * [HIST-2] Where the history held in memory begins: a durable queue's resume from before it reads
+   * the store's retained history first (replayStored).
+   */
+  get historyStart(): number {
+    return this.history.firstSeq ?? this.nextSeq;
+  }
+
+  /**
+   * [HIST-2] A durable queue's replay when memory no longer reaches back to `since`: the store's
+   * rows from `since` up to historyStart (read in line with checkpoints, so what is still pending
+   * here tells what left since the last one), then the history in memory. GAP only when retention
+   * (history_size, history_ttl, history_max_bytes: the store's floor) no longer reaches back.
+   */
+  /**
+   * [HIST-2] The seqs a replay after `since` needs from the store: from what history_size still
+   * keeps up to where memory's history, or the backlog the subscriber gets anyway, begins.
+   */
+  storedReplayRange(since: number): { from: number; to: number } {
+    return { from: Math.max(since + 1, this.lastSeq - this.args.historySize + 1), to: Math.min(this.historyStart, this.backlogFrom) - 1 };
+  }
+
+  /** Seq of the first waiting message a subscriber gets through the backlog (Infinity when consumers own them). */
+  private get backlogFrom(): number {
+    return this.consumers.size > 0 ? Infinity : Math.min(this.ready.peek()?.seq ?? Infinity, this.tail.firstSeq);
+  }
+
+  replayStored(since: number, stored: StoredReplay, now: number): Replay {
+    const consumers = this.consumers.size > 0;
+    const backlogFrom = this.backlogFrom;
+    const left = new Set(this.retains);
+    const forgotten = new Set(this.removals);
+    const ttl = this.args.historyTtl;
+    let floor = Math.max(stored.floor, this.lastSeq - this.args.historySize);
+    const older: Entry[] = [];
+    for (const row of stored.rows) {
+      if (row.seq <= since || row.seq >= this.historyStart || row.seq >= backlogFrom || forgotten.has(row.seq)) continue;
+      if (ttl !== undefined && row.message.timestamp < now - ttl) {
+        floor = Math.max(floor, row.seq);
+        continue;
+      }
+      if (!row.retained && !left.has(row.seq)) {
+        // Still waiting: without consumers it reaches the subscriber through the backlog; with
+        // them subscribers saw it at its commit (a delayed one once it is due).
+        if (!consumers || (row.deliverAt !== undefined && row.deliverAt > now)) continue;
+      }
+      older.push(restoredEntry(row.seq, row.message, { redelivered: row.redelivered === true, expiresAt: row.expiresAt, deliverAt: row.deliverAt }));
+    }
+    const recent = this.replay(Math.max(since, this.historyStart - 1));
+    const entries = [...older.filter((e) => e.seq > floor), ...recent.entries];
+    const wanted = since + 1;
+    const firstAvailable = Math.min(floor + 1, backlogFrom, this.nextSeq);
+    return { entries, firstAvailable, gap: wanted < firstAvailable && wanted <= this.lastSeq };
   }
 
   /** What a subscriber resuming after `since` missed; see History.replay. */
@@ -428,7 +490,13 @@ export class QueueState {
 
   // ---- subscribers ----------------------------------------------------------------------------
 
-  attachSubscriber(): void {
+  /**
+   * `since`: the subscriber resumed saying it has every message up to that seq. [HIST-2] While
+   * every attached subscriber said so, waiting messages up to it are not sent again: they went to
+   * subscribers before (a crash lost the mark that they left), so they leave now, as delivered.
+   */
+  attachSubscriber(since?: number): void {
+    this.skipThrough = this.subscriberCount === 0 ? (since ?? 0) : Math.min(this.skipThrough, since ?? 0);
     this.subscriberCount++;
     this.everAttached = true;
   }
@@ -458,6 +526,7 @@ export class QueueState {
       if (entry.observed) continue;
       entry.observed = true;
       this.totals.delivered++;
+      if (entry.seq <= this.skipThrough) continue;
       (effects ??= []).push({ kind: "deliverToSubscribers", entry });
       break;
     }
@@ -620,6 +689,7 @@ export class QueueState {
     this.delayed = [];
     this.delayedBytes = 0;
     for (const entry of dropped) this.discard(entry);
+    // The store purges what waits itself; what left before (retained history) is still to be marked.
     this.removals = [];
     return dropped.length + onDisk;
   }
@@ -640,15 +710,32 @@ export class QueueState {
 
   /** Effects: `forget`, the seqs that left since the last checkpoint. If the store fails, retryRemovals() gives them back. */
   checkpoint(): Effects {
-    if (this.removals.length === 0) return NO_EFFECTS;
-    const seqs = this.removals;
+    if (this.removals.length === 0 && this.retains.length === 0) return NO_EFFECTS;
+    const effects: Effect[] = [];
+    if (this.removals.length > 0) effects.push({ kind: "forget", seqs: this.removals });
+    if (this.retains.length > 0) effects.push({ kind: "retain", seqs: this.retains });
     this.removals = [];
-    return [{ kind: "forget", seqs }];
+    this.retains = [];
+    return effects;
   }
 
-  /** A checkpoint that failed gives its removals back, for the next one to try again. */
-  retryRemovals(ranges: readonly (readonly [number, number])[]): void {
-    for (const [from, to] of ranges) for (let seq = from; seq <= to; seq++) this.removals.push(seq);
+  /** A checkpoint that failed gives its removals (and [HIST-2] retains) back, for the next one to try again. */
+  retryRemovals(ranges: readonly (readonly [number, number])[], retained = false): void {
+    const into = retained ? this.retains : this.removals;
+    for (const [from, to] of ranges) for (let seq = from; seq <= to; seq++) into.push(seq);
+  }
+
+  /**
+   * [HIST-2] The retention rules of this queue's stored history at `now`: seqs above lastSeq -
+   * history_size, none published before now - history_ttl, at most history_max_bytes.
+   */
+  retention(now: number): { keepAfter: number; publishedBefore?: number; maxBytes: number } {
+    const { historySize, historyTtl, historyMaxBytes } = this.args;
+    return {
+      keepAfter: this.lastSeq - historySize,
+      ...(historyTtl === undefined ? {} : { publishedBefore: now - historyTtl }),
+      maxBytes: historyMaxBytes ?? DEFAULT_HISTORY_MAX_BYTES,
+    };
   }
 
   /** [COUNT-1] Effects: `recordDeliveries`, [seq, deliveries] of the durable messages handed out since the last call. */
@@ -671,8 +758,9 @@ export class QueueState {
     for (const entry of this.consumers.heldEntries()) seqs.push(entry.seq);
     for (const entry of this.ready) if (entry.redelivered) seqs.push(entry.seq);
     for (const entry of this.delayed) if (entry.redelivered) seqs.push(entry.seq);
-    seqs.push(...this.removals);
+    seqs.push(...this.removals, ...this.retains);
     this.removals = [];
+    this.retains = [];
     return seqs.length === 0 ? NO_EFFECTS : [{ kind: "markRedelivered", seqs }];
   }
 
@@ -680,7 +768,10 @@ export class QueueState {
     entry.gone = true;
     this.gauge.bytes -= entry.bytes;
     // Only durable queues' messages are in the store to be forgotten.
-    if (this.durable) this.removals.push(entry.seq);
+    if (!this.durable) return;
+    // [HIST-2] Delivered: kept as the queue's history while retention allows; else forgotten.
+    if (!entry.discarded && this.args.historySize > 0) this.retains.push(entry.seq);
+    else this.removals.push(entry.seq);
   }
 
   private kill(entry: Entry, reason: DeathReason): Effect {

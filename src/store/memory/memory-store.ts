@@ -2,7 +2,8 @@ import type { Binding } from "../../core/exchanges/types.ts";
 import { bindingId } from "../../core/exchanges/types.ts";
 import { BrokerFailure, ErrorCodes } from "../../core/errors.ts";
 import { messageBytes } from "../../core/message.ts";
-import type { CheckpointScope, DeliveryCounts, ReadRange, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { retentionCut } from "../retention.ts";
+import type { CheckpointScope, DeliveryCounts, HistoryRow, HistoryWork, ReadRange, StoredHistory, RecentId, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 
 /**
  * What a memory store holds; it outlives the store objects opened on it, as a database file
@@ -13,15 +14,22 @@ export class MemoryDatabase {
   readonly queues = new Map<string, StoredQueue>();
   /** By exchange, then bindingId. */
   readonly bindings = new Map<string, Map<string, Binding>>();
-  /** By queue, then seq. */
-  readonly messages = new Map<string, Map<number, StoredMessage>>();
+  /** By queue, then seq; `retained` [HIST-2]: left after delivery, kept as history. */
+  readonly messages = new Map<string, Map<number, StoredMessage & { retained?: boolean }>>();
+  /** [HIST-2] Per queue, the seq retained history reaches back to after. */
+  readonly historyFloor = new Map<string, number>();
   readonly recentIds = new Map<string, RecentId>();
   /** [REDELIVERED-1] Per queue, the seq up to which stored messages were there at a crash. */
   readonly redeliveredThrough = new Map<string, number>();
   /** As the meta row: undefined before any run, "false" while one runs, "true" after a clean close. */
   cleanShutdown: "true" | "false" | undefined;
 
-  /** The stored seqs of one queue, ascending. */
+  /** The stored seqs of one queue still waiting in it (not retained as history), ascending. */
+  waiting(queue: string): number[] {
+    return this.seqs(queue).filter((seq) => this.messages.get(queue)?.get(seq)?.retained !== true);
+  }
+
+  /** The stored seqs of one queue, ascending: waiting and retained. */
   seqs(queue: string): number[] {
     return [...(this.messages.get(queue)?.keys() ?? [])].sort((a, b) => a - b);
   }
@@ -43,19 +51,20 @@ export class MemoryStore implements Store {
     const cleanShutdown = db.cleanShutdown !== "false";
     db.cleanShutdown = "false";
     const queues = [...db.queues.values()].map((q) => {
-      const seqs = db.seqs(q.name);
-      const lastStored = seqs[seqs.length - 1] ?? 0;
+      const all = db.seqs(q.name);
+      const lastStored = all[all.length - 1] ?? 0;
       if (!cleanShutdown) db.redeliveredThrough.set(q.name, Math.max(db.redeliveredThrough.get(q.name) ?? 0, q.lastSeq, lastStored));
       const rows = db.messages.get(q.name);
+      const waiting = all.filter((seq) => rows?.get(seq)?.retained !== true);
       let bytes = 0;
-      for (const row of rows?.values() ?? []) bytes += messageBytes(row.message);
-      return { ...q, lastSeq: Math.max(q.lastSeq, lastStored), stored: { count: seqs.length, bytes, firstSeq: seqs[0] ?? 0, lastSeq: lastStored } };
+      for (const seq of waiting) bytes += messageBytes(rows!.get(seq)!.message);
+      return { ...q, lastSeq: Math.max(q.lastSeq, lastStored), stored: { count: waiting.length, bytes, firstSeq: waiting[0] ?? 0, lastSeq: waiting.at(-1) ?? 0 } };
     });
     const delayed = queues
       .map((q) => q.name)
       .sort(compareText)
-      .flatMap((queue) => db.seqs(queue).map((seq) => db.messages.get(queue)?.get(seq) as StoredMessage))
-      .filter((m) => m.deliverAt !== undefined && m.deliverAt > now)
+      .flatMap((queue) => db.seqs(queue).map((seq) => db.messages.get(queue)?.get(seq) as StoredMessage & { retained?: boolean }))
+      .filter((m) => m.retained !== true && m.deliverAt !== undefined && m.deliverAt > now)
       .map((m) => this.asLoaded(m));
     return structuredClone({
       exchanges: [...db.exchanges.values()],
@@ -75,14 +84,27 @@ export class MemoryStore implements Store {
     for (const seq of this.database.seqs(queue)) {
       if (rows.length >= range.limit || seq > range.to) break;
       const m = bySeq.get(seq)!;
-      if (seq < range.from || (m.deliverAt !== undefined && m.deliverAt > range.delayedAfter)) continue;
+      if (seq < range.from || m.retained === true || (m.deliverAt !== undefined && m.deliverAt > range.delayedAfter)) continue;
       rows.push(this.asLoaded(m));
     }
     return structuredClone(rows);
   }
 
+  async readHistory(queue: string, range: { from: number; to: number; limit: number }): Promise<StoredHistory> {
+    this.open();
+    const bySeq = this.database.messages.get(queue);
+    const rows: HistoryRow[] = [];
+    for (const seq of this.database.seqs(queue)) {
+      if (rows.length >= range.limit || seq > range.to) break;
+      if (seq < range.from) continue;
+      const m = bySeq!.get(seq)!;
+      rows.push({ ...this.asLoaded(m), retained: m.retained === true });
+    }
+    return structuredClone({ rows, floor: this.database.historyFloor.get(queue) ?? 0 });
+  }
+
   /** A row as load() and readMessages() give it: the dedup deadline lives in recentIds only. */
-  private asLoaded({ dedupUntil: _, ...row }: StoredMessage): StoredMessage {
+  private asLoaded({ dedupUntil: _, retained: __, ...row }: StoredMessage & { retained?: boolean }): StoredMessage {
     return { ...row, redelivered: row.redelivered === true || row.seq <= (this.database.redeliveredThrough.get(row.queue) ?? 0) };
   }
 
@@ -107,6 +129,7 @@ export class MemoryStore implements Store {
     this.database.queues.delete(name);
     this.database.messages.delete(name);
     this.database.redeliveredThrough.delete(name);
+    this.database.historyFloor.delete(name);
     for (const byId of this.database.bindings.values()) {
       for (const [id, binding] of byId) if (binding.queue === name) byId.delete(id);
     }
@@ -161,16 +184,33 @@ export class MemoryStore implements Store {
 
   async purge(queue: string): Promise<void> {
     this.open();
-    this.database.messages.delete(queue);
+    const bySeq = this.database.messages.get(queue);
+    for (const [seq, m] of bySeq ?? []) if (m.retained !== true) bySeq!.delete(seq);
   }
 
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full", history?: HistoryWork): Promise<void> {
     this.open();
     const db = this.database;
+    const inRanges = (seq: number, ranges: ReadonlyArray<readonly [number, number]>) => ranges.some(([from, to]) => seq >= from && seq <= to);
     for (const [queue, ranges] of removals) {
       const bySeq = db.messages.get(queue);
       if (bySeq === undefined) continue;
-      for (const seq of [...bySeq.keys()]) if (ranges.some(([from, to]) => seq >= from && seq <= to)) bySeq.delete(seq);
+      for (const [seq, m] of [...bySeq]) if (m.retained !== true && inRanges(seq, ranges)) bySeq.delete(seq);
+    }
+    for (const [queue, ranges] of history?.retains ?? []) {
+      const bySeq = db.messages.get(queue);
+      for (const [seq, m] of [...(bySeq ?? [])]) if (inRanges(seq, ranges)) bySeq!.set(seq, { ...m, retained: true });
+    }
+    if (scope === "full") {
+      for (const [queue, retention] of history?.retention ?? []) {
+        if (!db.queues.has(queue)) continue;
+        const bySeq = db.messages.get(queue);
+        const retained = db.seqs(queue).map((seq) => bySeq!.get(seq)!).filter((m) => m.retained === true);
+        const rows = retained.map((m) => ({ seq: m.seq, publishedAt: m.message.timestamp, bytes: messageBytes(m.message) }));
+        const cut = retentionCut(rows, rows.reduce((n, r) => n + r.bytes, 0), retention);
+        for (const row of rows.slice(0, cut.count)) bySeq!.delete(row.seq);
+        db.historyFloor.set(queue, Math.max(db.historyFloor.get(queue) ?? 0, retention.keepAfter, cut.last));
+      }
     }
     for (const [name, lastSeq] of lastSeqs) {
       const queue = db.queues.get(name);

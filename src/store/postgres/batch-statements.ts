@@ -72,11 +72,29 @@ export function deleteRanges(batch: RemovalBatch): SQL {
     with del as (
       delete from ${m}
       using unnest(${text(batch.queues)}, ${int8(batch.froms)}, ${int8(batch.tos)}) as r(queue, lo, hi)
-      where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi
+      where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi and ${m.retained} = 0
       returning ${m.queue}, ${m.bytes}
     )
     update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} - c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} - c.b
     from (select del.queue, count(*) as n, sum(del.bytes) as b from del group by del.queue) as c
+    where ${q.name} = c.queue`;
+}
+
+/** [HIST-2] Marks one batch of seq ranges retained (left after delivery, kept as history), moving their bytes from waiting to retained. */
+export function retainRanges(batch: RemovalBatch): SQL {
+  const m = schema.messages;
+  const q = schema.queues;
+  const ids = sql.identifier;
+  return sql`
+    with kept as (
+      update ${m} set ${ids(m.retained.name)} = 1
+      from unnest(${text(batch.queues)}, ${int8(batch.froms)}, ${int8(batch.tos)}) as r(queue, lo, hi)
+      where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi and ${m.retained} = 0
+      returning ${m.queue}, ${m.bytes}
+    )
+    update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} - c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} - c.b,
+      ${ids(q.retainedBytes.name)} = ${q.retainedBytes} + c.b
+    from (select kept.queue, count(*) as n, sum(kept.bytes) as b from kept group by kept.queue) as c
     where ${q.name} = c.queue`;
 }
 

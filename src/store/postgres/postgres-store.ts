@@ -17,9 +17,10 @@ import {
 } from "../limits.ts";
 import { postgresMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
-import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
-import type { CheckpointScope, DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
-import { deleteRanges, insertMessages, markRedelivered, setDeliveries, setLastSeqs } from "./batch-statements.ts";
+import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, QUEUE_ROWS, toHistoryRow, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
+import { retentionCut, type RetainedRow } from "../retention.ts";
+import type { CheckpointScope, DeliveryCounts, HistoryWork, ReadRange, Retention, StoredHistory, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { deleteRanges, insertMessages, markRedelivered, retainRanges, setDeliveries, setLastSeqs } from "./batch-statements.ts";
 import { isConnectionLoss, oneLine } from "./connection-errors.ts";
 import { LOCK_KEY, fence, lockLost, tryLock, unlock } from "./database-lock.ts";
 import { removalBatches } from "./removal-batches.ts";
@@ -147,11 +148,7 @@ export class PostgresStore implements Store {
             ),
           );
         }
-        const queues = await this.client.unsafe<QueueRow[]>(
-          'select name, last_seq as "lastSeq", args, message_count as "messageCount", message_bytes as "messageBytes", ' +
-            'redelivered_through as "redeliveredThrough", created_at as "createdAt", ' +
-            '(select min(seq) from messages where queue = queues.name) as "firstSeq", (select max(seq) from messages where queue = queues.name) as "maxSeq" from queues',
-        );
+        const queues = await this.client.unsafe<QueueRow[]>(QUEUE_ROWS);
         this.redeliveredThrough.clear();
         for (const q of queues) this.redeliveredThrough.set(q.name, Number(q.redeliveredThrough));
         const rows = {
@@ -162,6 +159,9 @@ export class PostgresStore implements Store {
             messageCount: Number(q.messageCount),
             messageBytes: Number(q.messageBytes),
             redeliveredThrough: Number(q.redeliveredThrough),
+            historyFloor: Number(q.historyFloor),
+            retainedBytes: Number(q.retainedBytes),
+            topSeq: q.topSeq === null ? null : Number(q.topSeq),
             createdAt: Number(q.createdAt),
             firstSeq: q.firstSeq === null ? null : Number(q.firstSeq),
             maxSeq: q.maxSeq === null ? null : Number(q.maxSeq),
@@ -192,7 +192,7 @@ export class PostgresStore implements Store {
     try {
       rows = await this.watched(() =>
         this.client.unsafe<MessageRow[]>(
-          `select ${MESSAGE_COLUMNS} from messages where queue = $1 and seq >= $2 and seq <= $3 and (deliver_at is null or deliver_at <= $4) order by seq limit $5`,
+          `select ${MESSAGE_COLUMNS} from messages where queue = $1 and seq >= $2 and seq <= $3 and retained = 0 and (deliver_at is null or deliver_at <= $4) order by seq limit $5`,
           [queue, range.from, range.to, delayedAfter, range.limit],
         ),
       );
@@ -201,6 +201,24 @@ export class PostgresStore implements Store {
     }
     const through = this.redeliveredThrough.get(queue) ?? 0;
     return rows.map((row) => toStoredMessage(numericRow(row), through));
+  }
+
+  async readHistory(queue: string, range: { from: number; to: number; limit: number }): Promise<StoredHistory> {
+    try {
+      const [rows, floors] = await this.watched(async () => [
+        await this.client.unsafe<MessageRow[]>(`select ${MESSAGE_COLUMNS} from messages where queue = $1 and seq >= $2 and seq <= $3 order by seq limit $4`, [
+          queue,
+          range.from,
+          range.to,
+          range.limit,
+        ]),
+        await this.client.unsafe<{ f: string | number }[]>("select history_floor as f from queues where name = $1", [queue]),
+      ]);
+      const through = this.redeliveredThrough.get(queue) ?? 0;
+      return { rows: rows.map((row) => toHistoryRow(numericRow(row), through)), floor: Number(floors[0]?.f ?? 0) };
+    } catch (error) {
+      throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: `database read failed: ${describeDbError(error)}` });
+    }
   }
 
   putExchange(exchange: StoredExchange): Promise<void> {
@@ -277,7 +295,7 @@ export class PostgresStore implements Store {
 
   purge(queue: string): Promise<void> {
     return this.write(async (tx) => {
-      await tx.delete(schema.messages).where(eq(schema.messages.queue, queue));
+      await tx.delete(schema.messages).where(and(eq(schema.messages.queue, queue), eq(schema.messages.retained, 0)));
       await tx.update(schema.queues).set({ messageCount: 0, messageBytes: 0 }).where(eq(schema.queues.name, queue));
     });
   }
@@ -286,7 +304,7 @@ export class PostgresStore implements Store {
    * Each delete batch takes its own turn in the write line, so appends commit in between rather
    * than wait for a whole backlog's removal; they never touch the delivered seqs removed here.
    */
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full", history?: HistoryWork): Promise<void> {
     // [SEQ-1] Last seqs first: a crash between the batched deletes below must not let seqs restart.
     if (scope === "full" || lastSeqs.size > 0) {
       await this.write(async (tx) => {
@@ -296,6 +314,34 @@ export class PostgresStore implements Store {
     }
     for (const batch of removalBatches(removals, POSTGRES_DELETE_BATCH_ROWS)) {
       await this.write((tx) => tx.execute(deleteRanges(batch)));
+    }
+    // [HIST-2] Left after delivery: kept as history, no longer counted as waiting.
+    for (const batch of removalBatches(history?.retains ?? new Map(), POSTGRES_DELETE_BATCH_ROWS)) {
+      await this.write((tx) => tx.execute(retainRanges(batch)));
+    }
+    if (scope === "full") for (const [queue, retention] of history?.retention ?? []) await this.trimHistory(queue, retention);
+  }
+
+  /** [HIST-2] Drops the oldest retained rows retention no longer keeps, a batch per write, and raises the history floor past them. */
+  private async trimHistory(queue: string, retention: Retention): Promise<void> {
+    for (;;) {
+      const done = await this.write(async (tx) => {
+        const [state] = await tx.execute<{ b: string | number; f: string | number }>(
+          sql`select retained_bytes as b, history_floor as f from queues where name = ${queue}`,
+        );
+        if (state === undefined) return true;
+        const chunk = (
+          await tx.execute<RetainedRow>(
+            sql`select seq, published_at as "publishedAt", bytes from messages where queue = ${queue} and retained = 1 order by seq limit ${POSTGRES_DELETE_BATCH_ROWS}`,
+          )
+        ).map((r) => ({ seq: Number(r.seq), publishedAt: Number(r.publishedAt), bytes: Number(r.bytes) }));
+        const cut = retentionCut(chunk, Number(state.b), retention);
+        const floor = Math.max(Number(state.f), retention.keepAfter, cut.last);
+        if (cut.count > 0) await tx.execute(sql`delete from messages where queue = ${queue} and retained = 1 and seq <= ${cut.last}`);
+        await tx.execute(sql`update queues set retained_bytes = retained_bytes - ${cut.bytes}, history_floor = ${floor} where name = ${queue}`);
+        return cut.count < chunk.length || chunk.length < POSTGRES_DELETE_BATCH_ROWS;
+      });
+      if (done) return;
     }
   }
 

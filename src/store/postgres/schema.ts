@@ -22,6 +22,10 @@ export const queues = pgTable("queues", {
   messageCount: bigint("message_count", { mode: "number" }).notNull().default(0),
   messageBytes: bigint("message_bytes", { mode: "number" }).notNull().default(0),
   /** [REDELIVERED-1] Stored rows up to this seq were there at a crash: each may have been delivered. */
+  /** [HIST-2] Retained history reaches back to after this seq: a resume from before it gets GAP. */
+  historyFloor: bigint("history_floor", { mode: "number" }).notNull().default(0),
+  /** [HIST-2] Bytes of the retained rows (messages.retained = 1). */
+  retainedBytes: bigint("retained_bytes", { mode: "number" }).notNull().default(0),
   redeliveredThrough: bigint("redelivered_through", { mode: "number" }).notNull().default(0),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
 });
@@ -57,9 +61,13 @@ export const messages = pgTable(
     /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
     deliveries: integer("deliveries").notNull().default(0),
     /** [PAGE-1] What the message counts toward bytes and max_bytes (messageBytes), summed into queues.message_bytes. */
+    /** [HIST-2] 1: left its queue after delivery, kept as the queue's history for SUBSCRIBE since; 0: in the queue. */
+    retained: integer("retained").notNull().default(0),
     bytes: bigint("bytes", { mode: "number" }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`)],
+  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`),
+    index("messages_retained").on(t.queue, t.seq).where(sql`${t.retained} = 1`),
+  ],
 );
 
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */

@@ -17,6 +17,10 @@ export const queues = sqliteTable("queues", {
   messageCount: integer("message_count").notNull().default(0),
   messageBytes: integer("message_bytes").notNull().default(0),
   /** [REDELIVERED-1] Stored rows up to this seq were there at a crash: each may have been delivered. */
+  /** [HIST-2] Retained history reaches back to after this seq: a resume from before it gets GAP. */
+  historyFloor: integer("history_floor").notNull().default(0),
+  /** [HIST-2] Bytes of the retained rows (messages.retained = 1). */
+  retainedBytes: integer("retained_bytes").notNull().default(0),
   redeliveredThrough: integer("redelivered_through").notNull().default(0),
   createdAt: integer("created_at").notNull(),
 });
@@ -52,9 +56,13 @@ export const messages = sqliteTable(
     /** [COUNT-1] Times handed to a consumer, recorded as deliveries go out, so a restart keeps counting. */
     deliveries: integer("deliveries").notNull().default(0),
     /** [PAGE-1] What the message counts toward bytes and max_bytes (messageBytes), summed into queues.message_bytes. */
+    /** [HIST-2] 1: left its queue after delivery, kept as the queue's history for SUBSCRIBE since; 0: in the queue. */
+    retained: integer("retained").notNull().default(0),
     bytes: integer("bytes").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`)],
+  (t) => [primaryKey({ columns: [t.queue, t.seq] }), index("messages_delayed").on(t.deliverAt).where(sql`${t.deliverAt} is not null`),
+    index("messages_retained").on(t.queue, t.seq).where(sql`${t.retained} = 1`),
+  ],
 );
 
 /** Publishers' message ids inside the de-duplication window, so a restart keeps publishes idempotent. */

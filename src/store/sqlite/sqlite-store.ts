@@ -6,6 +6,7 @@ import { ErrorCodes, BrokerFailure } from "../../core/errors.ts";
 import { canonicalArgs, type Binding } from "../../core/exchanges/types.ts";
 import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
+import { retentionCut } from "../retention.ts";
 import {
   SQLITE_CONVERT_VACUUM_MAX_BYTES,
   SQLITE_DELETE_CHUNK_ROWS,
@@ -17,8 +18,8 @@ import {
 import { sqliteMigrations } from "../migrations.gen.ts";
 import { toMigrationMeta } from "../migrations.ts";
 import { messageBytes } from "../../core/message.ts";
-import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
-import type { CheckpointScope, DeliveryCounts, ReadRange, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
+import { CLEAN_SHUTDOWN, MESSAGE_COLUMNS, QUEUE_ROWS, toHistoryRow, toSnapshot, toStoredMessage, wasClean, type MessageRow, type QueueRow } from "../snapshot-rows.ts";
+import type { CheckpointScope, DeliveryCounts, HistoryWork, ReadRange, Retention, StoredHistory, Removals, Snapshot, Store, StoredExchange, StoredMessage, StoredQueue } from "../store.ts";
 import * as schema from "./schema.ts";
 
 export type SqliteOptions = {
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly addCounts;
   private readonly readPage;
   private readonly countRange;
+  private readonly readRows;
   private readonly commits: GroupCommit<StoredMessage>;
   /** [REDELIVERED-1] Per queue, the seq up to which stored rows were there at a crash (from load()). */
   private readonly redeliveredThrough = new Map<string, number>();
@@ -76,11 +78,14 @@ export class SqliteStore implements Store {
       "UPDATE queues SET message_count = message_count + ?1, message_bytes = message_bytes + ?2 WHERE name = ?3",
     );
     this.countRange = sqlite.query<{ n: number; b: number }, [string, number, number]>(
-      "SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM messages WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3",
+      "SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM messages WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3 AND retained = 0",
     );
     // Raw rows: drizzle's per-row mapping is the slow part of reading many rows. An index range scan on (queue, seq).
     this.readPage = sqlite.query<MessageRow, [string, number, number, number, number]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE queue = ?1 AND seq >= ?2 AND seq <= ?3 AND (deliver_at IS NULL OR deliver_at <= ?4) ORDER BY seq LIMIT ?5`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE queue = ?1 AND seq >= ?2 AND seq <= ?3 AND retained = 0 AND (deliver_at IS NULL OR deliver_at <= ?4) ORDER BY seq LIMIT ?5`,
+    );
+    this.readRows = sqlite.query<MessageRow, [string, number, number, number]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE queue = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4`,
     );
     this.insertRecentId = this.db
       .insert(schema.recentIds)
@@ -144,13 +149,7 @@ export class SqliteStore implements Store {
     }
     const exchanges = this.db.select().from(schema.exchanges).all();
     // [PAGE-1] Counters and the ends of each queue's seq range (two index lookups each): nothing grows with the backlog.
-    const queues = this.sqlite
-      .query<QueueRow, []>(
-        'SELECT name, last_seq AS "lastSeq", args, message_count AS "messageCount", message_bytes AS "messageBytes", ' +
-          'redelivered_through AS "redeliveredThrough", created_at AS "createdAt", ' +
-          '(SELECT min(seq) FROM messages WHERE queue = queues.name) AS "firstSeq", (SELECT max(seq) FROM messages WHERE queue = queues.name) AS "maxSeq" FROM queues',
-      )
-      .all();
+    const queues = this.sqlite.query<QueueRow, []>(QUEUE_ROWS).all();
     this.redeliveredThrough.clear();
     for (const q of queues) this.redeliveredThrough.set(q.name, q.redeliveredThrough);
     const bindings = this.db.select().from(schema.bindings).all();
@@ -168,6 +167,17 @@ export class SqliteStore implements Store {
         .run();
     });
     return toSnapshot({ exchanges, queues, bindings, delayed, recentIds, cleanShutdownRow: clean });
+  }
+
+  async readHistory(queue: string, range: { from: number; to: number; limit: number }): Promise<StoredHistory> {
+    try {
+      const rows = this.readRows.all(queue, range.from, range.to, range.limit);
+      const floor = this.sqlite.query<{ f: number }, [string]>("SELECT history_floor AS f FROM queues WHERE name = ?1").get(queue)?.f ?? 0;
+      const through = this.redeliveredThrough.get(queue) ?? 0;
+      return { rows: rows.map((row) => toHistoryRow(row, through)), floor };
+    } catch (error) {
+      throw new BrokerFailure({ code: ErrorCodes.STORE_UNAVAILABLE, message: `database read failed: ${describeDbError(error)}` });
+    }
   }
 
   async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
@@ -263,13 +273,13 @@ export class SqliteStore implements Store {
   async purge(queue: string): Promise<void> {
     this.write(() =>
       this.db.transaction((tx) => {
-        tx.delete(schema.messages).where(eq(schema.messages.queue, queue)).run();
+        tx.delete(schema.messages).where(and(eq(schema.messages.queue, queue), eq(schema.messages.retained, 0))).run();
         tx.update(schema.queues).set({ messageCount: 0, messageBytes: 0 }).where(eq(schema.queues.name, queue)).run();
       }),
     );
   }
 
-  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full"): Promise<void> {
+  async checkpoint(removals: Removals, lastSeqs: ReadonlyMap<string, number>, now: number, scope: CheckpointScope = "full", history?: HistoryWork): Promise<void> {
     this.commits.flushNow();
     if (scope === "full") {
       this.write(() => {
@@ -293,7 +303,7 @@ export class SqliteStore implements Store {
             this.db.transaction((tx) => {
               const gone = this.countRange.get(queue, start, end);
               tx.delete(schema.messages)
-                .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end)))
+                .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end), eq(schema.messages.retained, 0)))
                 .run();
               if (gone !== null && gone.n > 0) this.addCounts.run(-gone.n, -gone.b, queue);
             }),
@@ -302,9 +312,53 @@ export class SqliteStore implements Store {
         }
       }
     }
+    // [HIST-2] Left after delivery: kept as history, no longer counted as waiting.
+    for (const [queue, ranges] of history?.retains ?? []) {
+      for (const [from, to] of ranges) {
+        for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
+          const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
+          this.write(() =>
+            this.db.transaction(() => {
+              const kept = this.countRange.get(queue, start, end);
+              if (kept === null || kept.n === 0) return;
+              this.sqlite.run("UPDATE messages SET retained = 1 WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3 AND retained = 0", [queue, start, end]);
+              this.addCounts.run(-kept.n, -kept.b, queue);
+              this.sqlite.run("UPDATE queues SET retained_bytes = retained_bytes + ?1 WHERE name = ?2", [kept.b, queue]);
+            }),
+          );
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    }
     if (scope === "full") {
+      for (const [queue, retention] of history?.retention ?? []) await this.trimHistory(queue, retention);
       await this.giveSpaceBack();
       this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+    }
+  }
+
+  /**
+   * [HIST-2] Drops the oldest retained rows the retention rules no longer keep, a chunk per step,
+   * and raises the history floor past them.
+   */
+  private async trimHistory(queue: string, retention: Retention): Promise<void> {
+    const oldest = this.sqlite.query<{ seq: number; publishedAt: number; bytes: number }, [string, number]>(
+      'SELECT seq, published_at AS "publishedAt", bytes FROM messages WHERE queue = ?1 AND retained = 1 ORDER BY seq LIMIT ?2',
+    );
+    for (;;) {
+      const state = this.sqlite.query<{ b: number; f: number }, [string]>("SELECT retained_bytes AS b, history_floor AS f FROM queues WHERE name = ?1").get(queue);
+      if (state === null) return;
+      const chunk = oldest.all(queue, SQLITE_DELETE_CHUNK_ROWS);
+      const cut = retentionCut(chunk, state.b, retention);
+      const floor = Math.max(state.f, retention.keepAfter, cut.last);
+      this.write(() =>
+        this.db.transaction(() => {
+          if (cut.count > 0) this.sqlite.run("DELETE FROM messages WHERE queue = ?1 AND retained = 1 AND seq <= ?2", [queue, cut.last]);
+          this.sqlite.run("UPDATE queues SET retained_bytes = retained_bytes - ?1, history_floor = ?2 WHERE name = ?3", [cut.bytes, floor, queue]);
+        }),
+      );
+      if (cut.count < chunk.length || chunk.length < SQLITE_DELETE_CHUNK_ROWS) return;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
