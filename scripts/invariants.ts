@@ -30,6 +30,7 @@ export const MEANINGS: Record<string, string> = {
   "COUNT-1": "Delivery counts of durable messages are stored (batched), so delivery_count and the delivery limit survive kill -9.",
   "CRASH-1": "Crash matrix against the executable: nothing confirmed lost, nothing invented, duplicates flagged, order kept.",
   "CRASH-2": "SIGTERM under load: exit 0, clients told 1001, nothing confirmed lost, every repeat marked redelivered.",
+  "CRASH-3": "The crash matrix's paged variant: a backlog ten times the memory window, kill -9 while it is read back; nothing confirmed lost, duplicates flagged, order kept.",
   "CRASH-CLIENT-1": "The client across kill -9 and SIGTERM: every publish confirmed, every message received, none twice unmarked.",
   "DEDUP-1": "A repeated message_id is confirmed with the original message's id and enqueued once, also after kill -9.",
   "DEDUP-2": "A publish that routed nowhere, or was refused, does not use up its message_id.",

@@ -9,8 +9,9 @@ export type Gap = { queue_name: string; since: number; first_available_seq: numb
 export type SubscribeOptions<Body = unknown> = {
   /**
    * Start after this seq: the broker first replays what the queue retained after it, then goes
-   * live. Retention is the queue's `history_size` (and `history_ttl`) argument, in memory only:
-   * a queue declared without it replays nothing, and after a broker restart a resume gets a GAP.
+   * live. Retention is the queue's `history_size` (and `history_ttl`, `history_max_bytes`): a
+   * durable queue keeps 1,000 by default on disk, across broker restarts; a transient one nothing
+   * unless declared with it, in memory (after a broker restart a resume on it gets a GAP).
    */
   since?: number;
   /** Declares the queue (DECLARE_QUEUE) before each SUBSCRIBE, so a transient queue lost in a restart is made again. */

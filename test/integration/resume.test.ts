@@ -208,9 +208,9 @@ describe("history and flow control", () => {
   const tight = brokerForFile({ env: { MAX_QUEUED_BYTES: String(MAX_QUEUED_BYTES) } });
 
   test("[SLOW-2] retained history gives way at MAX_QUEUED_BYTES: publishes go on, a resume from the start gets a GAP", async () => {
-    // A durable queue keeps history by default; 3 MB of it would hold the broker at its limit
+    // A transient queue's history is in memory only: 3 MB of it would hold the broker at its limit
     // for good (nothing else frees history), so it is forgotten, oldest first, instead.
-    await declareQueue(tight.broker.url, "kept", { durable: true });
+    await declareQueue(tight.broker.url, "kept", { history_size: 1_000 });
     const steady = await openSubscriber(tight.broker.wsUrl, "kept");
     tight.sockets.push(steady);
     const body = "h".repeat(50_000);
@@ -225,5 +225,24 @@ describe("history and flow control", () => {
     expect(seqsOf(resumed)).toEqual(range(gap.payload.first_available_seq, 60));
     const metrics = (await api(tight.broker.url, "GET", "/metrics")).body;
     expect(metrics.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 2 * 50_000);
+  });
+
+  test("[HIST-2] a durable queue's history gives way in memory only: its copy on disk still replays, no GAP", async () => {
+    await declareQueue(tight.broker.url, "kept-on-disk", { durable: true });
+    const steady = await openSubscriber(tight.broker.wsUrl, "kept-on-disk");
+    tight.sockets.push(steady);
+    const body = "h".repeat(50_000);
+    for (let n = 1; n <= 60; n++) await publish(tight.broker.url, "kept-on-disk", `${n}:${body}`);
+    await steady.untilMessages(60);
+    const metrics = (await api(tight.broker.url, "GET", "/metrics")).body;
+    expect(metrics.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 2 * 50_000);
+    // Past the ack window, so the store has them as history, not as waiting.
+    await Bun.sleep(300);
+    const resumed = await openSubscriber(tight.broker.wsUrl, "kept-on-disk", 0);
+    tight.sockets.push(resumed);
+    await resumed.untilMessages(60);
+    await roundTrip(resumed);
+    expect(resumed.frames.some((f) => f.type === "GAP")).toBe(false);
+    expect(seqsOf(resumed)).toEqual(range(1, 60));
   });
 });
