@@ -4,7 +4,7 @@ import type { ClientCommand } from "./client-command.ts";
 import { printLine, printLines } from "./output.ts";
 
 /** Queue arguments as flags: `--max-length 10` is `max_length: 10`. */
-const WHOLE_ARGS = ["max-length", "max-bytes", "message-ttl", "delivery-limit", "history-size", "history-ttl"] as const;
+const WHOLE_ARGS = ["max-length", "max-bytes", "message-ttl", "delivery-limit", "history-size", "history-ttl", "history-max-bytes"] as const;
 const TEXT_ARGS = ["overflow", "dead-letter-exchange", "dead-letter-routing-key"] as const;
 
 const flags: FlagSpec = {

@@ -26,7 +26,7 @@ Client commands (they talk to a running broker at --url, default http://127.0.0.
   subscribe and consume print one JSON message per line; consume acks each once printed.
   Lists print one JSON object per line. Queue declare flags are the queue arguments of the
   README with dashes: --max-length, --max-bytes, --overflow, --message-ttl, --dead-letter-exchange,
-  --dead-letter-routing-key, --delivery-limit, --history-size, --history-ttl, --auto-delete.
+  --dead-letter-routing-key, --delivery-limit, --history-size, --history-ttl, --history-max-bytes, --auto-delete.
 
 Exit status: 0 done, 1 the broker refused or could not be reached (one line on stderr), 2 bad usage.
 `;
