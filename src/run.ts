@@ -38,6 +38,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
       ackTimeoutMs: config.ackTimeoutMs,
       dedupWindowMs: config.dedupWindowSeconds * 1000,
       maxQueuedBytes: config.maxQueuedBytes,
+      replayMaxBytes: config.subscriberMaxBufferBytes,
       log,
       diskAlarm: () => disk?.reason(),
     },

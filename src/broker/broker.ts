@@ -142,9 +142,9 @@ export class Broker<S extends DeliverySink = DeliverySink> {
 
   /** [HIST-2] A promise when a durable queue's history must be read from the store first (only with `since`). */
   subscribe(name: string, owner: string): Result<SubscribeResult>;
-  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> | Promise<Result<SubscribeResult>>;
-  subscribe(name: string, owner: string, since?: number): Result<SubscribeResult> | Promise<Result<SubscribeResult>> {
-    return this.attachments.subscribe(name, owner, since);
+  subscribe(name: string, owner: string, since?: number, ready?: (result: Result<SubscribeResult>) => void): Result<SubscribeResult> | Promise<Result<SubscribeResult>>;
+  subscribe(name: string, owner: string, since?: number, ready?: (result: Result<SubscribeResult>) => void): Result<SubscribeResult> | Promise<Result<SubscribeResult>> {
+    return this.attachments.subscribe(name, owner, since, ready);
   }
   /** `since`: the seq the subscriber resumed after (it has everything up to it). */
   attached(name: string, since?: number): void {

@@ -22,6 +22,11 @@ export type BrokerDeps = {
    * are refused with DISK_ALARM; transient traffic keeps flowing.
    */
   diskAlarm?: () => string | undefined;
+  /**
+   * [HIST-2] A replay read from the store stops past this many bytes (the transport's subscriber
+   * buffer: it could not hold more); the subscriber is then cut and resumes from where it got to.
+   */
+  replayMaxBytes?: number;
 };
 
 /**

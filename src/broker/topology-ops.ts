@@ -74,9 +74,15 @@ export class TopologyOps {
 
   /** Inside serial: store first, then memory, then tell whoever was attached. */
   private async removeQueue(queue: QueueState, reason: string): Promise<number> {
-    if (queue.durable) await this.state.deps.store.deleteQueue(queue.name);
+    const { deps } = this.state;
+    if (queue.durable) await deps.store.deleteQueue(queue.name);
     const messages = queue.depth;
     this.state.topology.applyDeleteQueue(queue.name);
+    // Publishes routed here while the delete was in flight wrote rows behind it: a second delete,
+    // in line after them and before any new queue of that name, sweeps them.
+    if (queue.durable) {
+      deps.store.deleteQueue(queue.name).catch((error) => deps.log?.(`removing rows left by queue "${queue.name}" failed: ${String(error)}`));
+    }
     queue.release();
     this.dispatch.stopDraining(queue.name);
     this.state.sink.detachAll(queue.name, reason);
@@ -91,8 +97,18 @@ export class TopologyOps {
       const queue = owned.value;
       if (queue.durable) {
         // [SEQ-1] Record the last seq before the messages go: otherwise a crash before the next
-        // checkpoint would restart the queue's seqs below ones already handed out.
-        await deps.store.checkpoint(new Map(), new Map([[name, queue.lastSeq]]), deps.clock.now());
+        // checkpoint would restart the queue's seqs below ones already handed out. [HIST-2] And
+        // what left since the last checkpoint first, so the purge keeps what was delivered.
+        const removals = new Map<string, [number, number][]>();
+        const retains = new Map<string, [number, number][]>();
+        this.dispatch.run(queue, queue.checkpoint(), undefined, { removals, retains });
+        try {
+          await deps.store.checkpoint(removals, new Map([[name, queue.lastSeq]]), deps.clock.now(), "acks", { retains, retention: new Map() });
+        } catch (error) {
+          for (const ranges of removals.values()) queue.retryRemovals(ranges);
+          for (const ranges of retains.values()) queue.retryRemovals(ranges, true);
+          throw error;
+        }
         await deps.store.purge(name);
       }
       return ok({ messages: queue.purge() });

@@ -112,18 +112,18 @@ export class WsHub implements DeliverySink {
       case "SUBSCRIBE": {
         if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
         const waiting = this.subscribing.get(ws)?.get(frame.queue);
-        // A repeat while the first waits for its history: answered once that one is.
-        if (waiting !== undefined) return void waiting.then(() => reply("SUBSCRIBED", { queue_name: frame.queue }));
-        const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since);
-        if (!(subscribed instanceof Promise)) return this.subscribed(ws, frame, subscribed, reply, reject);
-        // [HIST-2] The queue's history is read from the store first; the rest happens in the turn it arrives.
+        // A repeat while the first waits for its history: handled once that one is.
+        if (waiting !== undefined) return void waiting.then(() => this.handle(ws, frame));
         const pending = this.subscribing.get(ws) ?? new Map<string, Promise<unknown>>();
+        // [HIST-2] With a replay from the store, the rest happens in the turn that made it (ready).
+        const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since, (result) => {
+          pending.delete(frame.queue);
+          if (this.sockets.has(ws)) this.subscribed(ws, frame, result, reply, reject);
+        });
+        if (!(subscribed instanceof Promise)) return this.subscribed(ws, frame, subscribed, reply, reject);
         this.subscribing.set(ws, pending);
         const done = subscribed.then(
-          (result) => {
-            pending.delete(frame.queue);
-            if (this.sockets.has(ws)) this.subscribed(ws, frame, result, reply, reject);
-          },
+          () => undefined,
           (error) => {
             pending.delete(frame.queue);
             if (this.sockets.has(ws)) reject({ code: ErrorCodes.STORE_UNAVAILABLE, message: `reading the queue's history failed: ${error instanceof Error ? error.message : String(error)}` });
@@ -134,6 +134,8 @@ export class WsHub implements DeliverySink {
       }
 
       case "UNSUBSCRIBE": {
+        const waiting = this.subscribing.get(ws)?.get(frame.queue);
+        if (waiting !== undefined) return void waiting.then(() => this.handle(ws, frame));
         if (!ws.data.queues.has(frame.queue)) {
           return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not subscribed to queue "${frame.queue}"` });
         }
@@ -232,6 +234,8 @@ export class WsHub implements DeliverySink {
         ws.data.queues.add(frame.queue);
         this.fanOut.subscribe(frame.queue, ws, ws.data.server);
     this.broker.attached(frame.queue, frame.since);
+    // [HIST-2] A replay cut short at the buffer limit: the subscriber resumes from its last seq.
+    if (subscribed.value.truncated === true) this.cutSlow(ws);
   }
 
   close(ws: Socket): void {

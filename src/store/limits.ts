@@ -25,8 +25,8 @@ export const SQLITE_DELETE_CHUNK_ROWS = 1_000;
 export const SQLITE_VACUUM_MIN_FREE_PAGES = 1_024;
 /** Pages given back per step: a few ms of work. */
 export const SQLITE_VACUUM_STEP_PAGES = 512;
-/** Steps per checkpoint (~64 MiB): a huge drained file shrinks over several checkpoints. */
-export const SQLITE_VACUUM_MAX_STEPS = 32;
+/** Steps per checkpoint (~16 MiB): a huge drained file shrinks over several checkpoints, and a drain in progress is barely slowed. */
+export const SQLITE_VACUUM_MAX_STEPS = 8;
 /** A database without incremental auto-vacuum is converted (one VACUUM, a rewrite) only while this small. */
 export const SQLITE_CONVERT_VACUUM_MAX_BYTES = 256 << 20;
 /** A second broker on the same file waits this long for the lock before it gives up. */

@@ -4,7 +4,7 @@
  * crash with no gap and no duplicate, and says GAP only when retention no longer reaches back.
  */
 import { expect, test } from "bun:test";
-import { ACK_FLUSH_MS } from "../../src/broker/limits.ts";
+import { ACK_FLUSH_MS, REPLAY_READ_ROWS } from "../../src/broker/limits.ts";
 import { DEFAULT_QUEUE_ARGS, type QueueArgs } from "../../src/core/queue-args.ts";
 import type { MemoryDatabase } from "../../src/store/memory/memory-store.ts";
 import { publish, settle, startInProcess, type InProcess } from "./support/in-process.ts";
@@ -115,4 +115,68 @@ test("[HIST-2] [HIST-1] dropped messages (never delivered) are not history: no r
   const { replay, gap } = await resume(started.database, 0);
   expect(gap).toBeUndefined();
   expect(replay).toEqual([4, 5]);
+});
+
+test("[HIST-2] a since past the queue's last seq, or on a transient queue, skips nothing: the backlog comes whole", async () => {
+  const started = await startInProcess();
+  const { broker, scheduler } = started;
+  await broker.declareQueue({ name: "feed", durable: true });
+  await broker.declareQueue({ name: "ticks" });
+  for (let n = 1; n <= 5; n++) {
+    await publish(broker, "", "feed", n);
+    await publish(broker, "", "ticks", n);
+  }
+  for (const queue of ["feed", "ticks"]) {
+    const answer = await broker.subscribe(queue, "new", 5_000);
+    expect(answer.ok).toBe(true);
+    broker.attached(queue, 5_000);
+  }
+  for (let turn = 0; turn < 5; turn++) scheduler.runSoon();
+  expect(seqsOf(started, "feed")).toEqual([1, 2, 3, 4, 5]);
+  expect(seqsOf(started, "ticks")).toEqual([1, 2, 3, 4, 5]);
+});
+
+test("[HIST-2] a purge right after deliveries keeps them as history", async () => {
+  const first = await delivered(10, {}, false);
+  await publish(first.broker, "", "feed", 11); // waits (the subscriber left? no: it is sent) …
+  expect((await first.broker.purgeQueue("feed")).ok).toBe(true);
+  await first.broker.close();
+  const { replay, gap } = await resume(first.database, 0);
+  expect(gap).toBeUndefined();
+  expect(replay.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+});
+
+test("[HIST-2] a message given back to the head does not hide the history after it", async () => {
+  const started = await startInProcess();
+  const { broker, sink, scheduler } = started;
+  await broker.declareQueue({ name: "feed", durable: true });
+  for (let n = 1; n <= 10; n++) await publish(broker, "", "feed", n);
+  broker.consume("c", "feed", "conn", 10);
+  for (const d of sink.toConsumers.slice(1)) expect(broker.ack("c", "feed", d.tag).ok).toBe(true);
+  broker.cancel("c", "feed");
+  scheduler.advance(ACK_FLUSH_MS);
+  await settle();
+  const answer = await broker.subscribe("feed", "sub", 0);
+  if (!answer.ok) throw new Error(answer.error.message);
+  expect(answer.value.gap).toBeUndefined();
+  expect(answer.value.replay.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  broker.attached("feed", 0);
+  for (let turn = 0; turn < 5; turn++) scheduler.runSoon();
+  // The one given back comes through the backlog.
+  expect(seqsOf(started)).toEqual([1]);
+});
+
+test("[HIST-2] a replay from the store stops past replayMaxBytes, with nothing newer after it (the transport cuts the subscriber there)", async () => {
+  // More than one read's worth (REPLAY_READ_ROWS): the limit stops it after the first.
+  const first = await delivered(REPLAY_READ_ROWS + 200, { historySize: 5_000 });
+  await first.broker.close();
+  const started = await startInProcess({ database: first.database, replayMaxBytes: 1 });
+  for (let n = 1; n <= 2; n++) await publish(started.broker, "", "feed", n);
+  const answer = await started.broker.subscribe("feed", "new", 0);
+  if (!answer.ok) throw new Error(answer.error.message);
+  expect(answer.value.truncated).toBe(true);
+  const seqs = answer.value.replay.map((e) => e.seq);
+  expect(seqs.length).toBeGreaterThan(0);
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+  expect(seqs.at(-1)).toBe(REPLAY_READ_ROWS);
 });

@@ -93,3 +93,30 @@ test("[HIST-2] a clean restart keeps the history too; a resume from before reten
   expect(far.frames.findIndex((f) => f.type === "GAP")).toBeLessThan(far.frames.findIndex((f) => f.type === "MESSAGE"));
   await until(async () => (await api(again.url, "GET", "/queues/stream-c")).body.subscribers === 2);
 });
+
+test("[HIST-2] a replay from the store longer than the subscriber's buffer: whole frames in order, then 4008; resuming from there gets the rest", async () => {
+  const env = { SUBSCRIBER_MAX_BUFFER_BYTES: String(256 << 10) };
+  const broker = await start(undefined, env);
+  expect((await api(broker.url, "POST", "/queues", { name: "stream-d", durable: true, history_size: 5_000 })).status).toBe(200);
+  const first = await subscriber(broker, "stream-d");
+  const body = "y".repeat(1_000);
+  for (let n = 1; n <= 2_500; n++) await publish(broker.url, "stream-d", `${n}:${body}`);
+  await first.untilMessages(2_500, 20_000);
+  expect(await broker.stop()).toBe(0);
+  const again = await start(broker.dataDir, env);
+  // Each resume gets whole frames in order up to about its buffer's worth, then 4008; the next one
+  // goes on from the last seq it got, until it is caught up.
+  const got: number[] = [];
+  const codes: (number | undefined)[] = [];
+  for (let resume = 0; resume < 10 && got.length < 2_500; resume++) {
+    const socket = await subscriber(again, "stream-d", got.at(-1) ?? 0);
+    await socket.until((frames) => frames.length > 1 || socket.closeCode !== undefined, 15_000);
+    await socket.until(() => socket.closeCode !== undefined || (socket.messages().at(-1)?.seq ?? 0) === 2_500, 15_000);
+    codes.push(socket.closeCode);
+    got.push(...seqsOf(socket));
+    socket.close();
+  }
+  expect(got).toEqual(range(1, 2_500));
+  expect(codes[0]).toBe(4008);
+  expect(codes.length).toBeGreaterThan(1);
+}, 60_000);

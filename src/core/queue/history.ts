@@ -104,7 +104,10 @@ export class History {
     for (const entry of this.entries) {
       firstAvailable = Math.min(firstAvailable, entry.seq);
       // Not yet committed: it goes live to this subscriber once it is. [COMMIT-1]
-      if (entry.seq <= since || entry.seq >= queue.backlogFrom || stillDelayed.has(entry) || !entry.committed || entry.discarded) continue;
+      // Still waiting, with no consumer: it reaches the subscriber through the backlog (after the
+      // replay). Not cut at the backlog's head: a message given back there may sit before ones
+      // that left long ago.
+      if (entry.seq <= since || (!queue.consumers && !entry.gone) || stillDelayed.has(entry) || !entry.committed || entry.discarded) continue;
       // Released behind newer ones and not yet sent: it reaches the subscriber through the backlog.
       if (!queue.consumers && entry.deliverAt !== undefined && !entry.observed) continue;
       entries.push(entry);

@@ -20,7 +20,12 @@ export type PagedRow = {
 };
 
 /** [HIST-2] Rows of a durable queue's stored history as the store reads them for a replay, with its history floor. */
-export type StoredReplay = { readonly rows: readonly (PagedRow & { readonly retained: boolean })[]; readonly floor: number };
+export type StoredReplay = {
+  readonly rows: readonly (PagedRow & { readonly retained: boolean })[];
+  readonly floor: number;
+  /** The rows stop short of memory's history (a byte limit): the replay ends with them. */
+  readonly truncated?: boolean;
+};
 
 /** A durable queue's stored messages as the store counts them at start-up, without reading them. */
 export type StoredBacklog = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number; readonly delayedAfter: number };
@@ -165,10 +170,10 @@ export class QueueState {
    */
   /**
    * [HIST-2] The seqs a replay after `since` needs from the store: from what history_size still
-   * keeps up to where memory's history, or the backlog the subscriber gets anyway, begins.
+   * keeps up to where memory's history begins.
    */
   storedReplayRange(since: number): { from: number; to: number } {
-    return { from: Math.max(since + 1, this.lastSeq - this.args.historySize + 1), to: Math.min(this.historyStart, this.backlogFrom) - 1 };
+    return { from: Math.max(since + 1, this.lastSeq - this.args.historySize + 1), to: this.historyStart - 1 };
   }
 
   /** Seq of the first waiting message a subscriber gets through the backlog (Infinity when consumers own them). */
@@ -185,7 +190,7 @@ export class QueueState {
     let floor = Math.max(stored.floor, this.lastSeq - this.args.historySize);
     const older: Entry[] = [];
     for (const row of stored.rows) {
-      if (row.seq <= since || row.seq >= this.historyStart || row.seq >= backlogFrom || forgotten.has(row.seq)) continue;
+      if (row.seq <= since || row.seq >= this.historyStart || forgotten.has(row.seq)) continue;
       if (ttl !== undefined && row.message.timestamp < now - ttl) {
         floor = Math.max(floor, row.seq);
         continue;
@@ -197,8 +202,8 @@ export class QueueState {
       }
       older.push(restoredEntry(row.seq, row.message, { redelivered: row.redelivered === true, expiresAt: row.expiresAt, deliverAt: row.deliverAt }));
     }
-    const recent = this.replay(Math.max(since, this.historyStart - 1));
-    const entries = [...older.filter((e) => e.seq > floor), ...recent.entries];
+    const recent = stored.truncated === true ? [] : this.replay(Math.max(since, this.historyStart - 1)).entries;
+    const entries = [...older.filter((e) => e.seq > floor), ...recent];
     const wanted = since + 1;
     const firstAvailable = Math.min(floor + 1, backlogFrom, this.nextSeq);
     return { entries, firstAvailable, gap: wanted < firstAvailable && wanted <= this.lastSeq };
@@ -381,7 +386,7 @@ export class QueueState {
       const average = Math.max(1, this.tailBytes / Math.max(1, tail.count - this.owed.count));
       const room = Math.min(PAGE_WINDOW_MESSAGES - this.ready.length, Math.floor((PAGE_WINDOW_BYTES - this.ready.bytes) / average));
       // Read ahead in whole pages; an empty window takes whatever fits.
-      if (room < PAGE_READ_ROWS / 4 && this.ready.length > 0) return undefined;
+      if (room < PAGE_READ_ROWS && this.ready.length > 0) return undefined;
       limit = Math.max(1, Math.min(PAGE_READ_ROWS, room));
     }
     tail.reading = tail.generation;
@@ -430,12 +435,13 @@ export class QueueState {
         tail.count = tail.pending.length;
         tail.bytes = 0;
         for (const entry of tail.pending) tail.bytes += entry.bytes;
-        if (this.owed.count > tail.count) this.owed.count = tail.count;
+        // Owed drops apply to what is on disk only: none is left (enforceLimits takes over).
+        this.owed.count = 0;
       }
     }
     if (this.owed.count === 0) this.owed.bytes = 0;
     this.settleTail();
-    return dead ?? NO_EFFECTS;
+    return this.enforceLimits(dead ?? NO_EFFECTS);
   }
 
   /** The read for `request` failed: a later pageRequest asks again. */
@@ -492,11 +498,14 @@ export class QueueState {
 
   /**
    * `since`: the subscriber resumed saying it has every message up to that seq. [HIST-2] While
-   * every attached subscriber said so, waiting messages up to it are not sent again: they went to
-   * subscribers before (a crash lost the mark that they left), so they leave now, as delivered.
+   * every attached subscriber said so, a durable queue's messages restored after a crash (never
+   * handed to a consumer, not delayed) up to it are not sent again: they went to subscribers
+   * before (the crash lost the mark that they left), so they leave now, as delivered. A `since`
+   * past the queue's last seq proves nothing (another queue of that name, before a restart).
    */
   attachSubscriber(since?: number): void {
-    this.skipThrough = this.subscriberCount === 0 ? (since ?? 0) : Math.min(this.skipThrough, since ?? 0);
+    const claim = this.durable && since !== undefined && since <= this.lastSeq ? since : 0;
+    this.skipThrough = this.subscriberCount === 0 ? claim : Math.min(this.skipThrough, claim);
     this.subscriberCount++;
     this.everAttached = true;
   }
@@ -526,7 +535,7 @@ export class QueueState {
       if (entry.observed) continue;
       entry.observed = true;
       this.totals.delivered++;
-      if (entry.seq <= this.skipThrough) continue;
+      if (entry.seq <= this.skipThrough && entry.restoredRedelivered && entry.deliveries === 0 && entry.deliverAt === undefined) continue;
       (effects ??= []).push({ kind: "deliverToSubscribers", entry });
       break;
     }
@@ -688,9 +697,14 @@ export class QueueState {
     const dropped = [...this.ready.clear(), ...this.delayed, ...pending];
     this.delayed = [];
     this.delayedBytes = 0;
-    for (const entry of dropped) this.discard(entry);
-    // The store purges what waits itself; what left before (retained history) is still to be marked.
-    this.removals = [];
+    // The store purges what waits itself; what left before (retained history) is still to be
+    // marked. A message not yet committed may be written after the store's purge: forget it then.
+    const removals: number[] = [];
+    for (const entry of dropped) {
+      this.discard(entry);
+      if (!entry.committed) removals.push(entry.seq);
+    }
+    this.removals = removals;
     return dropped.length + onDisk;
   }
 

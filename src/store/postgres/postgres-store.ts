@@ -184,7 +184,7 @@ export class PostgresStore implements Store {
           bindings: await this.db.select().from(schema.bindings),
           // Byte order, as SQLite sorts: the snapshot must not depend on the database's collation.
           delayed: (
-            await this.client.unsafe<MessageRow[]>(`select ${MESSAGE_COLUMNS} from messages where deliver_at > $1 order by queue collate "C", seq`, [now])
+            await this.client.unsafe<MessageRow[]>(`select ${MESSAGE_COLUMNS} from messages where deliver_at > $1 and retained = 0 order by queue collate "C", seq`, [now])
           ).map(numericRow),
           // Expiry order: the broker keeps its window of recent ids in that order.
           recentIds: await this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)),

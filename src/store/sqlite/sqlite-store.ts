@@ -154,7 +154,7 @@ export class SqliteStore implements Store {
     for (const q of queues) this.redeliveredThrough.set(q.name, q.redeliveredThrough);
     const bindings = this.db.select().from(schema.bindings).all();
     const delayed = this.sqlite
-      .query<MessageRow, [number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE deliver_at > ?1 ORDER BY queue, seq`)
+      .query<MessageRow, [number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE deliver_at > ?1 AND retained = 0 ORDER BY queue, seq`)
       .all(now);
     // Expiry order: RecentIds prunes from the front.
     const recentIds = this.db.select().from(schema.recentIds).orderBy(asc(schema.recentIds.until)).all();

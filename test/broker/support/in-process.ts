@@ -19,7 +19,7 @@ export type InProcess = {
  * sink. Nothing runs unless the test advances the scheduler; nothing sleeps. Pass `database` to
  * start again on what an earlier broker left (a restart).
  */
-export async function startInProcess(options: Partial<Pick<BrokerDeps, "ackTimeoutMs" | "checkpointMs" | "dedupWindowMs" | "maxQueuedBytes">> & { database?: MemoryDatabase; clock?: FakeClock } = {}): Promise<InProcess> {
+export async function startInProcess(options: Partial<Pick<BrokerDeps, "ackTimeoutMs" | "checkpointMs" | "dedupWindowMs" | "maxQueuedBytes" | "replayMaxBytes">> & { database?: MemoryDatabase; clock?: FakeClock } = {}): Promise<InProcess> {
   const database = options.database ?? new MemoryDatabase();
   const store = new MemoryStore(database);
   const clock = options.clock ?? new FakeClock();
@@ -36,6 +36,7 @@ export async function startInProcess(options: Partial<Pick<BrokerDeps, "ackTimeo
       ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
       dedupWindowMs: options.dedupWindowMs ?? 60_000,
       maxQueuedBytes: options.maxQueuedBytes ?? 1 << 30,
+      ...(options.replayMaxBytes === undefined ? {} : { replayMaxBytes: options.replayMaxBytes }),
       log: (line) => logged.push(line),
     },
     () => new RecordingSink(),
