@@ -608,6 +608,9 @@ export class QueueState {
     const taken = this.consumers.take(consumer, tag);
     if (!taken.ok) return taken;
     this.totals.acked++;
+    // [COUNT-1] Acked, its count matters no more (a crash brings it back at most once more, and
+    // acked it needs no delivery limit): not written, and not held on to.
+    this.counted.delete(taken.value);
     this.leave(taken.value);
     return ok(NO_EFFECTS);
   }
