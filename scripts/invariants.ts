@@ -98,7 +98,7 @@ export const MEANINGS: Record<string, string> = {
   "TTL0-1": "TTL 0 delivers to a consumer that can take the message at once, else it expires (RabbitMQ).",
   "UTF8-1": "Invalid UTF-8 in a body is refused (400 BAD_JSON), never replaced.",
   "UTF8-2": "A binary WebSocket frame is read as UTF-8 JSON text, invalid UTF-8 refused.",
-  "VACUUM-1": "SQLite runs with incremental auto-vacuum; a full checkpoint gives free pages past 4 MiB back to the file system, so the file shrinks after a backlog drained.",
+  "VACUUM-1": "SQLite runs with incremental auto-vacuum; a full checkpoint after a quiet interval gives free pages past 4 MiB back to the file system, so the file shrinks once a backlog drained.",
 };
 
 const ID = /\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+)\]/g;

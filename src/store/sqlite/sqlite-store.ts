@@ -44,6 +44,8 @@ export class SqliteStore implements Store {
   private readonly countRange;
   private readonly readRows;
   private readonly commits: GroupCommit<StoredMessage>;
+  /** [VACUUM-1] Messages were written or removed since the last full checkpoint: space is given back only when idle. */
+  private busy = false;
   /** [REDELIVERED-1] Per queue, the seq up to which stored rows were there at a crash (from load()). */
   private readonly redeliveredThrough = new Map<string, number>();
 
@@ -330,9 +332,13 @@ export class SqliteStore implements Store {
         }
       }
     }
+    if (removals.size > 0 || (history?.retains.size ?? 0) > 0) this.busy = true;
     if (scope === "full") {
       for (const [queue, retention] of history?.retention ?? []) await this.trimHistory(queue, retention);
-      await this.giveSpaceBack();
+      // Not while a backlog fills or drains: moving pages then competes with it on this thread,
+      // and new rows reuse the free pages anyway.
+      if (!this.busy) await this.giveSpaceBack();
+      this.busy = false;
       this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
     }
   }
@@ -403,6 +409,7 @@ export class SqliteStore implements Store {
   }
 
   private writeMessages(rows: readonly StoredMessage[]): void {
+    this.busy = true;
     this.db.transaction(() => {
       const counts = new Map<string, { n: number; b: number }>();
       for (const row of rows) {
