@@ -1,19 +1,11 @@
 import type { Binding, ExchangeKind } from "../core/exchanges/types.ts";
-import type { PublishedMessage } from "../core/message.ts";
+import type { PagedRow } from "../core/queue.ts";
 import type { QueueArgs } from "../core/queue-args.ts";
 
 export type StoredExchange = { readonly name: string; readonly kind: ExchangeKind };
 export type StoredQueue = { readonly name: string; readonly lastSeq: number; readonly args: QueueArgs };
-export type StoredMessage = {
+export type StoredMessage = PagedRow & {
   readonly queue: string;
-  readonly seq: number;
-  readonly message: PublishedMessage;
-  readonly expiresAt?: number;
-  readonly deliverAt?: number;
-  /** Handed to a consumer before a clean shutdown (a crash marks every restored message). */
-  readonly redelivered?: boolean;
-  /** [COUNT-1] Times handed to a consumer, as last recorded (recordDeliveries); read back by load(). */
-  readonly deliveries?: number;
   /** With message.messageId: the id is remembered for de-duplication until then. */
   readonly dedupUntil?: number;
 };

@@ -9,13 +9,15 @@ import { History, type MemoryGauge, type Replay } from "./history.ts";
 import { ReadyList } from "./ready.ts";
 import { Tail, type PageRequest } from "./tail.ts";
 
-/** A row the store read back for a page: what restoredEntry needs. */
+/** A message as the store holds it for a queue (the Store's StoredMessage builds on it): what restoredEntry needs. */
 export type PagedRow = {
   readonly seq: number;
   readonly message: PublishedMessage;
   readonly expiresAt?: number;
   readonly deliverAt?: number;
+  /** Handed to a consumer before a clean shutdown, or stored at a crash: it may have been delivered. */
   readonly redelivered?: boolean;
+  /** [COUNT-1] Times handed to a consumer, as last recorded (recordDeliveries). */
   readonly deliveries?: number;
 };
 
