@@ -22,7 +22,8 @@ const WINDOW = 2_000;
  * waiting on another process), the same for 200,000 and 400,000 messages: it does not grow with
  * the backlog. It is the publish path's garbage before the GC runs: the broker in-process holds
  * 7 MiB of heap after a full GC at the end of the same fill. Held in memory the backlog alone would
- * be 200 MiB, on top of the idle 70. The bound leaves ~90 MiB over the worst run.
+ * be 200 MiB, on top of the idle 70 and the same garbage. The bound leaves ~90 MiB over the worst run;
+ * /metrics' queued_bytes (the broker's own accounting of what it holds) must stay under 16 MiB.
  */
 const RSS_BOUND_BYTES = 320 * MiB;
 
@@ -109,6 +110,8 @@ test("[PAGE-1] 200,000 × 1 KB into a durable queue at MAX_QUEUED_BYTES 16 MiB: 
   console.log(`[PAGE-1] filled ${COUNT} × 1 KB: RSS ${(memory.rss / MiB).toFixed(0)} MiB, peak ${(memory.peak / MiB).toFixed(0)} MiB, in memory ${info.messages_in_memory}, on disk ${info.messages_on_disk}`);
   expect(info.messages).toBe(COUNT);
   expect(info.messages_on_disk).toBeGreaterThan(COUNT * 0.9);
+  // What the broker holds in memory is its accounting's: the window, never the backlog.
+  expect((await api(first.url, "GET", "/metrics")).body.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES);
   expect(memory.peak).toBeLessThan(RSS_BOUND_BYTES);
 
   // A crash, then a restart on the same data: counted, not read.
