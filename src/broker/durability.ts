@@ -1,5 +1,6 @@
 import { messageBytes } from "../core/message.ts";
 import { validateName } from "../core/names.ts";
+import type { QueueState } from "../core/queue.ts";
 import type { CheckpointScope, Retention } from "../store/store.ts";
 import type { Dispatch } from "./dispatch.ts";
 import { queueOptions, type BrokerState } from "./state.ts";
@@ -17,8 +18,8 @@ export class Durability {
   private recordingDeliveries: Promise<void> | undefined;
   /** What checkpoints did since start, for /metrics. */
   readonly stats: CheckpointStats = { full: 0, acks: 0, removed: 0, failures: 0, maxMs: 0 };
-  /** Last seqs as the store last recorded them. */
-  private readonly recordedSeqs = new Map<string, number>();
+  /** Last seqs as the store last recorded them, per queue (not per name: a queue made again starts over). */
+  private readonly recordedSeqs = new WeakMap<QueueState, number>();
 
   constructor(
     private readonly state: BrokerState,
@@ -115,23 +116,27 @@ export class Durability {
     const lastSeqs = new Map<string, number>();
     const retention = new Map<string, Retention>();
     const now = deps.clock.now();
+    const recorded: [QueueState, number][] = [];
     for (const queue of topology.queues.values()) {
       if (!queue.durable) continue;
       this.dispatch.run(queue, queue.checkpoint(), undefined, { removals, retains });
-      lastSeqs.set(queue.name, queue.lastSeq);
+      // [SEQ-1] Only the seqs that moved: with thousands of queues, an idle one costs no write.
+      if (this.recordedSeqs.get(queue) !== queue.lastSeq) {
+        lastSeqs.set(queue.name, queue.lastSeq);
+        recorded.push([queue, queue.lastSeq]);
+      }
       if (scope === "full") retention.set(queue.name, queue.retention(now));
     }
     try {
       // [ACK-1] With nothing acked and no new seq since, the frequent one writes nothing.
-      const idle = removals.size === 0 && retains.size === 0 && [...lastSeqs].every(([name, seq]) => this.recordedSeqs.get(name) === seq);
-      if (scope === "acks" && idle) return;
+      if (scope === "acks" && removals.size === 0 && retains.size === 0 && lastSeqs.size === 0) return;
       const started = performance.now();
       await deps.store.checkpoint(removals, lastSeqs, now, scope, { retains, retention });
       const took = performance.now() - started;
       this.stats[scope]++;
       if (took > this.stats.maxMs) this.stats.maxMs = took;
       for (const ranges of [...removals.values(), ...retains.values()]) for (const [from, to] of ranges) this.stats.removed += to - from + 1;
-      for (const [name, seq] of lastSeqs) this.recordedSeqs.set(name, seq);
+      for (const [queue, seq] of recorded) this.recordedSeqs.set(queue, seq);
     } catch (error) {
       this.stats.failures++;
       deps.log?.(`checkpoint failed, will retry: ${error instanceof Error ? error.message : String(error)}`);

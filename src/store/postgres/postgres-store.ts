@@ -352,6 +352,7 @@ export class PostgresStore implements Store {
         ).map((r) => ({ seq: Number(r.seq), publishedAt: Number(r.publishedAt), bytes: Number(r.bytes) }));
         const cut = retentionCut(chunk, Number(state.b), retention);
         const floor = Math.max(Number(state.f), retention.keepAfter, cut.last);
+        if (cut.count === 0 && floor === Number(state.f)) return true;
         if (cut.count > 0) await tx.execute(sql`delete from messages where queue = ${queue} and retained = 1 and seq <= ${cut.last}`);
         await tx.execute(sql`update queues set retained_bytes = retained_bytes - ${cut.bytes}, history_floor = ${floor} where name = ${queue}`);
         return cut.count < chunk.length || chunk.length < POSTGRES_DELETE_BATCH_ROWS;

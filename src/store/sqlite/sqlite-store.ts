@@ -357,6 +357,7 @@ export class SqliteStore implements Store {
       const chunk = oldest.all(queue, SQLITE_DELETE_CHUNK_ROWS);
       const cut = retentionCut(chunk, state.b, retention);
       const floor = Math.max(state.f, retention.keepAfter, cut.last);
+      if (cut.count === 0 && floor === state.f) return;
       this.write(() =>
         this.db.transaction(() => {
           if (cut.count > 0) this.sqlite.run("DELETE FROM messages WHERE queue = ?1 AND retained = 1 AND seq <= ?2", [queue, cut.last]);
