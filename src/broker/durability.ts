@@ -1,4 +1,3 @@
-import { messageBytes } from "../core/message.ts";
 import { validateName } from "../core/names.ts";
 import type { QueueState } from "../core/queue.ts";
 import type { CheckpointScope, Retention } from "../store/store.ts";
@@ -50,32 +49,16 @@ export class Durability {
     }
     // [PAGE-1] Delayed messages not yet due wait in memory; every other stored one stays on disk,
     // counted, and is read back page by page as its queue drains.
-    const delayed = new Map<string, { count: number; bytes: number }>();
     for (const m of snapshot.delayed) {
-      const queue = topology.queues.get(m.queue);
-      if (queue === undefined) continue;
-      queue.restore(m.seq, m.message, {
+      topology.queues.get(m.queue)?.restore(m.seq, m.message, {
         expiresAt: m.expiresAt,
         deliverAt: m.deliverAt,
         // After a crash any restored message may have been delivered: say so (at-least-once).
         redelivered: !snapshot.cleanShutdown || m.redelivered === true,
         deliveries: m.deliveries,
       });
-      const sum = delayed.get(m.queue) ?? { count: 0, bytes: 0 };
-      sum.count++;
-      sum.bytes += messageBytes(m.message);
-      delayed.set(m.queue, sum);
     }
-    for (const q of snapshot.queues) {
-      const held = delayed.get(q.name) ?? { count: 0, bytes: 0 };
-      topology.queues.get(q.name)?.restoreBacklog({
-        count: q.stored.count - held.count,
-        bytes: Math.max(0, q.stored.bytes - held.bytes),
-        firstSeq: q.stored.firstSeq,
-        lastSeq: q.stored.lastSeq,
-        delayedAfter: now,
-      });
-    }
+    for (const q of snapshot.queues) topology.queues.get(q.name)?.restoreBacklog({ ...q.stored, delayedAfter: now });
     for (const r of snapshot.recentIds) recentIds.remember(r.messageId, r.until, r.id);
   }
 

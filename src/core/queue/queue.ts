@@ -29,7 +29,7 @@ export type StoredReplay = {
   readonly truncated?: boolean;
 };
 
-/** A durable queue's stored messages as the store counts them at start-up, without reading them. */
+/** A durable queue's stored messages as the store counts them at start-up (delayed ones included), without reading them. */
 export type StoredBacklog = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number; readonly delayedAfter: number };
 
 export type QueueOptions = { durable: boolean; args?: QueueArgs; ackTimeoutMs?: number; owner?: string; gauge?: MemoryGauge };
@@ -165,12 +165,6 @@ export class QueueState {
   }
 
   /**
-   * [HIST-2] A durable queue's replay when memory no longer reaches back to `since`: the store's
-   * rows from `since` up to historyStart (read in line with checkpoints, so what is still pending
-   * here tells what left since the last one), then the history in memory. GAP only when retention
-   * (history_size, history_ttl, history_max_bytes: the store's floor) no longer reaches back.
-   */
-  /**
    * [HIST-2] The seqs a replay after `since` needs from the store: from what history_size still
    * keeps up to where memory's history begins.
    */
@@ -183,6 +177,12 @@ export class QueueState {
     return this.consumers.size > 0 ? Infinity : Math.min(this.ready.peek()?.seq ?? Infinity, this.tail.firstSeq);
   }
 
+  /**
+   * [HIST-2] A durable queue's replay when memory no longer reaches back to `since`: the store's
+   * rows from `since` up to historyStart (read in line with checkpoints, so what is still pending
+   * here tells what left since the last one), then the history in memory. GAP only when retention
+   * (history_size, history_ttl, history_max_bytes: the store's floor) no longer reaches back.
+   */
   replayStored(since: number, stored: StoredReplay, now: number): Replay {
     const consumers = this.consumers.size > 0;
     const backlogFrom = this.backlogFrom;
@@ -213,10 +213,8 @@ export class QueueState {
 
   /** What a subscriber resuming after `since` missed; see History.replay. */
   replay(since: number): Replay {
-    const consumers = this.consumers.size > 0;
     // Ready messages not yet observed will reach the subscriber through the backlog when no consumer owns them.
-    const backlogFrom = consumers ? Infinity : Math.min(this.ready.peek()?.seq ?? Infinity, this.tail.firstSeq);
-    return this.history.replay(since, { backlogFrom, delayed: this.delayed, consumers, nextSeq: this.nextSeq });
+    return this.history.replay(since, { backlogFrom: this.backlogFrom, delayed: this.delayed, consumers: this.consumers.size > 0, nextSeq: this.nextSeq });
   }
 
   // ---- publishing -----------------------------------------------------------------------------
@@ -242,11 +240,17 @@ export class QueueState {
     else this.ready.push(entry);
   }
 
-  /** [PAGE-1] The stored messages of a durable queue, counted at start-up: read back page by page, never all at once. */
+  /**
+   * [PAGE-1] The stored messages of a durable queue, counted at start-up, after its delayed ones
+   * were restored (they are in the counts, and in memory already): the rest is read back page by
+   * page, never all at once.
+   */
   restoreBacklog(backlog: StoredBacklog): void {
     if (backlog.lastSeq >= this.nextSeq) this.nextSeq = backlog.lastSeq + 1;
-    if (backlog.count <= 0) return;
-    const { count, bytes, firstSeq, lastSeq, delayedAfter } = backlog;
+    const count = backlog.count - this.delayed.length;
+    const bytes = Math.max(0, backlog.bytes - this.delayedBytes);
+    if (count <= 0) return;
+    const { firstSeq, lastSeq, delayedAfter } = backlog;
     this.tail.runs.push({ from: firstSeq, to: lastSeq, count, delayedAfter, observed: false });
     this.tail.count += count;
     this.tail.bytes += bytes;
@@ -260,11 +264,7 @@ export class QueueState {
   commit(entry: Entry): Effects {
     entry.committed = true;
     if (entry.gone) return NO_EFFECTS;
-    let effects = NO_EFFECTS;
-    if (!entry.observed && this.subscriberCount > 0 && this.consumers.size > 0) {
-      entry.observed = true;
-      effects = [{ kind: "deliverToSubscribers", entry }];
-    }
+    const effects = this.observeLive(entry);
     if (entry.inTail) this.settleTail();
     return effects;
   }
@@ -294,11 +294,7 @@ export class QueueState {
     if (entry.atOnce && !this.canTakeNow()) return [this.kill(entry, "expired")];
     // [PAGE-1] Behind messages on disk, or the window is full: it waits on disk too, in order.
     if (this.durable && (this.tail.count > 0 || !this.windowRoom())) {
-      let live = NO_EFFECTS;
-      if (entry.committed && !entry.observed && this.subscriberCount > 0 && this.consumers.size > 0) {
-        entry.observed = true;
-        live = [{ kind: "deliverToSubscribers", entry }];
-      }
+      const live = entry.committed ? this.observeLive(entry) : NO_EFFECTS;
       entry.inTail = true;
       this.tail.pending.push(entry);
       this.tail.count++;
@@ -327,6 +323,13 @@ export class QueueState {
     }
     this.ready.push(entry);
     return this.enforceLimits(NO_EFFECTS);
+  }
+
+  /** With consumers owning it, subscribers see a committed message at once (only observe it): `deliverToSubscribers`, once. */
+  private observeLive(entry: Entry): Effects {
+    if (entry.observed || this.subscriberCount === 0 || this.consumers.size === 0) return NO_EFFECTS;
+    entry.observed = true;
+    return [{ kind: "deliverToSubscribers", entry }];
   }
 
   /** [TTL0-1] Whether a message entering now would be delivered now: consumers' free credit beyond what waits ahead, or caught-up subscribers. */
@@ -467,7 +470,7 @@ export class QueueState {
         continue;
       }
       // [PAGE-1] The oldest are on disk: dropped (and dead-lettered) as they are read back.
-      const onDisk = tail.count - tail.pending.length - this.owed.count;
+      const onDisk = this.pagedOut;
       if (onDisk <= 0) break;
       this.owed.bytes += this.tailBytes / onDisk;
       this.owed.count++;
@@ -478,7 +481,7 @@ export class QueueState {
   /** With nothing on disk ahead of it, the tail's first pending entry (in memory), taken out. */
   private oldestInMemoryTail(): Entry | undefined {
     const tail = this.tail;
-    if (tail.count - tail.pending.length - this.owed.count > 0 || tail.runs.length > 0) return undefined;
+    if (this.pagedOut > 0 || tail.runs.length > 0) return undefined;
     const entry = tail.pending.shift();
     if (entry !== undefined) this.outOfTail(entry);
     return entry;

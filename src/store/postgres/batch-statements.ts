@@ -20,7 +20,6 @@ const int8 = (values: readonly (number | null)[]): SQL => sql`${sql.param(values
 export function insertMessages(rows: readonly StoredMessage[]): SQL {
   const m = schema.messages;
   const r = schema.recentIds;
-  const q = schema.queues;
   // One id can come several times (a publish routed to several queues); an upsert may touch a row once.
   const recent = new Map<string, { until: number; id: string }>();
   for (const row of rows) {
@@ -55,19 +54,13 @@ export function insertMessages(rows: readonly StoredMessage[]): SQL {
     where fence.held
     returning ${m.queue}, ${m.bytes}
     ),
-    counted as (
-      update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} + c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} + c.b
-      from (select ins.queue, count(*) as n, sum(ins.bytes) as b from ins group by ins.queue) as c
-      where ${q.name} = c.queue
-    )
+    counted as (${countRows("ins", "+")})
     select count(*) as inserted from ins`;
 }
 
 /** Deletes one batch of inclusive seq ranges (see removal-batches.ts), and takes them off the queues' counters [PAGE-1]. */
 export function deleteRanges(batch: RemovalBatch): SQL {
   const m = schema.messages;
-  const q = schema.queues;
-  const ids = sql.identifier;
   return sql`
     with del as (
       delete from ${m}
@@ -75,15 +68,12 @@ export function deleteRanges(batch: RemovalBatch): SQL {
       where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi and ${m.retained} = 0
       returning ${m.queue}, ${m.bytes}
     )
-    update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} - c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} - c.b
-    from (select del.queue, count(*) as n, sum(del.bytes) as b from del group by del.queue) as c
-    where ${q.name} = c.queue`;
+    ${countRows("del", "-")}`;
 }
 
 /** [HIST-2] Marks one batch of seq ranges retained (left after delivery, kept as history), moving their bytes from waiting to retained. */
 export function retainRanges(batch: RemovalBatch): SQL {
   const m = schema.messages;
-  const q = schema.queues;
   const ids = sql.identifier;
   return sql`
     with kept as (
@@ -92,9 +82,21 @@ export function retainRanges(batch: RemovalBatch): SQL {
       where ${m.queue} = r.queue and ${m.seq} between r.lo and r.hi and ${m.retained} = 0
       returning ${m.queue}, ${m.bytes}
     )
-    update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} - c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} - c.b,
-      ${ids(q.retainedBytes.name)} = ${q.retainedBytes} + c.b
-    from (select kept.queue, count(*) as n, sum(kept.bytes) as b from kept group by kept.queue) as c
+    ${countRows("kept", "-", true)}`;
+}
+
+/**
+ * [PAGE-1] The queues' counters follow the rows a CTE named `rows` returned (queue, bytes): added
+ * (`+`) or taken off (`-`); `retained` also adds their bytes to retained_bytes.
+ */
+function countRows(rows: string, sign: "+" | "-", retained = false): SQL {
+  const q = schema.queues;
+  const ids = sql.identifier;
+  const op = sql.raw(sign);
+  const alsoRetained = retained ? sql`, ${ids(q.retainedBytes.name)} = ${q.retainedBytes} + c.b` : sql``;
+  return sql`
+    update ${q} set ${ids(q.messageCount.name)} = ${q.messageCount} ${op} c.n, ${ids(q.messageBytes.name)} = ${q.messageBytes} ${op} c.b${alsoRetained}
+    from (select r.queue, count(*) as n, sum(r.bytes) as b from ${ids(rows)} as r group by r.queue) as c
     where ${q.name} = c.queue`;
 }
 

@@ -296,42 +296,19 @@ export class SqliteStore implements Store {
         }
       }),
     );
-    for (const [queue, ranges] of removals) {
-      for (const [from, to] of ranges) {
-        // Chunked so a large backlog's removal never holds the event loop for long.
-        for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
-          const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
-          this.write(() =>
-            this.db.transaction((tx) => {
-              const gone = this.countRange.get(queue, start, end);
-              tx.delete(schema.messages)
-                .where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end), eq(schema.messages.retained, 0)))
-                .run();
-              if (gone !== null && gone.n > 0) this.addCounts.run(-gone.n, -gone.b, queue);
-            }),
-          );
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-    }
+    await this.inChunks(removals, (queue, start, end) => {
+      const gone = this.countRange.get(queue, start, end);
+      this.db.delete(schema.messages).where(and(eq(schema.messages.queue, queue), between(schema.messages.seq, start, end), eq(schema.messages.retained, 0))).run();
+      if (gone !== null && gone.n > 0) this.addCounts.run(-gone.n, -gone.b, queue);
+    });
     // [HIST-2] Left after delivery: kept as history, no longer counted as waiting.
-    for (const [queue, ranges] of history?.retains ?? []) {
-      for (const [from, to] of ranges) {
-        for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
-          const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
-          this.write(() =>
-            this.db.transaction(() => {
-              const kept = this.countRange.get(queue, start, end);
-              if (kept === null || kept.n === 0) return;
-              this.sqlite.run("UPDATE messages SET retained = 1 WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3 AND retained = 0", [queue, start, end]);
-              this.addCounts.run(-kept.n, -kept.b, queue);
-              this.sqlite.run("UPDATE queues SET retained_bytes = retained_bytes + ?1 WHERE name = ?2", [kept.b, queue]);
-            }),
-          );
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-    }
+    await this.inChunks(history?.retains ?? new Map(), (queue, start, end) => {
+      const kept = this.countRange.get(queue, start, end);
+      if (kept === null || kept.n === 0) return;
+      this.sqlite.run("UPDATE messages SET retained = 1 WHERE queue = ?1 AND seq BETWEEN ?2 AND ?3 AND retained = 0", [queue, start, end]);
+      this.addCounts.run(-kept.n, -kept.b, queue);
+      this.sqlite.run("UPDATE queues SET retained_bytes = retained_bytes + ?1 WHERE name = ?2", [kept.b, queue]);
+    });
     if (removals.size > 0 || (history?.retains.size ?? 0) > 0) this.busy = true;
     if (scope === "full") {
       for (const [queue, retention] of history?.retention ?? []) await this.trimHistory(queue, retention);
@@ -340,6 +317,22 @@ export class SqliteStore implements Store {
       if (!this.busy) await this.giveSpaceBack();
       this.busy = false;
       this.write(() => this.sqlite.run("PRAGMA wal_checkpoint(PASSIVE)"));
+    }
+  }
+
+  /**
+   * Runs `step` on each chunk of at most SQLITE_DELETE_CHUNK_ROWS seqs of `ranges`, a transaction
+   * each, yielding in between: a large backlog's removal never holds the event loop for long.
+   */
+  private async inChunks(ranges: Removals, step: (queue: string, start: number, end: number) => void): Promise<void> {
+    for (const [queue, list] of ranges) {
+      for (const [from, to] of list) {
+        for (let start = from; start <= to; start += SQLITE_DELETE_CHUNK_ROWS) {
+          const end = Math.min(to, start + SQLITE_DELETE_CHUNK_ROWS - 1);
+          this.write(() => this.db.transaction(() => step(queue, start, end)));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
     }
   }
 
