@@ -9,6 +9,8 @@ import { methodsAllowed } from "./method-table.ts";
 import { jsonBody } from "./request-body.ts";
 import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
+import { asyncApiDocs } from "./asyncapi.ts";
+import { dashboard } from "./dashboard.ts";
 import { parseBindingArgs, parsePublishRequest } from "./publish-fields.ts";
 
 export type AppDeps = {
@@ -89,6 +91,8 @@ export function createApp({ broker, version, metrics, alarms }: AppDeps) {
       }
     })
     .use(swaggerDocs(version))
+    .use(asyncApiDocs(version))
+    .use(dashboard())
     .model(models)
     .get("/ping", () => ({ message: "PONG" as const }), {
       response: { 200: "Pong", ...E403 },

@@ -1,0 +1,54 @@
+import type { QueueView } from "../broker/views.ts";
+
+/** Upper bounds (seconds) of the store commit latency histogram: 0.5 ms to 5 s, as Prometheus' defaults but finer at the low end. */
+export const COMMIT_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
+export type Histogram = {
+  /** Cumulative counts, one per COMMIT_LATENCY_BUCKETS bound (`le`), then +Inf = count. */
+  readonly buckets: readonly { le: number; count: number }[];
+  readonly sum_seconds: number;
+  readonly count: number;
+};
+
+/** Broker-wide counters since start (RabbitMQ's rabbitmq_global_messages_*). */
+export type Totals = {
+  published: number;
+  /** Copies enqueued: a publish routed to three queues counts three. */
+  routed: number;
+  /** Publishes that reached no queue. */
+  unroutable: number;
+  /** Deliveries to subscribers and consumers (each copy each time). */
+  delivered: number;
+  acknowledged: number;
+  /** Deliveries to consumers marked `redelivered`. */
+  redelivered: number;
+  dead_lettered: { expired: number; rejected: number; maxlen: number; delivery_limit: number };
+  /** Publishes that reached a durable queue, answered after their commit (HTTP 200 or CONFIRM). */
+  confirmed: number;
+};
+
+/** What GET /metrics/json answers, and what the Prometheus text of GET /metrics is rendered from. */
+export type MetricsSnapshot = {
+  version: string;
+  node: string;
+  uptime_seconds: number;
+  rss_bytes: number;
+  heap_bytes: number;
+  cpu: { user_seconds: number; system_seconds: number };
+  connections: number;
+  connections_opened: number;
+  connections_closed: number;
+  published: number;
+  delivered: number;
+  totals: Totals;
+  queued_bytes: number;
+  max_queued_bytes: number;
+  event_loop: { max_stall_ms: number; recent_max_stall_ms: number; stalls_over_20ms: number };
+  disk: { path: string | null; free_bytes: number | null; limit_bytes: number; alarm: boolean };
+  store: { backend: "sqlite" | "postgres" | "memory"; location: string; commit_latency: Histogram };
+  paging: { reads: number; rows: number; failures: number; max_read_ms: number };
+  checkpoints: { full: number; acks: number; removed_messages: number; failures: number; max_ms: number };
+};
+
+/** The per-queue part of the Prometheus text comes from the management views. */
+export type QueueMetrics = readonly QueueView[];
