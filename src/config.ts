@@ -27,6 +27,7 @@ import {
   SHUTDOWN_TIMEOUT_MS_BOUNDS,
   SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS,
 } from "./server/limits.ts";
+import { DEFAULT_METRICS_QUEUE_LIMIT, METRICS_QUEUE_LIMIT_BOUNDS } from "./server/prometheus.ts";
 import { CHECKPOINT_SECONDS_BOUNDS, DEFAULT_CHECKPOINT_SECONDS } from "./store/limits.ts";
 
 export type Config = Readonly<{
@@ -50,6 +51,8 @@ export type Config = Readonly<{
   fsync: boolean;
   /** Free space the SQLite database's filesystem keeps before durable publishes are refused; 0: off. */
   diskFreeLimitBytes: number;
+  /** Queues with Prometheus series of their own; the rest are summed into `queue="_other"` [PROM-1]. */
+  metricsQueueLimit: number;
   /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
   seedRealtimeWorkers: number;
   seedSyncWorkers: number;
@@ -88,6 +91,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, MAX_QUEUED_BYTES_BOUNDS),
     fsync: bool(env, "FSYNC", false),
     diskFreeLimitBytes: byteSize(env, "DISK_FREE_LIMIT", DEFAULT_DISK_FREE_LIMIT_BYTES, DISK_FREE_LIMIT_BOUNDS),
+    metricsQueueLimit: int(env, "METRICS_QUEUE_LIMIT", DEFAULT_METRICS_QUEUE_LIMIT, METRICS_QUEUE_LIMIT_BOUNDS),
     seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", SEED_REALTIME_WORKERS, SEED_WORKERS_BOUNDS),
     seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", SEED_SYNC_WORKERS, SEED_WORKERS_BOUNDS),
   });

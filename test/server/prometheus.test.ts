@@ -5,8 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { QueueView } from "../../src/broker/views.ts";
+import { ConfigError, loadConfig } from "../../src/config.ts";
 import { COMMIT_LATENCY_BUCKETS, type MetricsSnapshot } from "../../src/server/metrics.ts";
-import { escapeLabelValue, formatValue, prefersJson, renderPrometheus, selectQueues } from "../../src/server/prometheus.ts";
+import { DEFAULT_METRICS_QUEUE_LIMIT, escapeLabelValue, formatValue, prefersJson, renderPrometheus, selectQueues } from "../../src/server/prometheus.ts";
 import { promtoolCheck } from "../support/promtool.ts";
 
 const NOW_MS = 1_800_000_000_000;
@@ -244,6 +245,14 @@ describe("[PROM-1] per-queue series and the cardinality cap", () => {
     expect(s.get("pubsub_queues_aggregated")).toBe(2);
     expect([...s.keys()].some((k) => k.includes('queue="a"'))).toBe(false);
   });
+});
+
+test("METRICS_QUEUE_LIMIT: 1000 by default, any whole number from 0 to 100000, anything else stops start-up naming it", () => {
+  const limitOf = (value?: string) => loadConfig(value === undefined ? {} : { METRICS_QUEUE_LIMIT: value }, "/tmp").metricsQueueLimit;
+  expect([limitOf(), limitOf(""), limitOf("0"), limitOf("25"), limitOf("100000")]).toEqual([DEFAULT_METRICS_QUEUE_LIMIT, DEFAULT_METRICS_QUEUE_LIMIT, 0, 25, 100_000]);
+  expect(DEFAULT_METRICS_QUEUE_LIMIT).toBe(1000);
+  for (const bad of ["-1", "1.5", "100001", "many"]) expect(() => limitOf(bad)).toThrow(ConfigError);
+  expect(() => limitOf("many")).toThrow(/METRICS_QUEUE_LIMIT/);
 });
 
 describe("Accept: JSON only when preferred over every text type", () => {
