@@ -13,7 +13,7 @@ const t0 = performance.now();
 const r = await fetch(`${base}/publish`, { method: "POST", body: bomb, headers: { "content-type": "application/json" } });
 const ms = performance.now() - t0;
 const text = await r.text();
-const m = await (await fetch(`${base}/metrics`)).json();
+const m = await (await fetch(`${base}/metrics/json`)).json();
 // WebSocket frame
 const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
 await new Promise((res) => (ws.onopen = res));
@@ -22,6 +22,6 @@ const got = new Promise<string>((res) => (ws.onmessage = (e) => res(String(e.dat
 ws.send(`{"type":"PUBLISH","payload":{"id":"b1","exchange_name":"","key":"k","payload":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`);
 const frame = await got;
 const wsMs = performance.now() - t1;
-const m2 = await (await fetch(`${base}/metrics`)).json();
+const m2 = await (await fetch(`${base}/metrics/json`)).json();
 console.log(JSON.stringify({ dir, http: { status: r.status, ms: Math.round(ms), body: text.slice(0, 90) }, stallAfterHttp: m.event_loop.recent_max_stall_ms, ws: { ms: Math.round(wsMs), frame: frame.slice(0, 110) }, stallAfterWs: m2.event_loop.recent_max_stall_ms }));
 ws.close(); proc.kill(); 

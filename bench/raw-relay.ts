@@ -9,7 +9,7 @@
  *   GET  /ws       frames: {"type":"SUBSCRIBE","payload":{"queue_name":q}} subscribes to topic q;
  *                  {"type":"PUBLISH","payload":{"exchange_name":t,...}} relays the frame, as
  *                  received, to topic t
- *   GET  /metrics  {"event_loop":{"max_stall_ms":n,"recent_max_stall_ms":n}}, measured the way pubsub
+ *   GET  /metrics/json  {"event_loop":{"max_stall_ms":n,"recent_max_stall_ms":n}}, measured the way pubsub
  *                  does (src/server/loop-monitor.ts): recent = worst stall within the last 10 s
  *
  * Run: HOST=127.0.0.1 HTTP_PORT=0 bun bench/raw-relay.ts   (prints "listening on http://…")
@@ -67,7 +67,7 @@ const server = Bun.serve({
       return json({ routed: server.subscriberCount(topic) });
     }
     if (path === "/ping") return json({ message: "PONG" });
-    if (path === "/metrics") {
+    if (path === "/metrics/json") {
       return json({ event_loop: { max_stall_ms: round(maxStallMs), recent_max_stall_ms: round(Math.max(...perSecond)) } });
     }
     return json({ error: { code: "NOT_FOUND", message: path } }, 404);

@@ -148,10 +148,10 @@ export async function callApi(baseUrl: string, method: string, path: string, bod
   }
 }
 
-/** `event_loop.recent_max_stall_ms` and `max_stall_ms` from GET /metrics, or null when not reported. */
+/** `event_loop.recent_max_stall_ms` and `max_stall_ms` from GET /metrics/json, or null when not reported. */
 export async function readStall(baseUrl: string): Promise<{ recentMs: number | null; maxMs: number | null } | null> {
   try {
-    const metrics = (await callApi(baseUrl, "GET", "/metrics")) as {
+    const metrics = (await callApi(baseUrl, "GET", "/metrics/json")) as {
       event_loop?: { max_stall_ms?: unknown; recent_max_stall_ms?: unknown };
     };
     const number = (value: unknown) => (typeof value === "number" ? value : null);

@@ -99,7 +99,7 @@ export interface TargetInstance {
   /** Size of the broker's stored data; null when it cannot be read from here. */
   diskUsage?(): Promise<DiskUsage | null>;
   idlePlan?(): Promise<Plan<IdleSpec>>;
-  /** The broker's own event-loop stall readings (GET /metrics). */
+  /** The broker's own event-loop stall readings (GET /metrics/json). */
   stall?(): Promise<StallReading | null>;
   stop(): Promise<void>;
 }

@@ -105,8 +105,9 @@ export class PubsubClient {
     await call(this.http, "GET", "/ping");
   }
 
+  /** GET /metrics/json: the broker's counters and gauges (GET /metrics is the Prometheus text). */
   metrics(): Promise<Metrics> {
-    return call(this.http, "GET", "/metrics");
+    return call(this.http, "GET", "/metrics/json");
   }
 
   /**

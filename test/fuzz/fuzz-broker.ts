@@ -82,7 +82,7 @@ export async function expectHealthy(broker: BrokerProcess, after: string): Promi
   } finally {
     socket.close();
   }
-  const metrics = (await httpCall(broker.url, "GET", "/metrics")).body;
+  const metrics = (await httpCall(broker.url, "GET", "/metrics/json")).body;
   const stall: Stall = {
     after,
     recentMaxMs: metrics.event_loop.recent_max_stall_ms,

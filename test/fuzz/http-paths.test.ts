@@ -172,7 +172,7 @@ test("a malformed % escape in a path name: 400", async () => {
 // Guards [METHOD-1]: a wrong method was a 404, not a 405.
 test("a method a route does not have: 405 with a documented code", async () => {
   const ROUTES: [string, string[]][] = [
-    ["/ping", ["GET"]], ["/metrics", ["GET"]], ["/readyz", ["GET"]], ["/exchanges", ["GET", "POST"]], ["/exchanges/sentinel-x", ["GET", "DELETE"]],
+    ["/ping", ["GET"]], ["/metrics", ["GET"]], ["/metrics/json", ["GET"]], ["/readyz", ["GET"]], ["/exchanges", ["GET", "POST"]], ["/exchanges/sentinel-x", ["GET", "DELETE"]],
     ["/queues", ["GET", "POST"]], ["/queues/sentinel", ["GET", "DELETE"]], ["/queues/sentinel/messages", ["DELETE"]],
     ["/bindings", ["GET", "POST", "DELETE"]], ["/publish", ["POST"]],
   ];

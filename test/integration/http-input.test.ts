@@ -122,11 +122,11 @@ describe("[UTF8-1] invalid UTF-8 is refused, never replaced", () => {
 describe("[DEPTH-1] nesting is bounded before parsing", () => {
   test("100,000 nested arrays: 400 BAD_JSON at once, no stall, and the broker still publishes", async () => {
     const bomb = `{"exchange_name":"","key":"k","payload":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
-    const before = (await api(broker.url, "GET", "/metrics")).body.event_loop.max_stall_ms;
+    const before = (await api(broker.url, "GET", "/metrics/json")).body.event_loop.max_stall_ms;
     const res = await post("/publish", bomb);
     expect(res.status).toBe(400);
     expect(res.body.error).toEqual({ code: "BAD_JSON", message: "request body nests deeper than 64 levels" });
-    const metrics = await api(broker.url, "GET", "/metrics");
+    const metrics = await api(broker.url, "GET", "/metrics/json");
     // Generous, and blind to stalls before the bomb (start-up under CI load): before the bound the
     // loop stalled ~1.6 s on this body.
     expect(metrics.body.event_loop.max_stall_ms).toBeLessThanOrEqual(Math.max(before, 500));

@@ -190,7 +190,7 @@ test("MAX_QUEUED_BYTES: publishes past it get 503 FLOW_CONTROL (HTTP) or an ERRO
     await until(async () => (await publishRaw(own.url, "hoard", "after")).status === 200, 5_000, "publishing again");
     await reader.untilMessages(accepted + 1);
     expect(reader.messages().at(-1)!.body).toBe("after");
-    const metrics = (await api(own.url, "GET", "/metrics")).body;
+    const metrics = (await api(own.url, "GET", "/metrics/json")).body;
     expect(metrics.queued_bytes).toBeLessThan(limit);
   } finally {
     await own.stop();

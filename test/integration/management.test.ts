@@ -124,13 +124,13 @@ describe("reading", () => {
     });
   });
 
-  test("GET /metrics counts publishes, deliveries and connections", async () => {
-    const before = (await call("GET", "/metrics")).body;
+  test("GET /metrics/json counts publishes, deliveries and connections", async () => {
+    const before = (await call("GET", "/metrics/json")).body;
     await call("POST", "/queues", { name: "m-metrics" });
     const socket = await subscribe("m-metrics");
     await publish("m-metrics", 1);
     await socket.untilMessages(1);
-    const after = (await call("GET", "/metrics")).body;
+    const after = (await call("GET", "/metrics/json")).body;
     expect(after.published - before.published).toBe(1);
     expect(after.delivered - before.delivered).toBe(1);
     expect(after.connections).toBeGreaterThanOrEqual(1);

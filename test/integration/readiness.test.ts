@@ -1,5 +1,5 @@
 /**
- * GET /readyz and the disk figures of /metrics, on an ordinary disk (no root needed). With a
+ * GET /readyz and the disk figures of /metrics/json, on an ordinary disk (no root needed). With a
  * DISK_FREE_LIMIT no disk can meet, the alarm is on from the start [DISK-1]: durable publishes are
  * refused with 503 DISK_ALARM and /readyz is 503, transient ones flow. On Postgres the alarm is off.
  */
@@ -11,9 +11,9 @@ import { brokerForFile } from "../support/file-broker.ts";
 describe("a broker with room on its disk", () => {
   const file = brokerForFile();
 
-  test("/readyz is 200 ready with no alarms; /metrics reports free space, the default limit and no alarm", async () => {
+  test("/readyz is 200 ready with no alarms; /metrics/json reports free space, the default limit and no alarm", async () => {
     expect(await api(file.broker.url, "GET", "/readyz")).toEqual({ status: 200, body: { status: "ready", alarms: [] } });
-    const { disk } = (await api(file.broker.url, "GET", "/metrics")).body;
+    const { disk } = (await api(file.broker.url, "GET", "/metrics/json")).body;
     if (testBackend === "postgres") {
       expect(disk).toEqual({ path: null, free_bytes: null, limit_bytes: 0, alarm: false });
     } else {
@@ -41,7 +41,7 @@ describe("a broker whose DISK_FREE_LIMIT (1 PB) no disk here meets", () => {
     const ready = await api(url, "GET", "/readyz");
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({ status: "not_ready", alarms: ["disk"], message: refused.body.error.message });
-    expect((await api(url, "GET", "/metrics")).body.disk).toMatchObject({ limit_bytes: 1e15, alarm: true });
+    expect((await api(url, "GET", "/metrics/json")).body.disk).toMatchObject({ limit_bytes: 1e15, alarm: true });
   });
 
   test.skipIf(testBackend !== "postgres")("on Postgres the alarm is off: the database is not on this disk", async () => {

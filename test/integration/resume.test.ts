@@ -223,7 +223,7 @@ describe("history and flow control", () => {
     const gap = resumed.frames.find((f) => f.type === "GAP");
     expect(gap?.payload.first_available_seq).toBeGreaterThan(1);
     expect(seqsOf(resumed)).toEqual(range(gap.payload.first_available_seq, 60));
-    const metrics = (await api(tight.broker.url, "GET", "/metrics")).body;
+    const metrics = (await api(tight.broker.url, "GET", "/metrics/json")).body;
     expect(metrics.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 2 * 50_000);
   });
 
@@ -234,7 +234,7 @@ describe("history and flow control", () => {
     const body = "h".repeat(50_000);
     for (let n = 1; n <= 60; n++) await publish(tight.broker.url, "kept-on-disk", `${n}:${body}`);
     await steady.untilMessages(60);
-    const metrics = (await api(tight.broker.url, "GET", "/metrics")).body;
+    const metrics = (await api(tight.broker.url, "GET", "/metrics/json")).body;
     expect(metrics.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 2 * 50_000);
     // Past the ack window, so the store has them as history, not as waiting.
     await Bun.sleep(300);

@@ -157,7 +157,7 @@ describe("server-named queues", () => {
     const s = await socket();
     const declared = await ask(s, "DECLARE_QUEUE", {});
     s.close();
-    await until(async () => (await api(file.broker.url, "GET", "/metrics")).body.connections === 0);
+    await until(async () => (await api(file.broker.url, "GET", "/metrics/json")).body.connections === 0);
     expect(await exists(declared.payload.queue_name)).toBe(true);
   });
 });

@@ -82,7 +82,7 @@ describe.skipIf(skipped !== undefined)("the disk alarm (DISK_FREE_LIMIT)", () =>
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ status: "not_ready", alarms: ["disk"] });
     expect(ready.body.message).toContain("DISK_FREE_LIMIT");
-    const metrics = (await api(broker.url, "GET", "/metrics")).body;
+    const metrics = (await api(broker.url, "GET", "/metrics/json")).body;
     expect(metrics.disk).toMatchObject({ path: disk.dir, limit_bytes: LIMIT_BYTES, alarm: true });
     expect(metrics.disk.free_bytes).toBeLessThan(LIMIT_BYTES);
     expect(broker.output()).toContain("disk alarm set");
@@ -95,7 +95,7 @@ describe.skipIf(skipped !== undefined)("the disk alarm (DISK_FREE_LIMIT)", () =>
     const accepted = await until(async () => ((await durablePublish("after-free")).status === 200 ? true : undefined), FOLLOW_MS, "a durable publish accepted");
     expect(accepted).toBe(true);
     expect(await api(broker.url, "GET", "/readyz")).toEqual({ status: 200, body: { status: "ready", alarms: [] } });
-    expect((await api(broker.url, "GET", "/metrics")).body.disk).toMatchObject({ alarm: false, limit_bytes: LIMIT_BYTES });
+    expect((await api(broker.url, "GET", "/metrics/json")).body.disk).toMatchObject({ alarm: false, limit_bytes: LIMIT_BYTES });
     await until(() => broker.output().includes("disk alarm cleared"), FOLLOW_MS, "the clearing to be logged");
 
     // Raised while running, with nothing asking: the periodic reading sees it (and logs it).

@@ -76,7 +76,7 @@ describe.skipIf(skipped !== undefined)("a full disk", () => {
     expect(outcome.accepted.length).toBeGreaterThan(100);
     // The broker is still up and says so: the disk alarm is off at DISK_FREE_LIMIT=0.
     expect((await api(broker.url, "GET", "/ping")).status).toBe(200);
-    expect((await api(broker.url, "GET", "/metrics")).body.disk).toMatchObject({ limit_bytes: 0, alarm: false });
+    expect((await api(broker.url, "GET", "/metrics/json")).body.disk).toMatchObject({ limit_bytes: 0, alarm: false });
 
     await broker.kill9();
     removeBallast(ballast());

@@ -118,7 +118,7 @@ test("[MEM-1] 200 MB at a 64 MiB limit, with a consumer that never acks and a su
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const { rss, peak } = memoryOf(broker.proc.pid);
-  const metrics = (await api(broker.url, "GET", "/metrics")).body;
+  const metrics = (await api(broker.url, "GET", "/metrics/json")).body;
   console.log(
     `[MEM-1] ${PUBLISHES} publishes in ${seconds.toFixed(1)} s: ${outcome.accepted.length} accepted, ${outcome.flowControlled} FLOW_CONTROL; ` +
       `broker RSS peak ${(peak / MiB).toFixed(0)} MiB (sampled ${(sampledPeak / MiB).toFixed(0)}), now ${(rss / MiB).toFixed(0)} MiB; ` +

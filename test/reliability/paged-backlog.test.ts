@@ -111,7 +111,7 @@ test("[PAGE-1] 200,000 × 1 KB into a durable queue at MAX_QUEUED_BYTES 16 MiB: 
   expect(info.messages).toBe(COUNT);
   expect(info.messages_on_disk).toBeGreaterThan(COUNT * 0.9);
   // What the broker holds in memory is its accounting's: the window, never the backlog.
-  expect((await api(first.url, "GET", "/metrics")).body.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES);
+  expect((await api(first.url, "GET", "/metrics/json")).body.queued_bytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES);
   expect(memory.peak).toBeLessThan(RSS_BOUND_BYTES);
 
   // A crash, then a restart on the same data: counted, not read.
@@ -125,7 +125,7 @@ test("[PAGE-1] 200,000 × 1 KB into a durable queue at MAX_QUEUED_BYTES 16 MiB: 
   const restored = (await api(second.url, "GET", `/queues/${QUEUE}`)).body;
   expect(restored.messages).toBe(COUNT);
   expect(restored.messages_on_disk).toBeGreaterThan(COUNT * 0.9);
-  const metrics = (await api(second.url, "GET", "/metrics")).body;
+  const metrics = (await api(second.url, "GET", "/metrics/json")).body;
   expect(metrics.paging.rows).toBeLessThan(5_000);
 
   const drained = await drain(second);
