@@ -11,12 +11,17 @@ import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./s
 import { swaggerDocs } from "./swagger.ts";
 import { asyncApiDocs } from "./asyncapi.ts";
 import { dashboard } from "./dashboard.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
+import { metricsRoutes } from "./metrics-routes.ts";
+import { DEFAULT_METRICS_QUEUE_LIMIT } from "./prometheus.ts";
 import { parseBindingArgs, parsePublishRequest } from "./publish-fields.ts";
 
 export type AppDeps = {
   broker: Broker;
   version: string;
-  metrics: () => unknown;
+  metrics: () => MetricsSnapshot;
+  /** METRICS_QUEUE_LIMIT (config.metricsQueueLimit): queues with Prometheus series of their own. */
+  metricsQueueLimit?: number;
   /** The resource alarms in effect now (GET /readyz is 503 while any is), each with its reason. */
   alarms: () => readonly { name: "disk"; reason: string }[];
 };
@@ -65,7 +70,7 @@ async function given<I, T>(input: Result<I>, set: { status?: number | string }, 
 const flag = (value: "true" | "false" | undefined): boolean => value === "true";
 
 /** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
-export function createApp({ broker, version, metrics, alarms }: AppDeps) {
+export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, alarms }: AppDeps) {
   const app = new Elysia()
     // Registered first so it covers every route below.
     .onError(({ code, request, set }) => {
@@ -98,10 +103,7 @@ export function createApp({ broker, version, metrics, alarms }: AppDeps) {
       response: { 200: "Pong", ...E403 },
       detail: { summary: "Liveness check (the seed's)", tags: ["seed"] },
     })
-    .get("/metrics", () => metrics() as never, {
-      response: { 200: "Metrics", ...E403 },
-      detail: { summary: "Broker counters, event-loop stalls and free disk space", tags: ["ops"] },
-    })
+    .use(metricsRoutes({ broker, metrics, queueLimit: metricsQueueLimit }))
     .get(
       "/readyz",
       ({ set }) => {
