@@ -134,7 +134,7 @@ export function renderPrometheus(snapshot: MetricsSnapshot, queues: readonly Que
   const out: string[] = [];
   const t = snapshot.totals;
   const build = `{version="${escapeLabelValue(snapshot.version)}",node="${escapeLabelValue(snapshot.node)}",backend="${escapeLabelValue(snapshot.store.backend)}"}`;
-  family(out, "pubsub_build_info", "gauge", "Always 1; the labels say which pubsub, which Node.js API version of Bun, which store backend.", [[build, 1]]);
+  family(out, "pubsub_build_info", "gauge", "Always 1; the labels say which pubsub version, which node (NODE_NAME, else the host name) and which store backend.", [[build, 1]]);
 
   // ---- process (the names every Prometheus client library uses) ----
   family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", one(snapshot.cpu.user_seconds + snapshot.cpu.system_seconds));

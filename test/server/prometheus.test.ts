@@ -15,7 +15,7 @@ const NOW_MS = 1_800_000_000_000;
 function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   return {
     version: "1.2.3",
-    node: "24.3.0",
+    node: "broker-1",
     uptime_seconds: 100,
     rss_bytes: 50_000_000,
     heap_bytes: 20_000_000,
@@ -164,7 +164,7 @@ describe("broker-wide families", () => {
     expect(s.get("process_cpu_seconds_total")).toBe(1.75);
     expect(s.get("process_resident_memory_bytes")).toBe(50_000_000);
     expect(s.get("process_start_time_seconds")).toBe(NOW_MS / 1000 - 100);
-    expect(s.get('pubsub_build_info{version="1.2.3",node="24.3.0",backend="sqlite"}')).toBe(1);
+    expect(s.get('pubsub_build_info{version="1.2.3",node="broker-1",backend="sqlite"}')).toBe(1);
     expect(s.get("pubsub_event_loop_max_stall_seconds")).toBe(0.0315);
     expect(s.get("pubsub_paging_max_read_seconds")).toBe(0.0125);
     expect(s.get('pubsub_checkpoints_total{scope="full"}')).toBe(9);
