@@ -1,11 +1,12 @@
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { PublishRequest } from "../broker/broker.ts";
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
-import { DEFAULT_PREFETCH, MAX_PREFETCH } from "../core/limits.ts";
+import { DEFAULT_PREFETCH } from "../core/limits.ts";
 import { parseQueueArgs, type QueueArgs } from "../core/queue-args.ts";
-import { bodyCheck } from "./body-check.ts";
+import { bodyCheck, type BodyCheck } from "./body-check.ts";
 import { parseJson, pruneDeep } from "./json-text.ts";
-import { frameModels } from "./schemas.ts";
 import { isObject, isWhole, parsePublishRequest } from "./publish-fields.ts";
+import { ClientEnvelope, clientPayloads, FrameId, type ClientFrameType } from "./ws-schemas.ts";
 
 type Id = string | number | undefined;
 
@@ -21,87 +22,74 @@ export type ClientFrame =
   | { type: "PUBLISH"; publish: PublishRequest; id: Id }
   | { type: "PING"; id: Id };
 
-/** [STRICT-2] The closed payload model of each frame type, checked before the frame's own rules. */
-const PAYLOAD_CHECKS: Record<string, (payload: unknown) => Result<unknown>> = {
-  SUBSCRIBE: bodyCheck(frameModels.SubscribeFrame),
-  UNSUBSCRIBE: bodyCheck(frameModels.QueueFrame),
-  CANCEL: bodyCheck(frameModels.QueueFrame),
-  CONSUME: bodyCheck(frameModels.ConsumeFrame),
-  ACK: bodyCheck(frameModels.AckFrame),
-  NACK: bodyCheck(frameModels.NackFrame),
-  PING: bodyCheck(frameModels.PingFrame),
-  DECLARE_QUEUE: bodyCheck(frameModels.DeclareQueueFrame),
-  PUBLISH: bodyCheck(frameModels.PublishFrame),
+/** A payload that passed its model (ws-schemas.ts) → the frame, after the rules a schema cannot say. */
+type Reader<T extends ClientFrameType> = (payload: Record<string, unknown>, id: Id) => Result<Extract<ClientFrame, { type: T }>>;
+
+const tag = (type: string, payload: Record<string, unknown>): Result<number> =>
+  // The model says integer ≥ 0; a tag past 2^53 could not be one we gave out exactly.
+  isWhole(payload.delivery_tag) ? ok(payload.delivery_tag) : fail(ErrorCodes.VALIDATION, `${type} needs payload.delivery_tag (a whole number)`);
+
+/**
+ * One reader per type in clientPayloads, and no other: the mapped type makes a frame type without
+ * a schema, or a schema without a reader, a compile error. Fields the models guarantee (queue_name
+ * is a string, prefetch in range, requeue a boolean) are not checked again.
+ */
+const READERS: { [T in ClientFrameType]: Reader<T> } = {
+  SUBSCRIBE: (payload, id) => {
+    // null is "no since", as a client that always sends the field means it.
+    const since = payload.since ?? undefined;
+    if (since !== undefined && !isWhole(since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq) or null");
+    return ok({ type: "SUBSCRIBE", queue: payload.queue_name as string, since, id });
+  },
+  UNSUBSCRIBE: (payload, id) => ok({ type: "UNSUBSCRIBE", queue: payload.queue_name as string, id }),
+  CANCEL: (payload, id) => ok({ type: "CANCEL", queue: payload.queue_name as string, id }),
+  CONSUME: (payload, id) => ok({ type: "CONSUME", queue: payload.queue_name as string, prefetch: (payload.prefetch as number | undefined) ?? DEFAULT_PREFETCH, id }),
+  ACK: (payload, id) => {
+    const t = tag("ACK", payload);
+    return t.ok ? ok({ type: "ACK", tag: t.value, id }) : t;
+  },
+  NACK: (payload, id) => {
+    const t = tag("NACK", payload);
+    return t.ok ? ok({ type: "NACK", tag: t.value, requeue: payload.requeue !== false, id }) : t;
+  },
+  DECLARE_QUEUE: (payload, id) => {
+    const args = parseQueueArgs(payload);
+    if (!args.ok) return args;
+    return ok({ type: "DECLARE_QUEUE", name: payload.name as string | undefined, durable: payload.durable === true, args: args.value, id });
+  },
+  PUBLISH: (payload, id) => {
+    const fields = parsePublishRequest(payload);
+    return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
+  },
+  PING: (_payload, id) => ok({ type: "PING", id }),
 };
+
+type FrameType = { check: BodyCheck<unknown>; read: Reader<ClientFrameType> };
+/** A Map, not an object: a frame typed "toString" or "__proto__" must be unknown, not Object.prototype's. */
+const FRAME_TYPES = new Map<string, FrameType>(
+  (Object.keys(clientPayloads) as ClientFrameType[]).map((type) => [type, { check: bodyCheck(clientPayloads[type]), read: READERS[type] as Reader<ClientFrameType> }]),
+);
+const envelope = TypeCompiler.Compile(ClientEnvelope);
+const frameId = TypeCompiler.Compile(FrameId);
 
 /** Parses and checks one text frame before anything acts on it. */
 export function parseClientFrame(text: string): Result<ClientFrame> {
   const parsed = parseJson(text, "frame"); // [DEPTH-1] nesting bounded before parsing
   if (!parsed.ok) return parsed;
   const frame = seedEnvelope(parsed.value);
-  if (!isObject(frame) || typeof frame.type !== "string") {
-    return fail(ErrorCodes.VALIDATION, 'frame must be a JSON object with a string "type"');
+  if (!envelope.Check(frame)) {
+    return envelope.Errors(frame).First()?.path.startsWith("/payload")
+      ? fail(ErrorCodes.VALIDATION, '"payload" must be an object')
+      : fail(ErrorCodes.VALIDATION, 'frame must be a JSON object with a string "type"');
   }
-  const payload = frame.payload === undefined ? {} : frame.payload;
-  if (!isObject(payload)) return fail(ErrorCodes.VALIDATION, '"payload" must be an object');
-  const id = payload.id ?? frame.id;
-  if (id !== undefined && typeof id !== "string" && typeof id !== "number") {
-    return fail(ErrorCodes.VALIDATION, '"id" must be a string or a number');
-  }
-  const checked = PAYLOAD_CHECKS[frame.type]?.(payload);
-  if (checked !== undefined && !checked.ok) return fail(checked.error.code, `${frame.type}: ${checked.error.message.replace(/^request body/, "payload")}`);
-  const queue = (): Result<string> =>
-    typeof payload.queue_name === "string" ? ok(payload.queue_name) : fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.queue_name (string)`);
-  const tag = (): Result<number> =>
-    isWhole(payload.delivery_tag) ? ok(payload.delivery_tag) : fail(ErrorCodes.VALIDATION, `${frame.type} needs payload.delivery_tag (a whole number)`);
-
-  switch (frame.type) {
-    case "SUBSCRIBE": {
-      const q = queue();
-      if (!q.ok) return q;
-      // null is "no since", as a client that always sends the field means it.
-      const since = payload.since ?? undefined;
-      if (since !== undefined && !isWhole(since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq) or null");
-      return ok({ type: "SUBSCRIBE", queue: q.value, since, id });
-    }
-    case "UNSUBSCRIBE":
-    case "CANCEL": {
-      const q = queue();
-      return q.ok ? ok({ type: frame.type, queue: q.value, id }) : q;
-    }
-    case "CONSUME": {
-      const q = queue();
-      if (!q.ok) return q;
-      const prefetch = payload.prefetch ?? DEFAULT_PREFETCH;
-      if (!isWhole(prefetch) || prefetch < 1 || prefetch > MAX_PREFETCH) {
-        return fail(ErrorCodes.VALIDATION, `prefetch must be a whole number from 1 to ${MAX_PREFETCH}`);
-      }
-      return ok({ type: "CONSUME", queue: q.value, prefetch, id });
-    }
-    case "ACK": {
-      const t = tag();
-      return t.ok ? ok({ type: "ACK", tag: t.value, id }) : t;
-    }
-    case "NACK": {
-      const t = tag();
-      if (!t.ok) return t;
-      if (payload.requeue !== undefined && typeof payload.requeue !== "boolean") return fail(ErrorCodes.VALIDATION, "requeue must be true or false");
-      return ok({ type: "NACK", tag: t.value, requeue: payload.requeue !== false, id });
-    }
-    case "DECLARE_QUEUE": {
-      const args = parseQueueArgs(payload);
-      if (!args.ok) return args;
-      return ok({ type: "DECLARE_QUEUE", name: payload.name as string | undefined, durable: payload.durable === true, args: args.value, id });
-    }
-    case "PUBLISH": {
-      const fields = parsePublishRequest(payload);
-      return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
-    }
-    case "PING":
-      return ok({ type: "PING", id });
-    default:
-      return fail(ErrorCodes.UNKNOWN_FRAME, `unknown frame type ${JSON.stringify(frame.type)}`);
-  }
+  const payload: Record<string, unknown> = frame.payload ?? {};
+  const id = (payload.id ?? (frame as { id?: unknown }).id) as Id;
+  if (id !== undefined && !frameId.Check(id)) return fail(ErrorCodes.VALIDATION, '"id" must be a string or a number');
+  const type = FRAME_TYPES.get(frame.type);
+  if (type === undefined) return fail(ErrorCodes.UNKNOWN_FRAME, `unknown frame type ${JSON.stringify(frame.type)}`);
+  const checked = type.check(payload);
+  if (!checked.ok) return fail(checked.error.code, `${frame.type}: ${checked.error.message.replace(/^request body/, "payload")}`);
+  return type.read(payload, id);
 }
 
 /**
@@ -118,8 +106,6 @@ export function frameIdOf(text: string): string | number | undefined {
     return undefined;
   }
 }
-
-
 
 /**
  * The seed's Go server read frames into structs, matching `Type`, `Payload` and `Queue_Name`
