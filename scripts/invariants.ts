@@ -75,6 +75,8 @@ export const MEANINGS: Record<string, string> = {
   "NAME-3": "Every other valid name reaches exactly its own resource once percent-encoded.",
   "NAME-4": "Exchanges and queues stored under names now refused are restored with their messages, and logged.",
   "OPENAPI-1": "The OpenAPI document lists every route's errors (403 everywhere) and types integers as integers.",
+  "PROM-1": "GET /metrics is the Prometheus text format that promtool accepts; per-queue series are capped at METRICS_QUEUE_LIMIT, the rest summed into queue=\"_other\".",
+  "READY-1": "GET /readyz is 503 from the moment SIGTERM arrives (SHUTDOWN_DELAY_MS keeps serving that long), and while the database does not answer a ping.",
   "PAGE-1": "A durable queue keeps a window of its head in memory; the rest waits on disk and is read back in order, by seq range, as it drains. Start-up counts the backlog (kept counters) instead of reading it.",
   "PATH-1": "A malformed percent escape in a path is 400 BAD_PATH.",
   "PATH-2": "A path that Bun's URL parser changed (dot segments, raw backslash) is 400 BAD_PATH, never another resource.",

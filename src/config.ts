@@ -16,6 +16,7 @@ import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_HTTP_PORT,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_SHUTDOWN_DELAY_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
   DISK_FREE_LIMIT_BOUNDS,
@@ -24,6 +25,7 @@ import {
   SEED_REALTIME_WORKERS,
   SEED_SYNC_WORKERS,
   SEED_WORKERS_BOUNDS,
+  SHUTDOWN_DELAY_MS_BOUNDS,
   SHUTDOWN_TIMEOUT_MS_BOUNDS,
   SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS,
 } from "./server/limits.ts";
@@ -45,6 +47,8 @@ export type Config = Readonly<{
   maxPayloadBytes: number;
   subscriberMaxBufferBytes: number;
   shutdownTimeoutMs: number;
+  /** SHUTDOWN_DELAY_MS: serving on, not ready, after SIGTERM, before stopping. */
+  shutdownDelayMs: number;
   ackTimeoutMs: number;
   dedupWindowSeconds: number;
   maxQueuedBytes: number;
@@ -86,6 +90,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxPayloadBytes: int(env, "MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_BOUNDS),
     subscriberMaxBufferBytes: int(env, "SUBSCRIBER_MAX_BUFFER_BYTES", DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES, SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS_BOUNDS),
+    shutdownDelayMs: int(env, "SHUTDOWN_DELAY_MS", DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_DELAY_MS_BOUNDS),
     ackTimeoutMs: int(env, "ACK_TIMEOUT_MS", DEFAULT_ACK_TIMEOUT_MS, ACK_TIMEOUT_MS_BOUNDS),
     dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", DEFAULT_DEDUP_WINDOW_SECONDS, DEDUP_WINDOW_SECONDS_BOUNDS),
     maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, MAX_QUEUED_BYTES_BOUNDS),

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { Broker } from "./broker/broker.ts";
 import { realScheduler, systemClock } from "./real-time.ts";
@@ -5,8 +6,12 @@ import type { Config } from "./config.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
 import { DiskAlarm } from "./server/disk-alarm.ts";
-import { SERVER_STOP_WAIT_MS, SHUTDOWN_ANSWER_MS } from "./server/limits.ts";
+import { OVERVIEW_INTERVAL_MS, OVERVIEW_SAMPLES, SERVER_STOP_WAIT_MS, SHUTDOWN_ANSWER_MS } from "./server/limits.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
+import type { MetricsSnapshot } from "./server/metrics.ts";
+import type { Overview } from "./server/ops-routes.ts";
+import { RateHistory, type Sample } from "./server/rate-history.ts";
+import { StoreWatch } from "./server/store-watch.ts";
 import { serve } from "./server/serve.ts";
 import { WsHub } from "./server/ws-hub.ts";
 import { openStore } from "./store/open-store.ts";
@@ -59,13 +64,39 @@ export async function startBroker(config: Config, version: string, signals: Sign
     const reading = disk.reading();
     return { path: reading.path, free_bytes: reading.freeBytes ?? null, limit_bytes: reading.limitBytes, alarm: reading.alarm };
   };
-  const metrics = () => ({
+  const node = process.env.NODE_NAME ?? hostname();
+  const backend = config.databaseUrl === undefined ? ("sqlite" as const) : ("postgres" as const);
+  const storeWatch = new StoreWatch(() => store.ping());
+  const round1 = (n: number) => Math.round(n * 10) / 10;
+  const metrics = (): MetricsSnapshot => {
+    const totals = broker.totals;
+    const cpu = process.cpuUsage();
+    const latency = broker.commitLatency;
+    return {
+    version,
+    node,
     uptime_seconds: process.uptime(),
     rss_bytes: process.memoryUsage.rss(),
+    heap_bytes: process.memoryUsage().heapUsed,
+    cpu: { user_seconds: cpu.user / 1e6, system_seconds: cpu.system / 1e6 },
     connections: hub.connections,
-    published: broker.published,
-    delivered: broker.delivered,
+    connections_opened: hub.opened,
+    connections_closed: hub.closed,
+    published: totals.published,
+    delivered: totals.delivered,
+    totals: {
+      published: totals.published,
+      routed: totals.routed,
+      unroutable: totals.unroutable,
+      delivered: totals.delivered,
+      acknowledged: totals.acked,
+      redelivered: totals.redelivered,
+      dead_lettered: { ...totals.deadLettered },
+      confirmed: totals.confirmed,
+    },
     queued_bytes: broker.queuedBytes,
+    max_queued_bytes: config.maxQueuedBytes,
+    store: { backend, location, commit_latency: { buckets: latency.cumulative(), sum_seconds: latency.sumSeconds, count: latency.count } },
     event_loop: {
       max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10,
       recent_max_stall_ms: Math.round(monitor.recentMaxStallMs * 10) / 10,
@@ -86,12 +117,90 @@ export async function startBroker(config: Config, version: string, signals: Sign
       failures: broker.checkpoints.failures,
       max_ms: Math.round(broker.checkpoints.maxMs * 10) / 10,
     },
-  });
+    };
+  };
+  const history = new RateHistory(OVERVIEW_SAMPLES);
+  const listeners = new Set<(sample: Sample) => void>();
+  const sampler = setInterval(() => {
+    const sample = history.record(Date.now(), broker.totals, { connections: hub.connections, queuedBytes: broker.queuedBytes, maxStallMs: round1(monitor.recentMaxStallMs) });
+    if (sample !== undefined) for (const listener of listeners) listener(sample);
+  }, OVERVIEW_INTERVAL_MS);
+  sampler.unref?.();
+  history.record(Date.now(), broker.totals, { connections: 0, queuedBytes: broker.queuedBytes, maxStallMs: 0 });
+  const overview = (): Overview => {
+    const queues = broker.queues();
+    const totals = broker.totals;
+    let consumers = 0;
+    let subscribers = 0;
+    let ready = 0;
+    let unacked = 0;
+    for (const q of queues) {
+      consumers += q.consumers;
+      subscribers += q.subscribers;
+      ready += q.messages - q.delayed;
+      unacked += q.unacked;
+    }
+    const watched = storeWatch.status;
+    return {
+      version,
+      node,
+      uptime_seconds: process.uptime(),
+      connections: hub.connections,
+      exchanges: broker.exchanges().length,
+      queues: queues.length,
+      bindings: broker.bindings().length,
+      consumers,
+      subscribers,
+      messages_ready: ready,
+      messages_unacked: unacked,
+      queued_bytes: broker.queuedBytes,
+      max_queued_bytes: config.maxQueuedBytes,
+      store: { backend, location, status: watched.ok ? "ok" : "failing", last_error: watched.lastError ?? null },
+      event_loop: { max_stall_ms: round1(monitor.maxStallMs), recent_max_stall_ms: round1(monitor.recentMaxStallMs) },
+      totals: {
+        published: totals.published,
+        routed: totals.routed,
+        unroutable: totals.unroutable,
+        delivered: totals.delivered,
+        acknowledged: totals.acked,
+        redelivered: totals.redelivered,
+        dead_lettered: totals.deadLettered.expired + totals.deadLettered.rejected + totals.deadLettered.maxlen + totals.deadLettered.delivery_limit,
+      },
+      alarms: alarms(),
+    };
+  };
   const alarms = () => {
     const reason = disk?.reason();
     return reason === undefined ? [] : [{ name: "disk" as const, reason }];
   };
-  const app = createApp({ broker, version, metrics, alarms });
+  let stopping = false;
+  // [READY-1] Not ready from the moment SIGTERM arrives; and while the database does not answer.
+  const notReady = async () => {
+    const reasons: { name: string; reason: string }[] = [];
+    if (stopping) reasons.push({ name: "shutting_down", reason: "SIGTERM received: the broker is stopping" });
+    const pinged = await storeWatch.check();
+    if (!pinged.ok) reasons.push({ name: "store", reason: `the database does not answer: ${pinged.lastError}` });
+    return [...reasons, ...alarms()];
+  };
+  const app = createApp({
+    broker,
+    version,
+    metrics,
+    metricsQueueLimit: config.metricsQueueLimit,
+    notReady,
+    ops: {
+      connections: { list: (queue) => hub.connectionViews(queue), close: (id) => hub.closeConnection(id) },
+      overview,
+      history: {
+        intervalMs: OVERVIEW_INTERVAL_MS,
+        samples: () => history.samples(),
+        subscribe: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      },
+    },
+  });
   let server: ReturnType<typeof serve>;
   try {
     server = serve(config, app, hub, broker);
@@ -99,7 +208,6 @@ export async function startBroker(config: Config, version: string, signals: Sign
     // [CONFIG-1] Bun's message names neither variable (e.g. an address this machine does not have).
     throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -107,7 +215,9 @@ export async function startBroker(config: Config, version: string, signals: Sign
     const force = setTimeout(() => {
       log("shutdown took too long; exiting");
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, config.shutdownDelayMs + config.shutdownTimeoutMs);
+    // [READY-1] Serving on, /readyz 503, so a load balancer stops sending here before we stop.
+    if (config.shutdownDelayMs > 0) await Bun.sleep(config.shutdownDelayMs);
     const stopped = server.stop();
     let code = 0;
     try {
@@ -121,6 +231,8 @@ export async function startBroker(config: Config, version: string, signals: Sign
     await Bun.sleep(SHUTDOWN_ANSWER_MS);
     hub.closeAll();
     monitor.stop();
+    clearInterval(sampler);
+    storeWatch.stop();
     disk?.stop();
     await Promise.race([stopped, Bun.sleep(SERVER_STOP_WAIT_MS)]);
     clearTimeout(force);

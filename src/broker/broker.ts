@@ -4,6 +4,7 @@ import type { BindingSpec, ExchangeSpec, QueueSpec } from "../core/topology.ts";
 import { Attachments, type SubscribeResult } from "./attachments.ts";
 import type { DeliverySink } from "./delivery-sink.ts";
 import { Dispatch } from "./dispatch.ts";
+import { Inspection, type MoveRequest, type MoveResult, type PeekResult } from "./inspection.ts";
 import { Durability, type CheckpointStats } from "./durability.ts";
 import { ACK_FLUSH_MS, DELIVERY_RECORD_MS, TICK_MS } from "./limits.ts";
 import { Publishing, type PublishRequest, type PublishResult } from "./publishing.ts";
@@ -11,7 +12,20 @@ import type { Cancel } from "./scheduler.ts";
 import { Paging, type PagingStats } from "./paging.ts";
 import { newState, type BrokerDeps, type BrokerState } from "./state.ts";
 import { TopologyOps } from "./topology-ops.ts";
+import type { LatencyHistogram } from "./stats.ts";
 import type { BindingView, ExchangeView, QueueView } from "./views.ts";
+
+/** Broker-wide counters since start; they never go down (see stats.ts). */
+export type BrokerTotals = {
+  published: number;
+  routed: number;
+  unroutable: number;
+  delivered: number;
+  acked: number;
+  redelivered: number;
+  deadLettered: Readonly<Record<"expired" | "rejected" | "maxlen" | "delivery_limit", number>>;
+  confirmed: number;
+};
 
 /**
  * Where core, store and delivery meet: publish → route → enqueue → commit → deliver. Owns the
@@ -29,6 +43,7 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   private readonly dispatch: Dispatch;
   private readonly durability: Durability;
   private readonly pager: Paging;
+  private readonly inspection: Inspection;
   private timers: readonly Cancel[] = [];
 
   private constructor(deps: BrokerDeps, connect: (broker: Broker) => S) {
@@ -44,6 +59,7 @@ export class Broker<S extends DeliverySink = DeliverySink> {
     this.publishing = new Publishing(this.state, this.dispatch);
     this.attachments = new Attachments(this.state, this.dispatch);
     this.durability = new Durability(this.state, this.dispatch);
+    this.inspection = new Inspection(this.state, this.publishing, this.pager);
   }
 
   /**
@@ -111,6 +127,14 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   bindings(filter: { exchange?: string; queue?: string } = {}): BindingView[] {
     return this.topologyOps.bindings(filter);
   }
+  /** Peek: messages after seq `after`, changing nothing. */
+  peek(name: string, after: number, limit: number): Promise<Result<PeekResult>> {
+    return this.inspection.peek(name, after, limit);
+  }
+  /** Moves ready messages into another queue, or back where they died (redrive). */
+  move(name: string, request: MoveRequest): Promise<Result<MoveResult>> {
+    return this.inspection.move(name, request);
+  }
   /** Checkpoints, full and [ACK-1] acks-only. */
   get checkpoints(): CheckpointStats {
     return this.durability.stats;
@@ -123,9 +147,28 @@ export class Broker<S extends DeliverySink = DeliverySink> {
     return this.state.gauge.bytes;
   }
   get delivered(): number {
-    let n = 0;
+    let n = this.state.stats.retired.delivered;
     for (const q of this.state.topology.queues.values()) n += q.delivered;
     return n;
+  }
+  get totals(): BrokerTotals {
+    const { stats } = this.state;
+    let acked = stats.retired.acked;
+    for (const q of this.state.topology.queues.values()) acked += q.acked;
+    return {
+      published: this.publishing.published,
+      routed: stats.routed,
+      unroutable: stats.unroutable,
+      delivered: this.delivered,
+      acked,
+      redelivered: stats.redelivered,
+      deadLettered: { ...stats.deadLettered },
+      confirmed: stats.confirmed,
+    };
+  }
+  /** Time from handing a publish's durable copies to the store to their commit. */
+  get commitLatency(): LatencyHistogram {
+    return this.state.stats.commitLatency;
   }
   get published(): number {
     return this.publishing.published;
@@ -188,4 +231,4 @@ export class Broker<S extends DeliverySink = DeliverySink> {
   }
 }
 
-export type { BindingView, BrokerDeps, DeliverySink, Entry, ExchangeView, PublishRequest, PublishResult, QueueView, SubscribeResult };
+export type { BindingView, BrokerDeps, MoveRequest, MoveResult, PeekResult, DeliverySink, Entry, ExchangeView, PublishRequest, PublishResult, QueueView, SubscribeResult };

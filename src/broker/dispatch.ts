@@ -63,10 +63,12 @@ export class Dispatch {
           break;
         case "deliverToConsumer": {
           const { consumer, entry, tag, redelivered } = effect;
+          if (redelivered) this.state.stats.redelivered++;
           sink.toConsumer(consumer, queue, entry, { tag, redelivered, deliveries: entry.deliveries });
           break;
         }
         case "deadLetter":
+          this.state.stats.deadLettered[effect.reason]++;
           this.hooks.deadLetter(queue, effect.entry, effect.reason, (now ??= this.state.deps.clock.now()));
           break;
         case "revoke":

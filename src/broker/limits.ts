@@ -57,3 +57,9 @@ export const REPLAY_READ_ROWS = 1_000;
 export const MAX_REPLAY_READS = 200;
 /** A failed read of a durable queue's messages is tried again after this long. */
 export const PAGE_RETRY_MS = 500;
+
+/** Messages a management move takes out of its queue at a time (their copies are stored together). */
+export const MOVE_BATCH = 256;
+/** A move waits for messages still being stored (just dead-lettered) this often, at most this many times (5 s). */
+export const MOVE_COMMIT_WAIT_MS = 10;
+export const MOVE_COMMIT_WAITS = 500;

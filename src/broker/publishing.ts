@@ -86,10 +86,16 @@ export class Publishing {
     if (messageId !== undefined && dedupUntil !== undefined) recentIds.remember(messageId, dedupUntil, message.id);
     const copies = this.enqueue(routed.value, message, now, { ttl: request.ttl, delay: request.delay }, dedupUntil);
     this.published++;
+    const { stats } = this.state;
+    if (routed.value.length === 0) stats.unroutable++;
+    else stats.routed += routed.value.length;
     const answer = ok({ routed: routed.value.length, durable: copies.length, id: message.id, duplicate: false });
     if (copies.length === 0) return answer;
     const stored = this.persist(copies).then(
-      () => answer,
+      () => {
+        stats.confirmed++;
+        return answer;
+      },
       (error) => {
         if (messageId !== undefined && dedupUntil !== undefined) recentIds.forget(messageId);
         if (error instanceof BrokerFailure) return { ok: false as const, error: error.error };
@@ -128,8 +134,10 @@ export class Publishing {
     let bytes = 0;
     for (const copy of copies) bytes += copy.entry.bytes;
     this.unstoredBytes += bytes;
+    const started = performance.now();
     return this.state.deps.store.append(copies.map((c) => c.row)).then(
       () => {
+        this.state.stats.commitLatency.observe((performance.now() - started) / 1000);
         this.unstoredBytes -= bytes;
         settle(true);
       },
@@ -151,6 +159,16 @@ export class Publishing {
       this.dispatch.deliverWaiting(queue);
     }
     return writes?.appends ?? NOTHING_TO_STORE;
+  }
+
+  /**
+   * A management move: the message, unchanged, into `target` (its limits apply, as to a publish);
+   * resolves once stored there. False when the queue would refuse it (reject-publish, full).
+   */
+  copyInto(target: QueueState, message: PublishedMessage, now: number): Promise<boolean> {
+    if (!target.admits(messageBytes(message))) return Promise.resolve(false);
+    const copies = this.enqueue([target], message, now, {});
+    return copies.length === 0 ? Promise.resolve(true) : this.persist(copies).then(() => true);
   }
 
   /** Republishes a dead message to the queue's dead-letter exchange, if it has one; else it is dropped. */

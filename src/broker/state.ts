@@ -4,6 +4,7 @@ import { Topology } from "../core/topology.ts";
 import type { Store } from "../store/store.ts";
 import type { DeliverySink } from "./delivery-sink.ts";
 import { RecentIds } from "./recent-ids.ts";
+import { newStats, type BrokerStats } from "./stats.ts";
 import type { Clock, Scheduler } from "./scheduler.ts";
 
 export type BrokerDeps = {
@@ -41,6 +42,8 @@ export type BrokerState = {
   readonly gauge: MemoryGauge;
   readonly recentIds: RecentIds;
   readonly serial: Serial;
+  /** Counters for /metrics and the dashboard. */
+  readonly stats: BrokerStats;
   closing: boolean;
 };
 
@@ -51,6 +54,7 @@ export const newState = (deps: BrokerDeps, sink: DeliverySink): BrokerState => (
   gauge: { bytes: 0, limit: deps.maxQueuedBytes },
   recentIds: new RecentIds(),
   serial: new Serial(),
+  stats: newStats(),
   closing: false,
 });
 

@@ -78,6 +78,9 @@ export class TopologyOps {
     if (queue.durable) await deps.store.deleteQueue(queue.name);
     const messages = queue.depth;
     this.state.topology.applyDeleteQueue(queue.name);
+    const { retired } = this.state.stats;
+    retired.delivered += queue.delivered;
+    retired.acked += queue.acked;
     // Publishes routed here while the delete was in flight wrote rows behind it: a second delete,
     // in line after them and before any new queue of that name, sweeps them.
     if (queue.durable) {

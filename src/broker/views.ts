@@ -1,5 +1,6 @@
 import type { Binding, BindingArgs } from "../core/exchanges/types.ts";
 import type { QueueState } from "../core/queue.ts";
+import type { PublishedMessage } from "../core/message.ts";
 import { queueArgsView } from "../core/queue-args.ts";
 import type { Exchange } from "../core/topology.ts";
 
@@ -56,4 +57,44 @@ export const bindingView = (b: Binding): BindingView => ({
   queue_name: b.queue,
   key: b.key,
   arguments: b.args,
+});
+
+/** A message as peek shows it (GET /queues/:name/messages): the payload parsed, times in ms since the epoch. */
+export type MessageView = {
+  seq: number;
+  id: string;
+  exchange: string;
+  routing_key: string;
+  headers: Record<string, unknown>;
+  payload: unknown;
+  timestamp: number;
+  message_id: string | null;
+  state: "ready" | "delayed" | "unacked";
+  redelivered: boolean;
+  deliveries: number;
+  deliver_at: number | null;
+  expires_at: number | null;
+  bytes: number;
+};
+
+export const messageView = (
+  seq: number,
+  m: PublishedMessage,
+  at: { state: MessageView["state"]; redelivered: boolean; deliveries: number; deliverAt: number | undefined; expiresAt: number | undefined; bytes: number },
+): MessageView => ({
+  seq,
+  id: m.id,
+  exchange: m.exchange,
+  routing_key: m.routingKey,
+  headers: m.headers,
+  // The body is the payload's JSON text, serialised once at the edge: it parses.
+  payload: JSON.parse(m.body),
+  timestamp: m.timestamp,
+  message_id: m.messageId ?? null,
+  state: at.state,
+  redelivered: at.redelivered || at.deliveries > 0,
+  deliveries: at.deliveries,
+  deliver_at: at.deliverAt ?? null,
+  expires_at: at.expiresAt ?? null,
+  bytes: at.bytes,
 });

@@ -1,13 +1,16 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Static } from "@sinclair/typebox";
 import type { Broker, PublishResult } from "../broker/broker.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { parseQueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
-import { errorBody, statusOf } from "./http-errors.ts";
+import { errorBody } from "./http-errors.ts";
+import { paged, wantsPage } from "./list-paging.ts";
+import { opsRoutes, type OpsDeps } from "./ops-routes.ts";
+import { answer, queryParams, type Answer } from "./route-helpers.ts";
 import { methodsAllowed } from "./method-table.ts";
 import { jsonBody } from "./request-body.ts";
-import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, models } from "./schemas.ts";
+import { BindingQuery, DeleteExchangeQuery, DeleteQueueQuery, ListQuery, models } from "./schemas.ts";
 import { swaggerDocs } from "./swagger.ts";
 import { asyncApiDocs } from "./asyncapi.ts";
 import { dashboard } from "./dashboard.ts";
@@ -22,8 +25,9 @@ export type AppDeps = {
   metrics: () => MetricsSnapshot;
   /** METRICS_QUEUE_LIMIT (config.metricsQueueLimit): queues with Prometheus series of their own. */
   metricsQueueLimit?: number;
-  /** The resource alarms in effect now (GET /readyz is 503 while any is), each with its reason. */
-  alarms: () => readonly { name: "disk"; reason: string }[];
+  /** Why the broker is not ready now (GET /readyz is 503 while any): shutting down, the store, a resource alarm. */
+  notReady: () => Promise<readonly { name: string; reason: string }[]>;
+  ops: Omit<OpsDeps, "broker">;
 };
 
 /** Every route can meet a bad Host or Origin (403); the others as each route lists. */
@@ -36,11 +40,6 @@ const jsonRequest = (model: keyof typeof models) => ({
   requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${model}` } } } },
 });
 
-/** Documents a query's parameters from its model (the route checks the query itself, strictly). */
-const queryParams = (schema: { properties: Record<string, unknown> }) => ({
-  parameters: Object.entries(schema.properties).map(([name, property]) => ({ name, in: "query" as const, required: false, schema: property as object })),
-});
-
 // [STRICT-1] Closed models, no coercion; the seed's routes match field names case-insensitively.
 const seed = { seedCaseInsensitive: true };
 const check = {
@@ -51,16 +50,8 @@ const check = {
   deleteQueue: bodyCheck<Static<typeof DeleteQueueQuery>>(DeleteQueueQuery),
   deleteExchange: bodyCheck<Static<typeof DeleteExchangeQuery>>(DeleteExchangeQuery),
   bindingQuery: bodyCheck<Static<typeof BindingQuery>>(BindingQuery),
+  list: bodyCheck<Static<typeof ListQuery>>(ListQuery),
 };
-
-type Answer<T> = T | ReturnType<typeof errorBody>;
-
-/** Turns a broker Result into the answer, or into `{"error":{code,message}}` with its status. */
-function answer<T>(result: Result<T> | { ok: false; error: BrokerError }, set: { status?: number | string }): Answer<T> {
-  if (result.ok) return result.value;
-  set.status = statusOf(result.error.code);
-  return errorBody(result.error);
-}
 
 /** Runs `then` on a checked input, or answers the check's error. */
 async function given<I, T>(input: Result<I>, set: { status?: number | string }, then: (value: I) => Promise<Result<T>> | Result<T>): Promise<Answer<T>> {
@@ -69,8 +60,15 @@ async function given<I, T>(input: Result<I>, set: { status?: number | string }, 
 
 const flag = (value: "true" | "false" | undefined): boolean => value === "true";
 
+/** A management list: the plain array (the seed's answer), or a page when the query asks for one. */
+function listed<T extends Record<string, unknown>>(query: Result<Static<typeof ListQuery>>, set: { status?: number | string }, items: T[], nameOf: (item: T) => readonly string[]): never {
+  if (!query.ok) return answer(query, set) as never;
+  // Typed loosely: the answer is one of two documented shapes (the route lists both).
+  return (wantsPage(query.value) ? answer(paged(items, query.value, nameOf), set) : items) as never;
+}
+
 /** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
-export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, alarms }: AppDeps) {
+export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, notReady, ops }: AppDeps) {
   const app = new Elysia()
     // Registered first so it covers every route below.
     .onError(({ code, request, set }) => {
@@ -104,10 +102,14 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       detail: { summary: "Liveness check (the seed's)", tags: ["seed"] },
     })
     .use(metricsRoutes({ broker, metrics, queueLimit: metricsQueueLimit }))
+    .get("/healthz", () => ({ status: "alive" as const }), {
+      response: { 200: "Health", ...E403 },
+      detail: { summary: "Liveness: the process serves requests (restart it if this fails)", tags: ["ops"] },
+    })
     .get(
       "/readyz",
-      ({ set }) => {
-        const now = alarms();
+      async ({ set }) => {
+        const now = await notReady();
         if (now.length === 0) return { status: "ready" as const, alarms: [] };
         set.status = 503;
         return { status: "not_ready" as const, alarms: now.map((a) => a.name), message: now.map((a) => a.reason).join(" | ") };
@@ -115,18 +117,22 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       {
         response: { 200: "Readiness", 503: "Readiness", ...E403 },
         detail: {
-          summary: "Readiness: 503 while a resource alarm is on (today the disk alarm: durable publishes refused). Not a check of the database connection",
+          summary: "Readiness: 503 from the moment SIGTERM arrives, while the database does not answer, or while a resource alarm is on (the disk alarm: durable publishes refused)",
           tags: ["ops"],
         },
       },
     )
+    .use(opsRoutes({ broker, ...ops }))
 
     // ---- exchanges --------------------------------------------------------------------------
     .post("/exchanges", ({ request, set }) => given(jsonBody(request, check.exchange), set, (body) => broker.declareExchange(body)), {
       response: { 200: "Declared", ...E_WRITE, 409: "Error" },
       detail: { summary: "Declare an exchange (idempotent; 409 E001 if it exists with other properties)", tags: ["exchanges"], ...jsonRequest("ExchangeDeclare") },
     })
-    .get("/exchanges", () => broker.exchanges(), { response: { 200: "Exchanges", ...E403 }, detail: { tags: ["exchanges"] } })
+    .get("/exchanges", ({ query, set }) => listed(check.list(query), set, broker.exchanges(), (e) => [e.name]), {
+      response: { 200: t.Union([t.Ref("Exchanges"), t.Ref("PagedExchanges")]), 422: "Error", ...E403 },
+      detail: { tags: ["exchanges"], ...queryParams(ListQuery) },
+    })
     .get("/exchanges/:name", ({ params, set }) => answer(broker.exchange(params.name), set), {
       response: { 200: "Exchange", 400: "Error", 404: "Error", ...E403 },
       detail: { tags: ["exchanges"] },
@@ -159,7 +165,10 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
         detail: { summary: "Declare a queue (idempotent; 409 Q001 if it exists with other properties)", tags: ["queues"], ...jsonRequest("QueueDeclare") },
       },
     )
-    .get("/queues", () => broker.queues(), { response: { 200: "Queues", ...E403 }, detail: { tags: ["queues"] } })
+    .get("/queues", ({ query, set }) => listed(check.list(query), set, broker.queues(), (q) => [q.name]), {
+      response: { 200: t.Union([t.Ref("Queues"), t.Ref("PagedQueues")]), 422: "Error", ...E403 },
+      detail: { tags: ["queues"], ...queryParams(ListQuery) },
+    })
     .get("/queues/:name", ({ params, set }) => answer(broker.queue(params.name), set), {
       response: { 200: "Queue", 400: "Error", 404: "Error", ...E403 },
       detail: { tags: ["queues"] },
@@ -183,8 +192,13 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       response: { 200: "Declared", ...E_WRITE, 404: "Error" },
       detail: { summary: "Bind a queue to an exchange (binding twice is a no-op)", tags: ["bindings"], ...jsonRequest("BindingRequest") },
     })
-    .get("/bindings", ({ query, set }) => given(check.bindingQuery(query), set, (q) => ({ ok: true as const, value: broker.bindings(q) })), {
-      response: { 200: "Bindings", 422: "Error", ...E403 },
+    .get("/bindings", ({ query, set }) => {
+      const q = check.bindingQuery(query);
+      if (!q.ok) return answer(q, set) as never;
+      const { exchange, queue, ...list } = q.value;
+      return listed({ ok: true, value: list }, set, broker.bindings({ exchange, queue }), (b) => [b.exchange_name, b.queue_name, b.key]);
+    }, {
+      response: { 200: t.Union([t.Ref("Bindings"), t.Ref("PagedBindings")]), 422: "Error", ...E403 },
       detail: { tags: ["bindings"], ...queryParams(BindingQuery) },
     })
     .delete(

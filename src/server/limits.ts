@@ -85,6 +85,12 @@ export const WS_IDLE_TIMEOUT_SECONDS = 120;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 /** From 100 ms (a commit and one turn for the answers) to a minute (a stop must not hang a deploy). */
 export const SHUTDOWN_TIMEOUT_MS_BOUNDS = { min: 100, max: 60_000 } as const;
+/**
+ * SHUTDOWN_DELAY_MS: after SIGTERM, how long the broker keeps serving with GET /readyz at 503 before
+ * it stops, so a load balancer takes it out of rotation first (Kubernetes' preStop pause). Default none.
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 0;
+export const SHUTDOWN_DELAY_MS_BOUNDS = { min: 0, max: 60_000 } as const;
 /** After the last commit, one turn for its CONFIRM frames and HTTP answers to go out before the sockets close (1001). */
 export const SHUTDOWN_ANSWER_MS = 20;
 /** How long shutdown waits for the HTTP server to finish open requests before exiting anyway. */
@@ -130,3 +136,13 @@ export const SEED_REALTIME_WORKERS = 10;
 export const SEED_SYNC_WORKERS = 20;
 /** What the seed's worker counts may be set to: positive, and no more than any machine runs. */
 export const SEED_WORKERS_BOUNDS = { min: 1, max: 1 << 16 } as const;
+
+// ---- overview (dashboard) ------------------------------------------------------------------------
+
+/** One overview sample (rates, gauges) per second, for the dashboard's live charts. */
+export const OVERVIEW_INTERVAL_MS = 1_000;
+/** Ten minutes of samples kept in memory (about 100 KiB). */
+export const OVERVIEW_SAMPLES = 600;
+/** How often the store is pinged for the overview's status, and how long a ping (also /readyz's) may take. */
+export const STORE_PING_EVERY_MS = 5_000;
+export const STORE_PING_TIMEOUT_MS = 2_000;

@@ -1,7 +1,6 @@
 import type { QueueView } from "../broker/views.ts";
 
-/** Upper bounds (seconds) of the store commit latency histogram: 0.5 ms to 5 s, as Prometheus' defaults but finer at the low end. */
-export const COMMIT_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+export { COMMIT_LATENCY_BUCKETS } from "../broker/stats.ts";
 
 export type Histogram = {
   /** Cumulative counts, one per COMMIT_LATENCY_BUCKETS bound (`le`), then +Inf = count. */

@@ -38,6 +38,25 @@ const Queue = t.Object({
 });
 const Binding = t.Object({ exchange_name: t.String(), queue_name: t.String(), key: t.String(), arguments: BindingArgs });
 
+const Message = t.Object({
+    seq: t.Integer(),
+    id: t.String({ description: "The unique_id" }),
+    exchange: t.String(),
+    routing_key: t.String(),
+    headers: t.Record(t.String(), t.Unknown(), { description: "Dead-lettered messages carry their death history in x-death (RabbitMQ's)" }),
+    payload: t.Unknown(),
+    timestamp: t.Integer({ description: "When the broker accepted it, ms since the epoch" }),
+    message_id: t.Union([t.String(), t.Null()]),
+    state: t.Union([t.Literal("ready"), t.Literal("delayed"), t.Literal("unacked")], { description: "Waiting, waiting for its delay, or out with a consumer" }),
+    redelivered: t.Boolean(),
+    deliveries: t.Integer({ description: "Times handed to a consumer" }),
+    deliver_at: t.Union([t.Integer(), t.Null()]),
+    expires_at: t.Union([t.Integer(), t.Null()]),
+    bytes: t.Integer(),
+  });
+const pageOf = <T extends ReturnType<typeof t.Object>>(item: T) =>
+  t.Object({ items: t.Array(item), total: t.Integer({ description: "All items" }), filtered: t.Integer({ description: "Items matching `name`" }), page: t.Integer(), page_size: t.Integer() });
+
 export const models = {
   Error: t.Object({ error: t.Object({ code: t.String(), message: t.String() }) }),
   Pong: t.Object({ message: t.Literal("PONG") }),
@@ -94,6 +113,78 @@ export const models = {
     id: t.String({ description: "The message's unique_id (for a duplicate: the original message's)" }),
     duplicate: t.Boolean({ description: "message_id seen within the dedup window: confirmed, not enqueued again" }),
   }),
+  PagedExchanges: pageOf(Exchange),
+  PagedQueues: pageOf(Queue),
+  PagedBindings: pageOf(Binding),
+  Message,
+  Peek: t.Object({
+    messages: t.Array(Message),
+    next_after: t.Union([t.Integer(), t.Null()], { description: "Pass as `after` for the next page; null at the end" }),
+  }),
+  MoveRequest: t.Object({
+    to: t.Optional(t.String({ description: "The queue to move into; without it each message goes back to the queue it last died in (x-death)" })),
+    seqs: t.Optional(t.Array(t.Integer({ minimum: 1 }), { maxItems: 10_000, description: "Only these messages; without it every ready message" })),
+  }, closed),
+  MoveResult: t.Object({
+    moved: t.Integer(),
+    skipped: t.Integer({ description: "Not moved: no death record, target gone or full, or not ready (with a consumer, delayed)" }),
+  }),
+  Connections: t.Object({
+    connections: t.Array(
+      t.Object({
+        id: t.String(),
+        remote_address: t.Union([t.String(), t.Null()]),
+        opened_at: t.Integer(),
+        subscriptions: t.Array(t.Object({ queue: t.String() })),
+        consumers: t.Array(t.Object({ id: t.String(), queue: t.String(), prefetch: t.Integer(), unacked: t.Integer() })),
+        unacked: t.Integer(),
+        buffered_bytes: t.Integer({ description: "Written to the socket, not yet sent" }),
+      }),
+    ),
+  }),
+  Overview: t.Object({
+    version: t.String(),
+    node: t.String(),
+    uptime_seconds: t.Number(),
+    connections: t.Integer(),
+    exchanges: t.Integer(),
+    queues: t.Integer(),
+    bindings: t.Integer(),
+    consumers: t.Integer(),
+    subscribers: t.Integer(),
+    messages_ready: t.Integer(),
+    messages_unacked: t.Integer(),
+    queued_bytes: t.Integer(),
+    max_queued_bytes: t.Integer(),
+    store: t.Object({
+      backend: t.String(),
+      location: t.String(),
+      status: t.Union([t.Literal("ok"), t.Literal("failing")]),
+      last_error: t.Union([t.String(), t.Null()]),
+    }),
+    event_loop: t.Object({ max_stall_ms: t.Number(), recent_max_stall_ms: t.Number() }),
+    totals: t.Object({
+      published: t.Integer(),
+      routed: t.Integer(),
+      unroutable: t.Integer(),
+      delivered: t.Integer(),
+      acknowledged: t.Integer(),
+      redelivered: t.Integer(),
+      dead_lettered: t.Integer(),
+    }),
+    alarms: t.Array(t.Object({ name: t.String(), reason: t.String() })),
+  }),
+  OverviewHistory: t.Object({
+    interval_ms: t.Integer(),
+    samples: t.Array(t.Object({
+      t: t.Integer(),
+      rates: t.Record(t.String(), t.Number(), { description: "Per second: published, routed, unroutable, delivered, acknowledged, redelivered, dead_lettered" }),
+      connections: t.Integer(),
+      queued_bytes: t.Integer(),
+      max_stall_ms: t.Number(),
+    })),
+  }),
+  Health: t.Object({ status: t.Literal("alive") }),
   Declared: t.Object({ created: t.Boolean() }),
   Empty: t.Object({}),
   Removed: t.Object({ messages: t.Integer() }),
@@ -137,16 +228,29 @@ export const models = {
   }),
   Readiness: t.Object({
     status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
-    alarms: t.Array(t.Literal("disk"), { description: "Alarms in effect (RabbitMQ's resource alarms); empty when ready" }),
+    alarms: t.Array(t.String(), { description: "Why not ready: shutting_down, store (the database does not answer), disk (RabbitMQ's resource alarm); empty when ready" }),
     message: t.Optional(t.String({ description: "What each alarm refuses, and why (only while one is on)" })),
   }),
 };
+
+/** A non-negative integer in a query string (queries are strings; no coercion of "1e3" or " 5"). */
+const Digits = (description: string) => t.Optional(t.String({ pattern: "^(0|[1-9][0-9]{0,14})$", description }));
+const listParams = {
+  page: Digits("Page number, from 1 (any of these parameters makes the answer a page: {items, total, filtered, page, page_size})"),
+  page_size: Digits("Items per page, 1-500 (default 50)"),
+  name: t.Optional(t.String({ description: "Only items whose name holds this, case-insensitively" })),
+  sort: t.Optional(t.String({ description: "A field of the items to sort by (default: name order)" })),
+  order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")])),
+};
+export const ListQuery = t.Object(listParams, closed);
+export const PeekQuery = t.Object({ after: Digits("Messages with a seq above this (default 0)"), limit: Digits("At most this many, 1-500 (default 50)") }, closed);
+export const ConnectionsQuery = t.Object({ queue: t.Optional(t.String({ description: "Only connections subscribed to or consuming from this queue" })) }, closed);
 
 /** Query flags are strings on the wire: exactly "true" or "false". */
 const Flag = t.Optional(t.Union([t.Literal("true"), t.Literal("false")]));
 export const DeleteQueueQuery = t.Object({ if_unused: Flag, if_empty: Flag }, closed);
 export const DeleteExchangeQuery = t.Object({ if_unused: Flag }, closed);
-export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: t.Optional(t.String()) }, closed);
+export const BindingQuery = t.Object({ exchange: t.Optional(t.String()), queue: t.Optional(t.String()), ...listParams }, closed);
 
 /** A frame's `id`, echoed in its reply. */
 const FrameId = t.Optional(t.Union([t.String(), t.Number()]));

@@ -64,7 +64,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       if (request.method !== "GET") {
         return errorResponse({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use GET (a WebSocket upgrade)` }, { allow: "GET" });
       }
-      if (server.upgrade(request, { data: newSocketState(server) })) return undefined;
+      if (server.upgrade(request, { data: newSocketState(server, server.requestIP(request)?.address ?? null) })) return undefined;
       return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
     }
     // [CORS-1] A page on another site can send a POST without asking first (text/plain is a

@@ -15,10 +15,24 @@ import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-sess
  * socket at a time. It is the broker's delivery sink: it encodes each message here, once for all
  * subscribers of a queue. Made by Broker.start, with the broker it carries commands to.
  */
+/** A WebSocket connection as GET /connections shows it. */
+export type ConnectionView = {
+  id: string;
+  remote_address: string | null;
+  opened_at: number;
+  subscriptions: { queue: string }[];
+  consumers: { id: string; queue: string; prefetch: number; unacked: number }[];
+  unacked: number;
+  buffered_bytes: number;
+};
+
 export class WsHub implements DeliverySink {
   private readonly sockets = new Set<Socket>();
   private readonly fanOut: FanOut<SocketState>;
-  private readonly consumers = new Map<string, { ws: Socket; queue: string }>();
+  private readonly consumers = new Map<string, { ws: Socket; queue: string; prefetch: number }>();
+  /** Connections since start, for /metrics. */
+  opened = 0;
+  closed = 0;
   /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
   private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
   /** [HIST-2] Subscriptions waiting for their queue's stored history, per socket, by queue. */
@@ -78,6 +92,7 @@ export class WsHub implements DeliverySink {
 
   open(ws: Socket): void {
     this.sockets.add(ws);
+    this.opened++;
   }
 
   message(ws: Socket, raw: string | Buffer): void {
@@ -144,7 +159,7 @@ export class WsHub implements DeliverySink {
       }
       case "CONSUME": {
         const consumer = consumerOf(ws, frame.queue);
-        this.consumers.set(consumer, { ws, queue: frame.queue });
+        this.consumers.set(consumer, { ws, queue: frame.queue, prefetch: frame.prefetch });
         ws.data.consuming.add(frame.queue);
         // [CONSUME-1] CONSUMING only for a queue that took the consumer (no CONSUMING-then-ERROR), before any delivery.
         const consumed = broker.consume(consumer, frame.queue, ws.data.connection, frame.prefetch, () =>
@@ -239,6 +254,7 @@ export class WsHub implements DeliverySink {
   }
 
   close(ws: Socket): void {
+    if (this.sockets.has(ws)) this.closed++;
     this.subscribing.delete(ws);
     clearTimeout(this.cut.get(ws));
     this.cut.delete(ws);
@@ -293,6 +309,40 @@ export class WsHub implements DeliverySink {
 
   private dropTags(ws: Socket, queue: string): void {
     for (const [tag, q] of ws.data.tags) if (q === queue) ws.data.tags.delete(tag);
+  }
+
+  /** The open connections, for the management API; with `queue`, those subscribed to it or consuming from it. */
+  connectionViews(queue?: string): ConnectionView[] {
+    const views: ConnectionView[] = [];
+    for (const ws of this.sockets) {
+      const { data } = ws;
+      if (queue !== undefined && !data.queues.has(queue) && !data.consuming.has(queue)) continue;
+      const consumers = [...data.consuming].map((q) => {
+        let unacked = 0;
+        for (const held of data.tags.values()) if (held === q) unacked++;
+        return { id: `${data.connection}/${q}`, queue: q, prefetch: this.consumers.get(consumerOf(ws, q))?.prefetch ?? 0, unacked };
+      });
+      views.push({
+        id: data.connection,
+        remote_address: data.remoteAddress,
+        opened_at: data.openedAt,
+        subscriptions: [...data.queues].map((q) => ({ queue: q })),
+        consumers,
+        unacked: data.tags.size,
+        buffered_bytes: ws.getBufferedAmount(),
+      });
+    }
+    return views;
+  }
+
+  /** Closes one connection (4010); what its consumers held goes back to their queues. False if there is none. */
+  closeConnection(id: string): boolean {
+    for (const ws of this.sockets) {
+      if (ws.data.connection !== id) continue;
+      ws.close(CloseCodes.CLOSED_BY_ADMIN, "closed by an administrator");
+      return true;
+    }
+    return false;
   }
 
   /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */

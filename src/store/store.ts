@@ -94,6 +94,9 @@ export interface Store {
    */
   readHistory(queue: string, range: { readonly from: number; readonly to: number; readonly limit: number }): Promise<StoredHistory>;
 
+  /** Resolves once the database answered a trivial query (GET /readyz); rejects if it cannot. Never waits behind writes. */
+  ping(): Promise<void>;
+
   putExchange(exchange: StoredExchange): Promise<void>;
   /** Also removes the exchange's bindings. */
   deleteExchange(name: string): Promise<void>;

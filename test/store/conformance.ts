@@ -86,6 +86,13 @@ export function storeConformance(open: () => Promise<OpenedStore>): void {
     opened = undefined;
   });
 
+  test("ping answers while the store is open, and fails once it is closed (GET /readyz)", async () => {
+    const { store } = await fresh();
+    await store.ping();
+    await store.close(NOTHING_IN_FLIGHT);
+    await expect(store.ping()).rejects.toThrow();
+  });
+
   test("an empty database loads empty, as after a clean shutdown", async () => {
     const { store } = await fresh();
     expect(await store.load(0)).toEqual({ exchanges: [], queues: [], bindings: [], delayed: [], recentIds: [], cleanShutdown: true });

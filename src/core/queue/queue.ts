@@ -29,6 +29,9 @@ export type StoredReplay = {
   readonly truncated?: boolean;
 };
 
+/** Seqs from..to of a durable queue on disk only, at most `limit` rows, as Store.readMessages takes them. */
+export type DiskRange = { readonly from: number; readonly to: number; readonly limit: number; readonly delayedAfter: number };
+
 /** A durable queue's stored messages as the store counts them at start-up (delayed ones included), without reading them. */
 export type StoredBacklog = { readonly count: number; readonly bytes: number; readonly firstSeq: number; readonly lastSeq: number; readonly delayedAfter: number };
 
@@ -681,6 +684,54 @@ export class QueueState {
     if (due !== undefined) effects.push(...due);
     effects.push(...dead);
     return effects;
+  }
+
+  // ---- inspection and moving (management) ---------------------------------------------------
+
+  /**
+   * Peek: the messages after `after` this queue holds in memory (ready, delayed, out with
+   * consumers), at most `limit`, in seq order, and the seq ranges on disk only after `after`, for
+   * the broker to read. Changes nothing.
+   */
+  inspect(after: number, limit: number): { entries: { entry: Entry; state: "ready" | "delayed" | "unacked" }[]; disk: DiskRange[] } {
+    const entries: { entry: Entry; state: "ready" | "delayed" | "unacked" }[] = [];
+    for (const entry of this.ready) if (entry.seq > after) entries.push({ entry, state: "ready" });
+    for (const entry of this.tail.pending) if (entry.seq > after) entries.push({ entry, state: "ready" });
+    for (const entry of this.delayed) if (entry.seq > after) entries.push({ entry, state: "delayed" });
+    for (const entry of this.consumers.heldEntries()) if (entry.seq > after) entries.push({ entry, state: "unacked" });
+    entries.sort((a, b) => a.entry.seq - b.entry.seq);
+    if (entries.length > limit) entries.length = limit;
+    const disk: DiskRange[] = [];
+    for (const run of this.tail.runs) {
+      if (run.to <= after) continue;
+      disk.push({ from: Math.max(run.from, after + 1), to: run.to, limit, delayedAfter: run.delayedAfter });
+    }
+    return { entries, disk };
+  }
+
+  /**
+   * Takes ready, committed messages out of the window for a move, in order, at most `limit`:
+   * nobody else gets them while their copies are stored elsewhere. finishMove or returnMoved next.
+   */
+  takeForMove(pick: (entry: Entry) => boolean, limit: number): Entry[] {
+    let taken = 0;
+    return this.ready.removeWhere((entry) => entry.committed && taken < limit && pick(entry) && ++taken > 0);
+  }
+
+  /** Whether a ready message up to `through` still waits for its commit (a move takes only committed ones). */
+  awaitsCommit(through: number): boolean {
+    for (const entry of this.ready) if (!entry.committed && entry.seq <= through) return true;
+    return false;
+  }
+
+  /** The moved messages' copies are stored: they leave this queue, undelivered here. */
+  finishMove(entries: readonly Entry[]): void {
+    for (const entry of entries) this.discard(entry);
+  }
+
+  /** Storing the copies failed: the messages go back to the head, in their order. */
+  returnMoved(entries: readonly Entry[]): void {
+    for (let i = entries.length - 1; i >= 0; i--) this.ready.pushFront(entries[i]!);
   }
 
   // ---- removal and durability -----------------------------------------------------------------

@@ -219,6 +219,10 @@ export class MemoryStore implements Store {
     if (scope === "full") for (const [messageId, recent] of db.recentIds) if (recent.until <= now) db.recentIds.delete(messageId);
   }
 
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("the store is closed");
+  }
+
   async close(inFlight: ReadonlyMap<string, readonly number[]>): Promise<void> {
     this.open();
     for (const [queue, seqs] of inFlight) {

@@ -201,6 +201,10 @@ export class PostgresStore implements Store {
     );
   }
 
+  async ping(): Promise<void> {
+    await this.watched(() => this.reader.unsafe("select 1"));
+  }
+
   async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
     const delayedAfter = Number.isFinite(range.delayedAfter) ? range.delayedAfter : Number.MAX_SAFE_INTEGER;
     let rows: MessageRow[];

@@ -182,6 +182,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  async ping(): Promise<void> {
+    this.sqlite.query("select 1").get();
+  }
+
   async readMessages(queue: string, range: ReadRange): Promise<StoredMessage[]> {
     const delayedAfter = Number.isFinite(range.delayedAfter) ? range.delayedAfter : Number.MAX_SAFE_INTEGER;
     let rows: MessageRow[];
