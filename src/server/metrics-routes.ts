@@ -30,7 +30,9 @@ export function metricsRoutes({ broker, metrics, queueLimit }: MetricsRoutesDeps
         return new Response(text, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, vary: "Accept" } }) as never;
       },
       {
-        // No response schema: Elysia would check the text against it. Both answers documented here.
+        // The JSON goes through the Metrics model as /metrics/json's does; the text is a Response,
+        // which Elysia sends as is. detail.responses documents both content types.
+        response: { 200: "Metrics", ...E403 },
         detail: {
           summary: "Prometheus metrics (text format 0.0.4); the JSON snapshot with Accept: application/json (or GET /metrics/json)",
           tags: ["ops"],
