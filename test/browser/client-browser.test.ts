@@ -10,7 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { connect, type PubsubClient } from "../../src/client/index.ts";
 import { BUN, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
 import { until } from "../support/until.ts";
-import { launchChromium } from "../support/chromium.ts";
+import { launchChromium } from "./support/chromium.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 let broker: BrokerProcess;

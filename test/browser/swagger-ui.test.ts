@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBroker, type BrokerProcess } from "../support/broker-process.ts";
-import { launchChromium } from "../support/chromium.ts";
+import { launchChromium } from "./support/chromium.ts";
 
 let broker: BrokerProcess;
 let browser: Browser;
