@@ -1,0 +1,137 @@
+/**
+ * The dashboard's only caller of fetch: one function per REST route it uses. Request and answer
+ * types come from the schemas the broker validates with (through the client's wire types), so a
+ * change there fails the type check here. Names in paths are always encoded.
+ */
+import type { Binding, BindingDeclare, Declared, Exchange, ExchangeDeclare, Headers, PublishResult, Queue, QueueDeclare, Removed } from "../client/wire.ts";
+
+export type { Binding, Exchange, Headers, Queue };
+
+/** The broker's own error, `{"error":{"code","message"}}`, with the HTTP status it came with. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Rates = { published: number; routed: number; unroutable: number; delivered: number; acknowledged: number; redelivered: number; dead_lettered: number };
+export type Sample = { t: number; rates: Rates; connections: number; queued_bytes: number; max_stall_ms: number };
+export type History = { interval_ms: number; samples: Sample[] };
+export type Overview = {
+  version: string;
+  node: string;
+  uptime_seconds: number;
+  connections: number;
+  exchanges: number;
+  queues: number;
+  bindings: number;
+  consumers: number;
+  subscribers: number;
+  messages_ready: number;
+  messages_unacked: number;
+  queued_bytes: number;
+  max_queued_bytes: number;
+  store: { backend: string; location: string; status: "ok" | "failing"; last_error: string | null };
+  event_loop: { max_stall_ms: number; recent_max_stall_ms: number };
+  totals: Rates;
+  alarms: { name: string; reason: string }[];
+};
+
+export type Page<T> = { items: T[]; total: number; filtered: number; page: number; page_size: number };
+export type PageQuery = { page: number; page_size: number; name?: string; sort?: string; order?: "asc" | "desc" };
+
+export type Death = { count: number; reason: string; queue: string; time: number; exchange: string; "routing-keys": string[] };
+export type PeekedMessage = {
+  seq: number;
+  id: string;
+  exchange: string;
+  routing_key: string;
+  headers: Headers;
+  payload: unknown;
+  timestamp: number;
+  redelivered: boolean;
+  deliveries: number;
+  state: "ready" | "delayed" | "unacked";
+  deliver_at: number | null;
+  expires_at: number | null;
+  bytes: number;
+};
+export type Peek = { messages: PeekedMessage[]; next_after: number | null };
+export type Moved = { moved: number; skipped: number };
+
+export type Connection = {
+  id: string;
+  remote_address: string;
+  opened_at: number;
+  subscriptions: { queue: string }[];
+  consumers: { id: string; queue: string; prefetch: number; unacked: number }[];
+  unacked: number;
+  buffered_bytes: number;
+};
+
+export type Publish = { exchange_name: string; key: string; payload: unknown; headers?: Headers };
+
+const segment = encodeURIComponent;
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, "content-type": "application/json" };
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const code = typeof error?.code === "string" ? error.code : `HTTP_${response.status}`;
+    const message = typeof error?.message === "string" ? error.message : text.slice(0, 200) || response.statusText;
+    throw new ApiError(response.status, code, message);
+  }
+  return parsed as T;
+}
+
+const query = (params: Record<string, string | number | undefined>): string => {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== "") search.set(name, String(value));
+  const text = search.toString();
+  return text === "" ? "" : `?${text}`;
+};
+
+export const api = {
+  overview: () => call<Overview>("GET", "/overview"),
+  history: () => call<History>("GET", "/overview/history"),
+  /** The live samples: one connection, opened and closed by the caller. */
+  streamUrl: "/overview/stream",
+
+  exchanges: (q: PageQuery) => call<Page<Exchange>>("GET", `/exchanges${query(q)}`),
+  exchange: (name: string) => call<Exchange>("GET", `/exchanges/${segment(name)}`),
+  declareExchange: (body: ExchangeDeclare) => call<Declared>("POST", "/exchanges", body),
+  deleteExchange: (name: string) => call<object>("DELETE", `/exchanges/${segment(name)}`),
+
+  queues: (q: PageQuery) => call<Page<Queue>>("GET", `/queues${query(q)}`),
+  queue: (name: string) => call<Queue>("GET", `/queues/${segment(name)}`),
+  declareQueue: (body: QueueDeclare) => call<Declared>("POST", "/queues", body),
+  deleteQueue: (name: string) => call<Removed>("DELETE", `/queues/${segment(name)}`),
+  purgeQueue: (name: string) => call<Removed>("DELETE", `/queues/${segment(name)}/messages`),
+  peek: (name: string, after: number, limit: number) => call<Peek>("GET", `/queues/${segment(name)}/messages${query({ after, limit })}`),
+  move: (name: string, body: { to?: string; seqs?: number[] }) => call<Moved>("POST", `/queues/${segment(name)}/move`, body),
+
+  bindings: (q: PageQuery & { exchange?: string; queue?: string }) => call<Page<Binding>>("GET", `/bindings${query(q)}`),
+  bind: (body: BindingDeclare) => call<Declared>("POST", "/bindings", body),
+  unbind: (body: BindingDeclare) => call<object>("DELETE", "/bindings", body),
+
+  publish: (body: Publish) => call<PublishResult>("POST", "/publish", body),
+
+  connections: (queue?: string) => call<{ connections: Connection[] }>("GET", `/connections${query({ queue })}`),
+  closeConnection: (id: string) => call<object>("DELETE", `/connections/${segment(id)}`),
+};

@@ -1,0 +1,65 @@
+/**
+ * The overview's live feed: the broker's ring buffer (GET /overview/history) once, then one
+ * EventSource adding a sample a second. Closed while the tab is hidden — nothing runs then — and
+ * on return the history is read again, filling the gap.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, type Sample } from "./api.ts";
+
+/** The broker keeps 600 one-second samples: ten minutes. */
+export const HISTORY_SAMPLES = 600;
+
+export type Live = { samples: Sample[]; state: "connecting" | "live" | "paused" | "lost" };
+
+export function useLiveSamples(onSample?: (sample: Sample) => void): Live {
+  const [live, setLive] = useState<Live>({ samples: [], state: "connecting" });
+  const callback = useRef(onSample);
+  callback.current = onSample;
+
+  useEffect(() => {
+    let source: EventSource | undefined;
+    let generation = 0;
+    const append = (sample: Sample) =>
+      setLive((now) => {
+        const last = now.samples[now.samples.length - 1];
+        if (last !== undefined && sample.t <= last.t) return now;
+        const samples = [...now.samples, sample];
+        return { samples: samples.length > HISTORY_SAMPLES ? samples.slice(samples.length - HISTORY_SAMPLES) : samples, state: "live" };
+      });
+    const start = () => {
+      const mine = ++generation;
+      setLive((now) => ({ ...now, state: "connecting" }));
+      api
+        .history()
+        .then((history) => mine === generation && setLive({ samples: history.samples.slice(-HISTORY_SAMPLES), state: "live" }))
+        .catch(() => mine === generation && setLive((now) => ({ ...now, state: "lost" })));
+      source = new EventSource(api.streamUrl);
+      source.addEventListener("sample", (event) => {
+        const sample = JSON.parse((event as MessageEvent<string>).data) as Sample;
+        append(sample);
+        callback.current?.(sample);
+      });
+      // EventSource reconnects by itself; say so meanwhile.
+      source.onerror = () => mine === generation && setLive((now) => ({ ...now, state: source?.readyState === EventSource.CLOSED ? "lost" : "connecting" }));
+    };
+    const stop = () => {
+      generation++;
+      source?.close();
+      source = undefined;
+    };
+    const onVisibility = () => {
+      if (document.hidden) {
+        stop();
+        setLive((now) => ({ ...now, state: "paused" }));
+      } else if (source === undefined) start();
+    };
+    if (!document.hidden) start();
+    else setLive((now) => ({ ...now, state: "paused" }));
+    document.addEventListener("visibilitychange", onVisibility);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisibility);
+      stop();
+    };
+  }, []);
+  return live;
+}

@@ -1,0 +1,32 @@
+/**
+ * A destructive action behind a confirmation: a native modal <dialog> (focus is trapped in it,
+ * Escape cancels), naming exactly what will happen.
+ */
+import { useRef } from "preact/hooks";
+import { html } from "../html.ts";
+
+type Props = {
+  label: string;
+  /** What it acts on, when the row around it says so already: read out, not shown. */
+  subject?: string;
+  question: string;
+  confirmLabel?: string;
+  onConfirm: () => void;
+  disabled?: boolean;
+  danger?: boolean;
+};
+
+export function ConfirmButton({ label, subject, question, confirmLabel = label, onConfirm, disabled = false, danger = true }: Props) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const close = () => dialog.current?.close();
+  return html`
+    <button type="button" class=${danger ? "danger" : ""} disabled=${disabled} onClick=${() => dialog.current?.showModal()}>${label}${subject === undefined ? null : html`<span class="visually-hidden"> ${subject}</span>`}</button>
+    <dialog ref=${dialog} aria-label=${subject === undefined ? label : `${label} ${subject}`}>
+      <p>${question}</p>
+      <div class="actions">
+        <button type="button" class=${danger ? "danger" : "primary"} onClick=${() => { close(); onConfirm(); }}>${confirmLabel}</button>
+        <button type="button" autofocus onClick=${close}>Cancel</button>
+      </div>
+    </dialog>
+  `;
+}
