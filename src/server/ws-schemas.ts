@@ -10,11 +10,14 @@ import { frameModels } from "./schemas.ts";
  */
 
 const closed = { additionalProperties: false } as const;
+/** A copy of `schema` saying what it is here (CloneType's options never override the schema's own keys). */
+const described = <T extends TSchema>(schema: T, description: string): T => ({ ...CloneType(schema), description });
 
 /** A frame's `id`, chosen by the client: every answer to that frame names it. */
-export const FrameId = CloneType(frameModels.PingFrame.properties.id, {
-  description: "Chosen by the client; the answer to this frame (reply or ERROR) names it, so many frames may be in flight",
-});
+export const FrameId = described(
+  t.Optional(frameModels.PingFrame.properties.id, false), // the model's id, without its "optional" mark
+  "Chosen by the client; the answer to this frame (reply or ERROR) names it, so many frames may be in flight",
+);
 
 /**
  * What every client frame is, before its type is known. Open: fields beyond these are ignored, as
@@ -51,14 +54,14 @@ export function clientFrameSchema(type: ClientFrameType): TObject {
   return t.Object({
     type: t.Literal(type),
     payload: required ? CloneType(payload) : t.Optional(CloneType(payload)),
-    id: t.Optional(CloneType(FrameId, { description: "Read only when payload has no id (the payload's id is the usual place)" })),
+    id: t.Optional(described(FrameId, "Read only when the payload has no id (the payload is the usual place)")),
   });
 }
 
 // ---- frames the broker sends ------------------------------------------------------------------
 
 /** The id of the frame answered: a reply is sent only to a frame that had one. */
-const Echoed = CloneType(FrameId, { description: "The id of the frame this answers" });
+const Echoed = described(FrameId, "The id of the frame this answers");
 const QueueName = t.String({ description: "The queue" });
 const Seq = t.Integer({ minimum: 1, description: "The message's place in its queue, increasing; resume with SUBSCRIBE since" });
 const Tag = t.Integer({ minimum: 1, description: "Names this delivery in ACK and NACK; unique per broker run" });
@@ -144,7 +147,7 @@ export const serverFrames = {
     {
       code: t.Union(frameErrorCodes.map((code) => t.Literal(code)), { description: "Stable: act on the code, not the message" }),
       message: t.String({ description: "What was wrong, for a person" }),
-      id: t.Optional(CloneType(FrameId, { description: "The id of the frame refused, when it had a usable one (even in a frame too deep to parse)" })),
+      id: t.Optional(described(FrameId, "The id of the frame refused, when it had a usable one (even in a frame too deep to parse)")),
       queue_name: t.Optional(t.String({ description: "Only when a queue this connection used was deleted" })),
     },
     "A frame refused (nothing of it took effect), or a queue this connection used was deleted. The socket stays open",
