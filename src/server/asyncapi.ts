@@ -78,7 +78,7 @@ function channelMessages() {
   for (const type of clientTypes) add(messageNameOf(type), message(clientFrameSchema(type), clientFrameText[type]));
   for (const name of serverNames) {
     const text = serverFrameText[name];
-    add(name, message(serverFrames[name], name === "Error" ? { ...text, description: `${text.description ?? ""}${ERROR_CODES}` } : text));
+    add(name, message(serverFrames[name], name === "Error" ? { ...text, description: `The codes (the REST API's):\n\n${ERROR_CODES}` } : text));
   }
   return messages;
 }

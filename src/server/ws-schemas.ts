@@ -46,12 +46,13 @@ export const clientPayloads = {
 } as const satisfies Record<string, TObject>;
 export type ClientFrameType = keyof typeof clientPayloads;
 
-/** A whole client frame of one type, as the document shows it: the envelope around the type's payload model. */
+/** A whole client frame of one type, as the document shows it: the envelope, its type fixed and its payload the type's model. */
 export function clientFrameSchema(type: ClientFrameType): TObject {
   const payload = clientPayloads[type];
   // A frame without a payload is read as `payload: {}`: required only when the model requires a field.
   const required = (payload.required ?? []).length > 0;
   return t.Object({
+    ...ClientEnvelope.properties,
     type: t.Literal(type),
     payload: required ? CloneType(payload) : t.Optional(CloneType(payload)),
     id: t.Optional(described(FrameId, "Read only when the payload has no id (the payload is the usual place)")),
