@@ -80,7 +80,8 @@ function family(out: string[], name: string, kind: Kind, help: string, samples: 
 
 const one = (value: number): Sample[] => [["", value]];
 const labelled = (name: string, value: string) => `{${name}="${escapeLabelValue(value)}"}`;
-const seconds = (ms: number) => ms / 1000;
+/** Milliseconds to seconds at microsecond precision (no `0.005900000000000001`). */
+const seconds = (ms: number) => Math.round(ms * 1000) / 1e6;
 
 type QueueFamily = { name: string; kind: "counter" | "gauge"; help: string; value: (q: QueueView) => number };
 

@@ -167,6 +167,8 @@ describe("broker-wide families", () => {
     expect(s.get('pubsub_build_info{version="1.2.3",node="broker-1",backend="sqlite"}')).toBe(1);
     expect(s.get("pubsub_event_loop_max_stall_seconds")).toBe(0.0315);
     expect(s.get("pubsub_paging_max_read_seconds")).toBe(0.0125);
+    const rounded = samples(render([], 1000, snapshot({ event_loop: { max_stall_ms: 95.6, recent_max_stall_ms: 5.9, stalls_over_20ms: 0 } })));
+    expect([rounded.get("pubsub_event_loop_max_stall_seconds"), rounded.get("pubsub_event_loop_recent_max_stall_seconds")]).toEqual([0.0956, 0.0059]);
     expect(s.get('pubsub_checkpoints_total{scope="full"}')).toBe(9);
     expect([s.get("pubsub_queued_bytes"), s.get("pubsub_queued_limit_bytes")]).toEqual([4096, 268_435_456]);
     expect([s.get("pubsub_disk_space_available_bytes"), s.get("pubsub_alarms_free_disk_space_watermark")]).toEqual([1e10, 0]);
