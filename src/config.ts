@@ -12,6 +12,7 @@ import {
   MAX_QUEUED_BYTES_BOUNDS,
 } from "./broker/limits.ts";
 import { ACK_TIMEOUT_MS_BOUNDS, DEFAULT_ACK_TIMEOUT_MS } from "./core/limits.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_HTTP_PORT,
@@ -49,6 +50,9 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   /** SHUTDOWN_DELAY_MS: serving on, not ready, after SIGTERM, before stopping. */
   shutdownDelayMs: number;
+  /** LOG_FORMAT and LOG_LEVEL. */
+  logFormat: LogFormat;
+  logLevel: LogLevel;
   ackTimeoutMs: number;
   dedupWindowSeconds: number;
   maxQueuedBytes: number;
@@ -91,6 +95,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     subscriberMaxBufferBytes: int(env, "SUBSCRIBER_MAX_BUFFER_BYTES", DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES, SUBSCRIBER_MAX_BUFFER_BYTES_BOUNDS),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", DEFAULT_SHUTDOWN_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS_BOUNDS),
     shutdownDelayMs: int(env, "SHUTDOWN_DELAY_MS", DEFAULT_SHUTDOWN_DELAY_MS, SHUTDOWN_DELAY_MS_BOUNDS),
+    logFormat: oneOf(env, "LOG_FORMAT", LOG_FORMATS, "text"),
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     ackTimeoutMs: int(env, "ACK_TIMEOUT_MS", DEFAULT_ACK_TIMEOUT_MS, ACK_TIMEOUT_MS_BOUNDS),
     dedupWindowSeconds: num(env, "DEDUP_WINDOW_SECONDS", DEFAULT_DEDUP_WINDOW_SECONDS, DEDUP_WINDOW_SECONDS_BOUNDS),
     maxQueuedBytes: int(env, "MAX_QUEUED_BYTES", DEFAULT_MAX_QUEUED_BYTES, MAX_QUEUED_BYTES_BOUNDS),
@@ -140,6 +146,13 @@ function listenHost(host: string): string {
     return host;
   }
   throw new ConfigError(`HOST must be an IP address or a host name to listen on (127.0.0.1, 0.0.0.0, ::1, localhost), got "${host}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const v = env[name]?.trim().toLowerCase();
+  if (v === undefined || v === "") return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${env[name]}"`);
+  return v as T;
 }
 
 function str(env: Env, name: string, fallback: string): string {

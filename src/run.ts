@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { Broker } from "./broker/broker.ts";
 import { realScheduler, systemClock } from "./real-time.ts";
 import type { Config } from "./config.ts";
+import { createLogger } from "./log.ts";
 import type { Signals } from "./signals.ts";
 import { createApp } from "./server/app.ts";
 import { DiskAlarm } from "./server/disk-alarm.ts";
@@ -16,11 +17,12 @@ import { serve } from "./server/serve.ts";
 import { WsHub } from "./server/ws-hub.ts";
 import { openStore } from "./store/open-store.ts";
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function startBroker(config: Config, version: string, signals: Signals): Promise<void> {
-  const { store, location } = await openStore(config, log);
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel });
+  const log = logger.line("info", "lifecycle");
+  const { store, location } = await openStore(config, logger.line("warn", "store"));
   const started = performance.now();
   // [DISK-1] Watches the SQLite database's filesystem; Postgres keeps its data elsewhere (no alarm).
   const disk =
@@ -30,7 +32,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
           limitBytes: config.diskFreeLimitBytes,
           clock: { now: () => performance.now() },
           scheduler: realScheduler,
-          log,
+          log: logger.line("warn", "disk_alarm"),
         })
       : undefined;
   const broker = await Broker.start(
@@ -44,10 +46,10 @@ export async function startBroker(config: Config, version: string, signals: Sign
       dedupWindowMs: config.dedupWindowSeconds * 1000,
       maxQueuedBytes: config.maxQueuedBytes,
       replayMaxBytes: config.subscriberMaxBufferBytes,
-      log,
+      log: logger.line("warn", "broker"),
       diskAlarm: () => disk?.reason(),
     },
-    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes),
+    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes, logger),
   );
   const hub = broker.sink;
   if (signals.received !== undefined) {
@@ -203,7 +205,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
   });
   let server: ReturnType<typeof serve>;
   try {
-    server = serve(config, app, hub, broker);
+    server = serve(config, app, hub, broker, logger);
   } catch (error) {
     // [CONFIG-1] Bun's message names neither variable (e.g. an address this machine does not have).
     throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
@@ -224,7 +226,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
       // New publishes are refused from here; pending ones are committed and answered.
       await broker.close();
     } catch (error) {
-      log(`flush on shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+      logger.error("store", { msg: `flush on shutdown failed: ${error instanceof Error ? error.message : String(error)}` });
       code = 1;
     }
     // One turn for the CONFIRM frames and HTTP answers of the last commit, then 1001 for every socket.

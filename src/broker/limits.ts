@@ -63,3 +63,5 @@ export const MOVE_BATCH = 256;
 /** A move waits for messages still being stored (just dead-lettered) this often, at most this many times (5 s). */
 export const MOVE_COMMIT_WAIT_MS = 10;
 export const MOVE_COMMIT_WAITS = 500;
+/** Flow control refusals are logged at most this often (with their count). */
+export const FLOW_LOG_MS = 10_000;

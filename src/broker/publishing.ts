@@ -5,7 +5,7 @@ import { messageBytes, type PublishedMessage } from "../core/message.ts";
 import { validateRoutingKey } from "../core/names.ts";
 import type { DeathReason, EnqueueOptions, Entry, QueueState } from "../core/queue.ts";
 import type { Dispatch, DurableCopy, StoreWrites } from "./dispatch.ts";
-import { MAX_REPORTED_CYCLES } from "./limits.ts";
+import { FLOW_LOG_MS, MAX_REPORTED_CYCLES } from "./limits.ts";
 import type { BrokerState } from "./state.ts";
 
 export type PublishRequest = {
@@ -36,6 +36,8 @@ export class Publishing {
   published = 0;
   /** Bytes of durable copies handed to the store and not yet committed (they are in memory until then). */
   private unstoredBytes = 0;
+  private flowRefusals = 0;
+  private flowLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly state: BrokerState,
@@ -64,6 +66,7 @@ export class Publishing {
     // [PAGE-1] A durable queue's message waits on disk once stored: only what must stay in memory
     // (transient queues, delayed messages, writes the store has not taken yet) is refused.
     if (gauge.bytes > deps.maxQueuedBytes && (this.unstoredBytes > deps.maxQueuedBytes / 4 || routed.value.some((q) => !q.durable) || (request.delay ?? 0) > 0)) {
+      this.refusedForFlow(now);
       return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes in memory, its limit (MAX_QUEUED_BYTES); publish later`);
     }
     const message: PublishedMessage = {
@@ -203,6 +206,15 @@ export class Publishing {
       this.reportedCycles.add(key);
       this.state.deps.log?.(`dead-letter cycle: a message from queue "${from.name}" already died in "${to.name}" with no rejection since; dropped there (logged once)`);
     }
+  }
+
+  /** Flow control refusals are logged at most once per FLOW_LOG_MS, with how many there were: a log line per refusal would be a flood. */
+  private refusedForFlow(now: number): void {
+    this.flowRefusals++;
+    if (now - this.flowLoggedAt < FLOW_LOG_MS) return;
+    this.state.deps.log?.(`flow control: ${this.flowRefusals} publishes refused (429) since the last report; the queues hold MAX_QUEUED_BYTES (${this.state.deps.maxQueuedBytes})`);
+    this.flowLoggedAt = now;
+    this.flowRefusals = 0;
   }
 
   /** [SLOW-2] Past MAX_QUEUED_BYTES, retained history is forgotten (oldest first) before any publish is refused. */

@@ -44,7 +44,10 @@ export function opsRoutes({ broker, connections, overview, history }: OpsDeps) {
       detail: {
         summary: "Server-sent events: one `sample` event (an OverviewHistory sample) per interval, for live charts",
         tags: ["ops"],
-        responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } } },
+        responses: {
+          200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+          403: { description: "Host or Origin not allowed (ALLOWED_HOSTS)", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        },
       },
     })
     .get("/connections", ({ query, set }) => {

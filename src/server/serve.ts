@@ -9,6 +9,7 @@ import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "./limits.ts";
 import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
 import type { WsHub } from "./ws-hub.ts";
+import type { Logger } from "../log.ts";
 import { newSocketState, type SocketState } from "./ws-session.ts";
 
 /**
@@ -31,7 +32,7 @@ type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
  * Bun's raw WebSocket handlers (full speed), and never sets reusePort, so a second broker on the
  * same port fails to start instead of silently sharing traffic.
  */
-export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker): Server<SocketState> {
+export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker, logger?: Logger): Server<SocketState> {
   const guard = hostGuard(config.allowedHosts);
   async function handle(request: Request, server: Server<SocketState>, raw: RawSegments): Promise<Response | undefined> {
     if (!guard.allowsHost(request.headers.get("host"))) {
@@ -88,6 +89,10 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
         : request;
     attachBody(routed, body);
     const response = await app.fetch(routed);
+    // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
+    if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
+      logger.info("management", { method: request.method, path: safeDecode(path), status: response.status, remote: server.requestIP(request)?.address });
+    }
     return origin !== null && originAllowed ? withCors(response, origin) : response;
   }
 
@@ -115,10 +120,10 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
       open: (ws) => hub.open(ws),
       message: (ws, message) => hub.message(ws, message),
       drain: (ws) => hub.drain(ws),
-      close: (ws) => hub.close(ws),
+      close: (ws, code) => hub.close(ws, code),
     },
     error(error) {
-      console.error(`request failed: ${error.message}`);
+      logger?.error("request.failed", { msg: error.message });
       return errorResponse({ code: ErrorCodes.INTERNAL, message: "internal error" });
     },
   });
@@ -126,6 +131,15 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker)
 }
 
 const REPLACEMENT_CHARACTER = /%EF%BF%BD/i;
+
+/** A path for the log, with names readable (it was checked to decode). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
 
 /**
  * [QUERY-1] A query must decode, and name each parameter once: with `if_empty=true&if_empty=false`

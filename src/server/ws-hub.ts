@@ -7,6 +7,7 @@ import { decodeUtf8 } from "./json-text.ts";
 import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
+import type { Logger } from "../log.ts";
 import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-session.ts";
 
 /**
@@ -41,6 +42,7 @@ export class WsHub implements DeliverySink {
   constructor(
     private readonly broker: Broker,
     private readonly maxBufferBytes: number,
+    private readonly logger?: Logger,
   ) {
     this.fanOut = new FanOut(maxBufferBytes, (ws) => this.cutSlow(ws));
   }
@@ -93,6 +95,7 @@ export class WsHub implements DeliverySink {
   open(ws: Socket): void {
     this.sockets.add(ws);
     this.opened++;
+    this.logger?.info("connection.open", { connection: ws.data.connection, remote: ws.data.remoteAddress });
   }
 
   message(ws: Socket, raw: string | Buffer): void {
@@ -109,7 +112,7 @@ export class WsHub implements DeliverySink {
       this.handle(ws, parsed.value);
     } catch (error) {
       // A bug in one frame's handling must cost that frame, not the broker.
-      console.error(`websocket frame failed: ${error instanceof Error ? error.stack : String(error)}`);
+      this.logger?.error("frame.failed", { connection: ws.data.connection, msg: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       ws.send(errorFrame(ErrorCodes.INTERNAL, "internal error"));
     }
   }
@@ -195,6 +198,7 @@ export class WsHub implements DeliverySink {
         const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
         void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
           if (!declared.ok) return reject(declared.error);
+          if (declared.value.created) this.logger?.info("management", { action: "declare_queue", queue: name, connection: ws.data.connection, remote: ws.data.remoteAddress });
           // Always answered: a server-named queue is useless until its name is known.
           ws.send(replyFrame("QUEUE_DECLARED", { queue_name: name, created: declared.value.created, ...withId }));
         });
@@ -253,8 +257,11 @@ export class WsHub implements DeliverySink {
     if (subscribed.value.truncated === true) this.cutSlow(ws);
   }
 
-  close(ws: Socket): void {
-    if (this.sockets.has(ws)) this.closed++;
+  close(ws: Socket, code?: number): void {
+    if (this.sockets.has(ws)) {
+      this.closed++;
+      this.logger?.info("connection.close", { connection: ws.data.connection, remote: ws.data.remoteAddress, code, seconds: Math.round((Date.now() - ws.data.openedAt) / 100) / 10 });
+    }
     this.subscribing.delete(ws);
     clearTimeout(this.cut.get(ws));
     this.cut.delete(ws);
@@ -273,6 +280,7 @@ export class WsHub implements DeliverySink {
     // A control frame makes Bun write out the topic frames it still holds for this socket first (it
     // does so itself only when a socket leaves its last topic), so leaving the topics discards none.
     ws.ping();
+    this.logger?.warn("subscriber.slow_closed", { connection: ws.data.connection, remote: ws.data.remoteAddress, buffered_bytes: ws.getBufferedAmount(), msg: "fell too far behind; closing with 4008 (it may resume with since)" });
     this.detach(ws);
     if (ws.getBufferedAmount() === 0) return void ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
     const timer = setTimeout(() => this.closeSlow(ws), SLOW_CLOSE_GRACE_MS);
@@ -339,6 +347,7 @@ export class WsHub implements DeliverySink {
   closeConnection(id: string): boolean {
     for (const ws of this.sockets) {
       if (ws.data.connection !== id) continue;
+      this.logger?.info("connection.closed_by_admin", { connection: id, remote: ws.data.remoteAddress });
       ws.close(CloseCodes.CLOSED_BY_ADMIN, "closed by an administrator");
       return true;
     }

@@ -173,7 +173,8 @@ test("a malformed % escape in a path name: 400", async () => {
 test("a method a route does not have: 405 with a documented code", async () => {
   const ROUTES: [string, string[]][] = [
     ["/ping", ["GET"]], ["/metrics", ["GET"]], ["/metrics/json", ["GET"]], ["/readyz", ["GET"]], ["/exchanges", ["GET", "POST"]], ["/exchanges/sentinel-x", ["GET", "DELETE"]],
-    ["/queues", ["GET", "POST"]], ["/queues/sentinel", ["GET", "DELETE"]], ["/queues/sentinel/messages", ["DELETE"]],
+    ["/queues", ["GET", "POST"]], ["/queues/sentinel", ["GET", "DELETE"]], ["/queues/sentinel/messages", ["GET", "DELETE"]], ["/queues/sentinel/move", ["POST"]],
+    ["/healthz", ["GET"]], ["/overview", ["GET"]], ["/overview/history", ["GET"]], ["/overview/stream", ["GET"]], ["/connections", ["GET"]], ["/connections/c-none", ["DELETE"]],
     ["/bindings", ["GET", "POST", "DELETE"]], ["/publish", ["POST"]],
   ];
   const cases = fc.constantFrom(...ROUTES).chain(([path, allowed]) =>

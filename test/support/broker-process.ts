@@ -38,7 +38,7 @@ export type StartOptions = {
 export const testBackend: "sqlite" | "postgres" = process.env.PUBSUB_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
 const databases = new Map<string, TestDatabase>();
 
-async function databaseUrlFor(dataDir: string): Promise<string> {
+export async function databaseUrlFor(dataDir: string): Promise<string> {
   let database = databases.get(dataDir);
   if (database === undefined) {
     database = await createDatabase();
