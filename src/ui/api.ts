@@ -3,7 +3,9 @@
  * types come from the schemas the broker validates with (through the client's wire types), so a
  * change there fails the type check here. Names in paths are always encoded.
  */
+import type { Static } from "elysia";
 import type { Binding, BindingDeclare, Declared, Exchange, ExchangeDeclare, Headers, PublishResult, Queue, QueueDeclare, Removed } from "../client/wire.ts";
+import type { models } from "../server/schemas.ts";
 
 export type { Binding, Exchange, Headers, Queue };
 
@@ -18,60 +20,20 @@ export class ApiError extends Error {
   }
 }
 
-export type Rates = { published: number; routed: number; unroutable: number; delivered: number; acknowledged: number; redelivered: number; dead_lettered: number };
-export type Sample = { t: number; rates: Rates; connections: number; queued_bytes: number; max_stall_ms: number };
-export type History = { interval_ms: number; samples: Sample[] };
-export type Overview = {
-  version: string;
-  node: string;
-  uptime_seconds: number;
-  connections: number;
-  exchanges: number;
-  queues: number;
-  bindings: number;
-  consumers: number;
-  subscribers: number;
-  messages_ready: number;
-  messages_unacked: number;
-  queued_bytes: number;
-  max_queued_bytes: number;
-  store: { backend: string; location: string; status: "ok" | "failing"; last_error: string | null };
-  event_loop: { max_stall_ms: number; recent_max_stall_ms: number };
-  totals: Rates;
-  alarms: { name: string; reason: string }[];
-};
+type Model<K extends keyof typeof models> = Static<(typeof models)[K]>;
 
-export type Page<T> = { items: T[]; total: number; filtered: number; page: number; page_size: number };
+export type Overview = Model<"Overview">;
+export type Rates = Overview["totals"];
+export type History = Model<"OverviewHistory">;
+export type Sample = History["samples"][number];
+export type Page<T> = Omit<Model<"PagedQueues">, "items"> & { items: T[] };
 export type PageQuery = { page: number; page_size: number; name?: string; sort?: string; order?: "asc" | "desc" };
-
+export type Peek = Model<"Peek">;
+export type PeekedMessage = Peek["messages"][number];
+export type Moved = Model<"MoveResult">;
+export type Connection = Model<"Connections">["connections"][number];
+/** One record of RabbitMQ's x-death header, as the broker writes it (README, Dead-lettering). */
 export type Death = { count: number; reason: string; queue: string; time: number; exchange: string; "routing-keys": string[] };
-export type PeekedMessage = {
-  seq: number;
-  id: string;
-  exchange: string;
-  routing_key: string;
-  headers: Headers;
-  payload: unknown;
-  timestamp: number;
-  redelivered: boolean;
-  deliveries: number;
-  state: "ready" | "delayed" | "unacked";
-  deliver_at: number | null;
-  expires_at: number | null;
-  bytes: number;
-};
-export type Peek = { messages: PeekedMessage[]; next_after: number | null };
-export type Moved = { moved: number; skipped: number };
-
-export type Connection = {
-  id: string;
-  remote_address: string;
-  opened_at: number;
-  subscriptions: { queue: string }[];
-  consumers: { id: string; queue: string; prefetch: number; unacked: number }[];
-  unacked: number;
-  buffered_bytes: number;
-};
 
 export type Publish = { exchange_name: string; key: string; payload: unknown; headers?: Headers };
 
@@ -124,7 +86,7 @@ export const api = {
   deleteQueue: (name: string) => call<Removed>("DELETE", `/queues/${segment(name)}`),
   purgeQueue: (name: string) => call<Removed>("DELETE", `/queues/${segment(name)}/messages`),
   peek: (name: string, after: number, limit: number) => call<Peek>("GET", `/queues/${segment(name)}/messages${query({ after, limit })}`),
-  move: (name: string, body: { to?: string; seqs?: number[] }) => call<Moved>("POST", `/queues/${segment(name)}/move`, body),
+  move: (name: string, body: Model<"MoveRequest">) => call<Moved>("POST", `/queues/${segment(name)}/move`, body),
 
   bindings: (q: PageQuery & { exchange?: string; queue?: string }) => call<Page<Binding>>("GET", `/bindings${query(q)}`),
   bind: (body: BindingDeclare) => call<Declared>("POST", "/bindings", body),
@@ -132,6 +94,6 @@ export const api = {
 
   publish: (body: Publish) => call<PublishResult>("POST", "/publish", body),
 
-  connections: (queue?: string) => call<{ connections: Connection[] }>("GET", `/connections${query({ queue })}`),
+  connections: (queue?: string) => call<Model<"Connections">>("GET", `/connections${query({ queue })}`),
   closeConnection: (id: string) => call<object>("DELETE", `/connections/${segment(id)}`),
 };

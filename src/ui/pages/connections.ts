@@ -44,13 +44,13 @@ export function ConnectionsPage() {
                 ${connections.map(
                   (c) => html`<tr key=${c.id}>
                     <td><code>${c.id}</code></td>
-                    <td>${c.remote_address}</td>
+                    <td>${c.remote_address ?? html`<span class="muted">unknown</span>`}</td>
                     <td>${time(c.opened_at)}</td>
                     <td>${c.subscriptions.length === 0 ? html`<span class="muted">none</span>` : c.subscriptions.map((s, i) => html`${i > 0 ? ", " : ""}<a href=${queueHref(s.queue)}>${s.queue}</a>`)}</td>
                     <td>${c.consumers.length === 0 ? html`<span class="muted">none</span>` : c.consumers.map((k, i) => html`${i > 0 ? ", " : ""}<a href=${queueHref(k.queue)}>${k.queue}</a> (${k.prefetch}, ${k.unacked})`)}</td>
                     <td class="num">${count(c.unacked)}</td>
                     <td class="num">${bytes(c.buffered_bytes)}</td>
-                    <td><${ConfirmButton} label="Close" subject=${c.id} question=${`Close the connection ${c.id} from ${c.remote_address}? What its consumers hold goes back to their queues.`} confirmLabel="Close"
+                    <td><${ConfirmButton} label="Close" subject=${c.id} question=${`Close the connection ${c.id} from ${c.remote_address ?? "an unknown address"}? What its consumers hold goes back to their queues.`} confirmLabel="Close"
                       onConfirm=${() => close.run(c.id).then(refresh)} /></td>
                   </tr>`,
                 )}

@@ -46,7 +46,7 @@ export function OverviewPage() {
   });
   const samples = live.samples;
   const times = useMemo(() => column(samples, (s) => s.t / 1000), [samples]);
-  const rateData = useMemo(() => [times, ...RATES.map((r) => column(samples, (s) => s.rates[r.key]))] as uPlot.AlignedData, [samples, times]);
+  const rateData = useMemo(() => [times, ...RATES.map((r) => column(samples, (s) => s.rates[r.key] ?? 0))] as uPlot.AlignedData, [samples, times]);
   const bytesData = useMemo(() => [times, column(samples, (s) => s.queued_bytes)] as uPlot.AlignedData, [samples, times]);
   const connectionData = useMemo(() => [times, column(samples, (s) => s.connections)] as uPlot.AlignedData, [samples, times]);
   const stallData = useMemo(() => [times, column(samples, (s) => s.max_stall_ms)] as uPlot.AlignedData, [samples, times]);

@@ -118,7 +118,7 @@ function Readers({ queue, connections }: { queue: string; connections: Connectio
           ${connections.map(
             (c) => html`<tr>
               <td><a href="#/connections"><code>${c.id}</code></a></td>
-              <td>${c.remote_address}</td>
+              <td>${c.remote_address ?? html`<span class="muted">unknown</span>`}</td>
               <td>${time(c.opened_at)}</td>
               <td>${c.subscriptions.some((s) => s.queue === queue) ? "yes" : "no"}</td>
               <td>${c.consumers.filter((k) => k.queue === queue).map((k) => `${k.id} (${k.prefetch}, ${k.unacked})`).join("; ") || "none"}</td>

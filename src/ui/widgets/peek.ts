@@ -3,7 +3,7 @@
  * Selected ones (or all ready ones) can be moved: back to the queue each died in, or to another.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, type Death, type Peek, type PeekedMessage } from "../api.ts";
+import { api, type Death, type Headers, type Peek, type PeekedMessage } from "../api.ts";
 import { bytes, count, json, time } from "../format.ts";
 import { html } from "../html.ts";
 import { queueHref } from "../router.ts";
@@ -82,7 +82,7 @@ export function PeekPanel({ queue, version, onChanged, onRepublish }: Props) {
     <${ErrorNotice} error=${error} />
     <ol class="messages" aria-label="Messages, oldest first">
       ${peek?.messages.map((m) => html`<li key=${m.seq}><${MessageCard} message=${m} checked=${selected.has(m.seq)} onToggle=${() => toggle(m.seq)} onRepublish=${() =>
-        onRepublish({ exchange_name: m.exchange, key: m.routing_key, payload: m.payload, headers: withoutDeathHeaders(m.headers), from: m.seq })} /></li>`)}
+        onRepublish({ exchange_name: m.exchange, key: m.routing_key, payload: m.payload, headers: withoutDeathHeaders(m.headers as Headers), from: m.seq })} /></li>`)}
     </ol>
     <nav class="pager" aria-label="Pages of messages">
       <button type="button" disabled=${after === 0} onClick=${() => { setAfter(0); setTrail([]); }}>First</button>
