@@ -36,7 +36,7 @@ const peek = (name: string) => rest("GET", `/queues/${encodeURIComponent(name)}/
 beforeAll(async () => {
   [broker, browser] = await Promise.all([startBroker(), launchChromium()]);
   for (const [name, type] of [["orders", "direct"], ["events", "topic"], ["dlx", "fanout"]]) await rest("POST", "/exchanges", { name, type });
-  for (const name of ["billing", "shipping", "audit", "peeked", "work.dlq"]) await rest("POST", "/queues", { name, durable: true });
+  for (const name of ["billing", "shipping", "audit", "peeked", "archive", "work.dlq"]) await rest("POST", "/queues", { name, durable: true });
   await rest("POST", "/queues", { name: "work", durable: true, dead_letter_exchange: "", dead_letter_routing_key: "work.dlq" });
   await Promise.all(Array.from({ length: BULK_QUEUES }, (_, i) => rest("POST", "/queues", { name: `bulk-${String(i).padStart(3, "0")}` })));
   for (const [exchange_name, queue_name, key] of [
@@ -212,7 +212,7 @@ test("topology: exchanges → bindings → queues; pick an exchange, follow a ro
   await finish(watched, "topology");
 }, PAGE_TEST_MS);
 
-test("queue page: peek shows what was published and changes nothing; publish, publish again, purge", async () => {
+test("queue page: peek shows what was published and changes nothing; publish, publish again, move selected to a chosen queue, purge", async () => {
   const payloads = [1, 2, 3].map((n) => ({ n, nested: { list: [n, n * 2], text: `message ${n}` } }));
   for (const payload of payloads) await publish(broker.url, "peeked", payload, { headers: { tenant: "acme" } });
   const [before, peekedBefore] = [await queue("peeked"), await peek("peeked")];
@@ -243,8 +243,18 @@ test("queue page: peek shows what was published and changes nothing; publish, pu
   expect((await peek("peeked")).messages.map((m: { payload: unknown }) => m.payload)).toEqual([...payloads, { from: "the form" }, payloads[0]]);
   await screenshot(page, "queue");
 
+  // Two selected ones moved to a chosen queue, in their order; the rest stay.
+  await page.getByLabel("Select message #2").check();
+  await page.getByLabel("Select message #3").check();
+  await page.getByLabel("The queue", { exact: true }).check();
+  await page.getByLabel("Destination queue").fill("archive");
+  await page.getByRole("button", { name: "Move", exact: true }).click();
+  await page.getByText("Moved 2 messages.").waitFor();
+  expect((await peek("archive")).messages.map((m: { payload: unknown }) => m.payload)).toEqual([payloads[1], payloads[2]]);
+  await until(async () => (await bodies.count()) === 3, 5_000, "the three messages left");
+
   await confirm(page, "Purge", "Purge");
-  await page.getByText("Purged 5 messages.").waitFor();
+  await page.getByText("Purged 3 messages.").waitFor();
   expect((await queue("peeked")).messages).toBe(0);
   await page.getByText("No messages here.").waitFor();
   await finish(watched, "queue-purged");
@@ -292,6 +302,11 @@ test("connections: each connection with its subscriptions and consumers; close o
   const row = page.locator("tr", { hasText: id });
   await row.getByRole("link", { name: "billing" }).waitFor();
   await page.locator("tr", { hasText: "shipping (5, 0)" }).waitFor();
+
+  // The queue's page names its readers too.
+  await page.evaluate(() => (location.hash = "#/queues/billing"));
+  await page.locator("table", { hasText: "Connections reading this queue" }).getByText(id).waitFor();
+  await page.evaluate(() => (location.hash = "#/connections"));
 
   await confirm(page, `Close ${id}`, "Close");
   await page.getByText(`Closed the connection ${id}.`).waitFor();
