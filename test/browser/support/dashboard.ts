@@ -11,12 +11,15 @@ const ROOT = resolve(import.meta.dir, "../../..");
 export const SCREENSHOTS = join(ROOT, "test/browser/screenshots");
 const AXE_SOURCE = readFileSync(join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
 /** axe's impacts that fail the test; "moderate" and "minor" are reported by axe but allowed. */
+const WAIT_MS = 8_000;
 const FAILING_IMPACTS = new Set(["serious", "critical"]);
 
 export type Watched = { page: Page; problems: string[]; foreign: string[]; requests: string[] };
 
 export async function openDashboard(browser: Browser, brokerUrl: string, hash: string): Promise<Watched> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Well inside a test's own timeout: a missing element fails with its locator, not with a test timeout.
+  page.setDefaultTimeout(WAIT_MS);
   const problems: string[] = [];
   const foreign: string[] = [];
   const requests: string[] = [];
