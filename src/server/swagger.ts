@@ -54,7 +54,7 @@ export function swaggerDocs(version: string) {
           provider: "swagger-ui",
           path: DOCS_PATH,
           specPath: SPEC_PATH,
-          documentation: { info: { title: "pubsub", version, description: "pubsub message broker" } },
+          documentation: { info: { title: "pubsub", version, description: "pubsub message broker. The WebSocket protocol at /ws: [AsyncAPI document](/asyncapi.json). The dashboard: [/ui/](/ui/)." } },
         }),
       )
       // Registered after the plugin's own GET /swagger: Elysia lets the later route win. The
