@@ -21,7 +21,9 @@ export function QueuePage({ name }: { name: string }) {
   const [readers, setReaders] = useState<Connection[] | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
   const [version, setVersion] = useState(0);
-  const [draft, setDraft] = useState<Draft>({ exchange_name: "", key: name, payload: { hello: "world" } });
+  // Each draft is numbered: the publish form is keyed by it, so "publish again" makes a fresh form.
+  const [draft, setNumberedDraft] = useState<{ draft: Draft; n: number }>({ draft: { exchange_name: "", key: name, payload: { hello: "world" } }, n: 0 });
+  const setDraft = (next: Draft) => setNumberedDraft((now) => ({ draft: next, n: now.n + 1 }));
   const previous = useRef<Reading | undefined>(undefined);
 
   const refresh = useCallback(() => {
@@ -43,7 +45,6 @@ export function QueuePage({ name }: { name: string }) {
   useEffect(() => {
     previous.current = undefined;
     setRates(undefined);
-    setDraft({ exchange_name: "", key: name, payload: { hello: "world" } });
     refresh();
     const timer = setInterval(() => !document.hidden && refresh(), REFRESH_MS);
     return () => clearInterval(timer);
@@ -90,7 +91,7 @@ export function QueuePage({ name }: { name: string }) {
     </section>
     <section aria-labelledby="publish-heading">
       <h2 id="publish-heading">Publish a message</h2>
-      <${PublishForm} draft=${draft} onPublished=${changed} />
+      <${PublishForm} key=${draft.n} draft=${draft.draft} onPublished=${changed} />
     </section>
     <section aria-labelledby="danger-heading">
       <h2 id="danger-heading">Purge or delete</h2>

@@ -16,18 +16,15 @@ export const withoutDeathHeaders = (headers: Headers): Headers => Object.fromEnt
 export type Draft = Publish & { from?: number };
 
 export function PublishForm({ draft, onPublished }: { draft: Draft; onPublished: () => void }) {
+  // The caller keys the form by its draft: a new draft is a new form, its fields filled from the start.
   const [exchange, setExchange] = useState(draft.exchange_name);
   const [key, setKey] = useState(draft.key);
-  const [headersText, setHeadersText] = useState(draft.headers === undefined ? "" : json(draft.headers));
+  const [headersText, setHeadersText] = useState(draft.headers === undefined || Object.keys(draft.headers).length === 0 ? "" : json(draft.headers));
   const [payloadText, setPayloadText] = useState(json(draft.payload));
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    setExchange(draft.exchange_name);
-    setKey(draft.key);
-    setHeadersText(draft.headers === undefined || Object.keys(draft.headers).length === 0 ? "" : json(draft.headers));
-    setPayloadText(json(draft.payload));
     if (draft.from !== undefined) first.current?.focus();
-  }, [draft]);
+  }, []);
   const publish = useAction(async () => {
     const payload = parseJsonField("The body", payloadText, undefined);
     if (!payload.ok) throw new Error(payload.message);
