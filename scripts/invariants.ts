@@ -20,6 +20,7 @@ export const MEANINGS: Record<string, string> = {
   "CLIENT-5": "The live-feed example keeps ticking across a broker restart.",
   "CLOSE-1": "The client's close() waits for every outstanding confirm.",
   "COMMIT-1": "A durable queue's message is delivered only after its commit: a crash never takes back what a client saw.",
+  "ASYNCAPI-1": "GET /asyncapi.json is generated from the schemas frames are checked with: every accepted frame type and every frame the broker sends is in it, and it validates with @asyncapi/parser.",
   "CONFIG-1": "A HOST that is no address, or that cannot be listened on, stops start-up naming HOST (and HTTP_PORT).",
   "CONFIG-2": "ALLOWED_HOSTS set but empty is an error, not allow-all.",
   "CONFIRM-1": "A publish that reached a durable queue is answered only after store.append committed; kill -9 loses no answered one.",

@@ -1,12 +1,14 @@
+import type { Static } from "@sinclair/typebox";
+import type { models } from "./schemas.ts";
 import type { QueueView } from "../broker/views.ts";
 
 export { COMMIT_LATENCY_BUCKETS } from "../broker/stats.ts";
 
 export type Histogram = {
   /** Cumulative counts, one per COMMIT_LATENCY_BUCKETS bound (`le`), then +Inf = count. */
-  readonly buckets: readonly { le: number; count: number }[];
-  readonly sum_seconds: number;
-  readonly count: number;
+  buckets: { le: number; count: number }[];
+  sum_seconds: number;
+  count: number;
 };
 
 /** Broker-wide counters since start (RabbitMQ's rabbitmq_global_messages_*). */
@@ -51,3 +53,8 @@ export type MetricsSnapshot = {
 
 /** The per-queue part of the Prometheus text comes from the management views. */
 export type QueueMetrics = readonly QueueView[];
+
+/** The OpenAPI model of GET /metrics/json and this type must not drift apart (Elysia trims answers to the model). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const modelMatchesSnapshot: Same<Static<typeof models.Metrics>, MetricsSnapshot> = true;
+void modelMatchesSnapshot;
