@@ -166,6 +166,15 @@ test("queues: paged, filtered and sorted by the broker; declare shows its valida
 
   await page.getByLabel("Filter by name").fill("from-ui");
   await counter.getByText(/Showing 1–1 of 1 /).waitFor();
+  // By keyboard: Enter opens the confirmation with focus on Cancel, Escape backs out and returns focus.
+  await page.getByRole("button", { name: "Delete from-ui", exact: true }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("dialog[open]").waitFor();
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+  await page.keyboard.press("Escape");
+  await page.locator("dialog").waitFor({ state: "detached" });
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Delete from-ui");
+  expect((await api(broker.url, "GET", "/queues/from-ui")).status).toBe(200);
   await confirm(page, "Delete from-ui", "Delete");
   await page.getByText("Deleted the queue “from-ui” and 0 messages.").waitFor();
   expect((await api(broker.url, "GET", "/queues/from-ui")).status).toBe(404);

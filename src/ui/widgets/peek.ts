@@ -116,7 +116,7 @@ function MessageCard({ message: m, checked, onToggle, onRepublish }: { message: 
     <article class="message" aria-labelledby=${`message-${m.seq}`}>
       <header>
         <label class="check"><input type="checkbox" checked=${checked} onChange=${onToggle} /> <span class="visually-hidden">Select message #${m.seq}</span></label>
-        <h4 id=${`message-${m.seq}`}>#${m.seq}</h4>
+        <h3 id=${`message-${m.seq}`}>#${m.seq}</h3>
         <span class=${`badge ${m.state}`}>${m.state}</span>
         ${m.redelivered ? html`<span class="badge redelivered">redelivered</span>` : null}
         ${deaths.length > 0 ? html`<span class="badge dead">dead-lettered</span>` : null}
