@@ -4,7 +4,7 @@ import type uPlot from "uplot";
 import { api, type Overview, type Rates, type Sample } from "../api.ts";
 import { bytes, clock, count, duration, millis, rate } from "../format.ts";
 import { html } from "../html.ts";
-import { useLiveSamples } from "../live.ts";
+import { HISTORY_SAMPLES, useLiveSamples } from "../live.ts";
 import { ErrorNotice } from "../widgets/action.ts";
 import { Chart, type ChartSeries } from "../widgets/chart.ts";
 
@@ -24,6 +24,9 @@ const RATE_SERIES: ChartSeries[] = RATES.map((r) => ({ label: r.label, stroke: r
 const BYTES_SERIES: ChartSeries[] = [{ label: "Queued bytes", stroke: "#1f5fbf", format: bytes }];
 const CONNECTION_SERIES: ChartSeries[] = [{ label: "Connections", stroke: "#2a7d2a", format: (v) => count(Math.round(v)) }];
 const STALL_SERIES: ChartSeries[] = [{ label: "Worst stall", stroke: "#a61e4d", format: millis }];
+
+/** The charts span what the broker keeps: 600 one-second samples. */
+const WINDOW_SECONDS = HISTORY_SAMPLES;
 
 const column = (samples: Sample[], pick: (s: Sample) => number) => samples.map(pick);
 
@@ -58,8 +61,7 @@ export function OverviewPage() {
     ${overview === undefined
       ? html`<p>Loading…</p>`
       : html`
-          <p class="muted">pubsub ${overview.version} on ${overview.node}, up ${duration(overview.uptime_seconds)} ·
-            <span class=${`live ${live.state}`} role="status" data-testid="live-state">${{ connecting: "connecting…", live: "live", paused: "paused (tab hidden)", lost: "live feed lost" }[live.state]}</span>
+          <p class="muted">pubsub ${overview.version} on ${overview.node}, up ${duration(overview.uptime_seconds)}${" · "}<span class=${`live ${live.state}`} role="status" data-testid="live-state">${{ connecting: "connecting…", live: "live", paused: "paused (tab hidden)", lost: "live feed lost" }[live.state]}</span>
             ${latest === undefined ? null : html` · <span class="muted" data-testid="last-sample">sample of ${clock(latest.t)}</span>`}</p>
           ${overview.alarms.length > 0
             ? html`<div class="notice error" role="alert"><strong>Alarms</strong><ul>${overview.alarms.map((a) => html`<li><strong>${a.name}</strong>: ${a.reason}</li>`)}</ul></div>`
@@ -68,15 +70,15 @@ export function OverviewPage() {
         `}
     <section aria-labelledby="rates-heading">
       <h2 id="rates-heading">Message rates</h2>
-      <${Chart} title="Messages per second, last 10 minutes" series=${RATE_SERIES} data=${rateData} />
+      <${Chart} title="Messages per second, last 10 minutes" series=${RATE_SERIES} data=${rateData} windowSeconds=${WINDOW_SECONDS} />
       <${RatesTable} latest=${latest?.rates} totals=${overview?.totals} />
     </section>
     <section aria-labelledby="load-heading">
       <h2 id="load-heading">Load</h2>
       <div class="charts">
-        <${Chart} title="Queued bytes" series=${BYTES_SERIES} data=${bytesData} height=${160} />
-        <${Chart} title="Connections" series=${CONNECTION_SERIES} data=${connectionData} height=${160} />
-        <${Chart} title="Worst event-loop stall per second" series=${STALL_SERIES} data=${stallData} height=${160} />
+        <${Chart} title="Queued bytes" series=${BYTES_SERIES} data=${bytesData} height=${160} windowSeconds=${WINDOW_SECONDS} />
+        <${Chart} title="Connections" series=${CONNECTION_SERIES} data=${connectionData} height=${160} windowSeconds=${WINDOW_SECONDS} integer />
+        <${Chart} title="Worst event-loop stall per second" series=${STALL_SERIES} data=${stallData} height=${160} windowSeconds=${WINDOW_SECONDS} />
       </div>
     </section>
   `;

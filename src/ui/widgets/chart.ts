@@ -9,9 +9,21 @@ import { html } from "../html.ts";
 
 export type ChartSeries = { label: string; stroke: string; format: (value: number) => string };
 
-type Props = { title: string; series: ChartSeries[]; data: uPlot.AlignedData; height?: number };
+type Props = {
+  title: string;
+  series: ChartSeries[];
+  data: uPlot.AlignedData;
+  height?: number;
+  /** Seconds the x axis spans, ending at the newest point: a fixed window, however little data there is yet. */
+  windowSeconds: number;
+  /** Counts: only whole ticks on the y axis. */
+  integer?: boolean;
+};
 
-export function Chart({ title, series, data, height = 220 }: Props) {
+/** uPlot's default steps, less those below 1 (a count has no half). */
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000];
+
+export function Chart({ title, series, data, height = 220, windowSeconds, integer = false }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -25,9 +37,21 @@ export function Chart({ title, series, data, height = 220 }: Props) {
         {},
         ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? "–" : s.format(v)) })),
       ],
-      axes: [{ stroke: "#333" }, { stroke: "#333", size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map((v) => (series[0] ? series[0].format(v) : String(v))) }],
-      // Rates, bytes and stalls are never negative: the axis starts at 0, whatever the data.
-      scales: { x: { time: true }, y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        { stroke: "#333", space: 90 },
+        { stroke: "#333", size: 60, ...(integer ? { incrs: INTEGER_STEPS } : {}), values: (_u: uPlot, ticks: number[]) => ticks.map((v) => (series[0] ? series[0].format(v) : String(v))) },
+      ],
+      scales: {
+        x: {
+          time: true,
+          range: (_u: uPlot, _min: number | null, max: number | null) => {
+            const end = max ?? Date.now() / 1000;
+            return [end - windowSeconds, end];
+          },
+        },
+        // Rates, bytes and stalls are never negative: the axis starts at 0, whatever the data.
+        y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
     };
@@ -41,7 +65,7 @@ export function Chart({ title, series, data, height = 220 }: Props) {
       plot.current = null;
     };
     // The series are fixed per chart; data changes go through setData below.
-  }, [series, height]);
+  }, [series, height, windowSeconds, integer]);
 
   useEffect(() => {
     plot.current?.setData(data);
