@@ -26,21 +26,32 @@ export function useLiveSamples(onSample?: (sample: Sample) => void): Live {
         const samples = [...now.samples, sample];
         return { samples: samples.length > HISTORY_SAMPLES ? samples.slice(samples.length - HISTORY_SAMPLES) : samples, state: "live" };
       });
-    const start = () => {
-      const mine = ++generation;
-      setLive((now) => ({ ...now, state: "connecting" }));
+    const readHistory = (mine: number) =>
       api
         .history()
         .then((history) => mine === generation && setLive({ samples: history.samples.slice(-HISTORY_SAMPLES), state: "live" }))
         .catch(() => mine === generation && setLive((now) => ({ ...now, state: "lost" })));
+    const start = () => {
+      const mine = ++generation;
+      let interrupted = false;
+      setLive((now) => ({ ...now, state: "connecting" }));
+      void readHistory(mine);
       source = new EventSource(api.streamUrl);
+      // Back after a broker restart or a network blip: the ring buffer fills the gap.
+      source.onopen = () => {
+        if (interrupted) void readHistory(mine);
+        interrupted = false;
+      };
       source.addEventListener("sample", (event) => {
         const sample = JSON.parse((event as MessageEvent<string>).data) as Sample;
         append(sample);
         callback.current?.(sample);
       });
       // EventSource reconnects by itself; say so meanwhile.
-      source.onerror = () => mine === generation && setLive((now) => ({ ...now, state: source?.readyState === EventSource.CLOSED ? "lost" : "connecting" }));
+      source.onerror = () => {
+        interrupted = true;
+        if (mine === generation) setLive((now) => ({ ...now, state: source?.readyState === EventSource.CLOSED ? "lost" : "connecting" }));
+      };
     };
     const stop = () => {
       generation++;
