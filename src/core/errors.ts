@@ -38,6 +38,17 @@ export const ErrorCodes = {
   /** Free space where the database lives is below DISK_FREE_LIMIT: publishes that need the store wait for space. */
   DISK_ALARM: "DISK_ALARM",
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** No credential, or one the broker does not recognise (unknown API key, wrong password, no JWT verifier). */
+  UNAUTHORIZED: "UNAUTHORIZED",
+  /** A JWT that does not verify: malformed, bad signature, refused algorithm, wrong issuer or audience, not valid yet. */
+  TOKEN_INVALID: "TOKEN_INVALID",
+  /** A JWT past its `exp`: the client should fetch a new one (it is not a mistake, so it has a code of its own). */
+  TOKEN_EXPIRED: "TOKEN_EXPIRED",
+  /** Authenticated, but its permissions do not cover the operation. */
+  FORBIDDEN: "FORBIDDEN",
+  USER_NOT_FOUND: "U001",
+  /** No API key with that id for that user. */
+  KEY_NOT_FOUND: "U002",
   INTERNAL: "INTERNAL",
 } as const;
 

@@ -29,6 +29,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.STORE_UNAVAILABLE]: 503,
   [ErrorCodes.DISK_ALARM]: 503,
   [ErrorCodes.SHUTTING_DOWN]: 503,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.TOKEN_INVALID]: 401,
+  [ErrorCodes.TOKEN_EXPIRED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.USER_NOT_FOUND]: 404,
+  [ErrorCodes.KEY_NOT_FOUND]: 404,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS[code] ?? 500;
