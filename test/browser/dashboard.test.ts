@@ -185,6 +185,9 @@ test("bindings: the list, bind (and the broker's refusal), unbind", async () => 
   const watched = await openDashboard(browser, broker.url, "/bindings");
   const { page } = watched;
   await page.locator("table#bindings code", { hasText: "order.*.paid" }).waitFor();
+  await page.getByLabel("Filter by exchange or queue name").fill("SHIPP");
+  await page.getByTestId("bindings-count").getByText("Showing 1–1 of 1 (filtered from 4)").waitFor();
+  await page.getByLabel("Filter by exchange or queue name").fill("");
 
   const refused = await refusal("POST", "/bindings", { exchange_name: "nope", queue_name: "audit", key: "x" });
   await page.getByRole("textbox", { name: "Exchange", exact: true }).fill("nope");

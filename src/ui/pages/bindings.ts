@@ -30,7 +30,7 @@ export function BindingsPage() {
       <h2 id="binding-list">All bindings</h2>
       <${ErrorNotice} error=${unbind.error} />
       <${SuccessNotice} text=${unbind.result === undefined ? undefined : `Removed the binding ${describe(unbind.result)}.`} />
-      <${PagedTable} caption="Bindings" columns=${columns} load=${load} rowKey=${(b: Binding) => `${b.exchange_name}\u0000${b.queue_name}\u0000${b.key}\u0000${argumentsText(b)}`} version=${version} initialSort="exchange_name" />
+      <${PagedTable} caption="Bindings" columns=${columns} load=${load} rowKey=${(b: Binding) => `${b.exchange_name}\u0000${b.queue_name}\u0000${b.key}\u0000${argumentsText(b)}`} version=${version} initialSort="exchange_name" filterLabel="Filter by exchange or queue name" />
     </section>
   `;
 }

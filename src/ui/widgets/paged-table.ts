@@ -25,13 +25,15 @@ type Props<T> = {
   /** Changes when the rows may have changed (after a declare or a delete): reloads the page. */
   version?: number;
   initialSort?: string;
+  /** What the broker's `name` filter matches, in the filter's label. */
+  filterLabel?: string;
 };
 
 const PAGE_SIZES = [20, 50, 100, 200];
 /** Typing a filter waits this long for the next key before asking the broker. */
 const FILTER_DEBOUNCE_MS = 200;
 
-export function PagedTable<T>({ caption, columns, load, rowKey, version = 0, initialSort = "name" }: Props<T>) {
+export function PagedTable<T>({ caption, columns, load, rowKey, version = 0, initialSort = "name", filterLabel = "Filter by name" }: Props<T>) {
   const [filterText, setFilterText] = useState("");
   const [name, setName] = useState("");
   const [page, setPage] = useState(1);
@@ -78,7 +80,7 @@ export function PagedTable<T>({ caption, columns, load, rowKey, version = 0, ini
 
   return html`
     <div class="table-tools">
-      <label>Filter by name <input type="search" value=${filterText} onInput=${(e: Event) => setFilterText((e.target as HTMLInputElement).value)} /></label>
+      <label>${filterLabel} <input type="search" value=${filterText} onInput=${(e: Event) => setFilterText((e.target as HTMLInputElement).value)} /></label>
       <span role="status" aria-live="polite" class="muted" data-testid=${`${id}-count`}>
         ${rows === undefined ? "Loading…" : `Showing ${count(first)}–${count(last)} of ${count(rows.filtered)}${rows.filtered !== rows.total ? ` (filtered from ${count(rows.total)})` : ""}`}
       </span>
