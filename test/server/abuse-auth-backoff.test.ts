@@ -20,9 +20,9 @@ test("the free failures cost nothing; the next one refuses the address for the b
   }
   expect(backoff.check("10.0.0.1")).toBe(true);
   expect(backoff.failed("10.0.0.1")).toBe(1000);
-  expect(backoff.check("10.0.0.1")).toEqual({ code: AbuseCodes.AUTH_BACKOFF, retryAfterMs: 1000 });
+  expect(backoff.check("10.0.0.1")).toEqual({ code: AbuseCodes.RATE_LIMITED, reason: "auth_backoff", retryAfterMs: 1000 });
   later(clock, 999);
-  expect(backoff.check("10.0.0.1")).toEqual({ code: AbuseCodes.AUTH_BACKOFF, retryAfterMs: 1 });
+  expect(backoff.check("10.0.0.1")).toEqual({ code: AbuseCodes.RATE_LIMITED, reason: "auth_backoff", retryAfterMs: 1 });
   later(clock, 1);
   expect(backoff.check("10.0.0.1")).toBe(true);
   expect(backoff.check("10.0.0.2")).toBe(true); // other addresses are not touched

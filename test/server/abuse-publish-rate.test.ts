@@ -10,7 +10,7 @@ test("a new connection may publish its burst at once; the next one is refused wi
   const clock = new FakeClock();
   const rate = new PublishRate({ ratePerSecond: 10, burst: 5, clock });
   for (let i = 0; i < 5; i++) expect(rate.take()).toBe(true);
-  expect(rate.take()).toEqual({ code: AbuseCodes.RATE_LIMITED, retryAfterMs: 100 });
+  expect(rate.take()).toEqual({ code: AbuseCodes.RATE_LIMITED, reason: "publish_rate", retryAfterMs: 100 });
   expect(rate.refused_total).toBe(1);
 });
 

@@ -25,7 +25,11 @@ export type AuthBackoffOptions = {
   readonly ipv6PrefixBits?: number;
 };
 
-export type AuthBackoffRefusal = { readonly code: typeof AbuseCodes.AUTH_BACKOFF; readonly retryAfterMs: number };
+export type AuthBackoffRefusal = {
+  readonly code: typeof AbuseCodes.RATE_LIMITED;
+  readonly reason: "auth_backoff";
+  readonly retryAfterMs: number;
+};
 
 export type AuthBackoffStats = {
   /** Addresses remembered now (bounded by maxEntries). */
@@ -69,7 +73,7 @@ export class AuthBackoff {
     }
     if (now >= entry.blockedUntil) return true;
     this.refused++;
-    return { code: AbuseCodes.AUTH_BACKOFF, retryAfterMs: entry.blockedUntil - now };
+    return { code: AbuseCodes.RATE_LIMITED, reason: "auth_backoff", retryAfterMs: entry.blockedUntil - now };
   }
 
   /** An attempt from this address failed; returns how long it is refused now (0: not refused). */

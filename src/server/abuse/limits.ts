@@ -6,14 +6,14 @@
 // ---- refusal codes -------------------------------------------------------------------------------
 
 /**
- * Stable codes of a refusal (tests assert these, not the prose). Suggested answers: a full broker
- * 503, one address over its share 429, a publish over its rate 429 (ERROR frame on WebSocket), an
- * address in its authentication backoff 429; each with Retry-After where a retryAfterMs is known.
+ * Stable codes of a refusal (tests assert these, not the prose), the same strings as core's
+ * ErrorCodes.CONNECTION_LIMIT (503: the broker or this address is full) and RATE_LIMITED (429, with
+ * Retry-After from retryAfterMs: a publish over its rate, or an address in its authentication
+ * backoff; the refusal's `reason` tells the two apart for logs and metrics).
  */
 export const AbuseCodes = {
   CONNECTION_LIMIT: "CONNECTION_LIMIT",
   RATE_LIMITED: "RATE_LIMITED",
-  AUTH_BACKOFF: "AUTH_BACKOFF",
 } as const;
 export type AbuseCode = (typeof AbuseCodes)[keyof typeof AbuseCodes];
 

@@ -20,7 +20,11 @@ export type PublishRateOptions = {
 export type PublishRateTotals = { refused_total: number };
 
 /** Reused by the bucket's next take(): read retryAfterMs before taking again. */
-export type PublishRateRefusal = { readonly code: typeof AbuseCodes.RATE_LIMITED; readonly retryAfterMs: number };
+export type PublishRateRefusal = {
+  readonly code: typeof AbuseCodes.RATE_LIMITED;
+  readonly reason: "publish_rate";
+  readonly retryAfterMs: number;
+};
 
 export class PublishRate {
   /** This bucket's refusals; never goes down. */
@@ -32,8 +36,9 @@ export class PublishRate {
   private last: number;
   private readonly clock: Clock;
   private readonly totals: PublishRateTotals | undefined;
-  private readonly refusal: { code: typeof AbuseCodes.RATE_LIMITED; retryAfterMs: number } = {
+  private readonly refusal: { code: typeof AbuseCodes.RATE_LIMITED; reason: "publish_rate"; retryAfterMs: number } = {
     code: AbuseCodes.RATE_LIMITED,
+    reason: "publish_rate",
     retryAfterMs: 0,
   };
 
