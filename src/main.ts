@@ -33,6 +33,14 @@ switch (command) {
     }
     break;
   }
+  case "token": {
+    const { tokenCommand } = await import("./cli/token.ts");
+    process.exit(await tokenCommand(rest));
+  }
+  case "key": {
+    const { keyCommand } = await import("./cli/keys.ts");
+    process.exit(await keyCommand(rest));
+  }
   default: {
     const cli = await import("./cli/index.ts");
     if (!cli.isClientCommand(command)) {

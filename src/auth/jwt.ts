@@ -150,8 +150,11 @@ function rejectionOf(error: unknown, algorithms: readonly string[]): TokenReject
   }
 }
 
-/** The algorithm a public key is for, from its type: the PEM never says, and the token must not decide. */
-function algorithmOf(key: KeyObject): string | undefined {
+/**
+ * The algorithm a key is for, from its type: the PEM never says, and the token must not decide.
+ * `pubsub token --key` signs with the same rule, so what it mints is what the broker accepts.
+ */
+export function algorithmOf(key: KeyObject): string | undefined {
   const details = key.asymmetricKeyDetails;
   switch (key.asymmetricKeyType) {
     case "rsa":

@@ -12,6 +12,14 @@ export const COMMAND_USAGE: Record<string, string> = {
     "                       | delete <exchange> <queue> [key] [--arg name=value]…]",
 };
 
+/** Commands that need no broker: they make credentials for one (src/cli/token.ts, keys.ts). */
+export const AUTH_COMMAND_USAGE: Record<"token" | "key", string> = {
+  token:
+    "pubsub token --sub <user> [--ttl 1h] (--secret S | --secret-file F | --key private.pem) [--permissions '<json>']\n" +
+    "                     [--issuer I] [--audience A] [--kid K]",
+  key: "pubsub key",
+};
+
 export const usage = (version: string): string => `pubsub ${version}: a message broker with exchanges, durable queues and WebSocket subscribers
 
 Usage:
@@ -27,6 +35,13 @@ Client commands (they talk to a running broker at --url, default http://127.0.0.
   Lists print one JSON object per line. Queue declare flags are the queue arguments of the
   README with dashes: --max-length, --max-bytes, --overflow, --message-ttl, --dead-letter-exchange,
   --dead-letter-routing-key, --delivery-limit, --history-size, --history-ttl, --history-max-bytes, --auto-delete.
+
+Credential commands (no broker needed):
+  ${Object.values(AUTH_COMMAND_USAGE).join("\n  ")}
+
+  token prints a JWT signed as the broker verifies it (HS256 for a secret, RS256/ES256 by the key's
+  type), expiring after --ttl (30s, 15m, 1h, 7d); --permissions is its "pubsub" claim (README).
+  key prints a new API key and, on the next line, its USERS_FILE entry (id and argon2id hash).
 
 Exit status: 0 done, 1 the broker refused or could not be reached (one line on stderr), 2 bad usage.
 `;
