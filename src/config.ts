@@ -4,6 +4,7 @@
  * line naming the variable.
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import {
   DEDUP_WINDOW_SECONDS_BOUNDS,
@@ -13,10 +14,13 @@ import {
 } from "./broker/limits.ts";
 import { ACK_TIMEOUT_MS_BOUNDS, DEFAULT_ACK_TIMEOUT_MS } from "./core/limits.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { LimitsConfigError, parseLimitsConfig, type LimitsConfig } from "./server/abuse/limits.ts";
 import {
   DEFAULT_DISK_FREE_LIMIT_BYTES,
   DEFAULT_HTTP_PORT,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  AUTH_TIMEOUT_MS_BOUNDS,
+  DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_DELAY_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SUBSCRIBER_MAX_BUFFER_BYTES,
@@ -61,9 +65,30 @@ export type Config = Readonly<{
   diskFreeLimitBytes: number;
   /** Queues with Prometheus series of their own; the rest are summed into `queue="_other"` [PROM-1]. */
   metricsQueueLimit: number;
+  /** Who may connect, and how (see auth.ts and the README's Security section). */
+  auth: AuthConfig;
+  /** Limits against abuse: connections, publish rate, failed authentications (server/abuse). */
+  limits: LimitsConfig;
+  /** TLS_CERT_FILE and TLS_KEY_FILE: HTTPS and WSS on the same port. */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
   seedRealtimeWorkers: number;
   seedSyncWorkers: number;
+}>;
+
+export type AuthConfig = Readonly<{
+  /** AUTH: `auto` (users and tokens if configured, else RabbitMQ's guest: full access from loopback only) or `none` (everyone, full access: unsafe). */
+  mode: "auto" | "none";
+  usersFile: string | undefined;
+  jwtSecret: string | undefined;
+  jwtPublicKeyFile: string | undefined;
+  jwtJwksFile: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  /** AUTH_URL_TOKEN: accept `?token=` on /ws (for clients that can send neither a frame first nor a protocol header). */
+  urlToken: boolean;
+  /** AUTH_TIMEOUT_MS: a WebSocket must authenticate within this. */
+  timeoutMs: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -103,6 +128,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     fsync: bool(env, "FSYNC", false),
     diskFreeLimitBytes: byteSize(env, "DISK_FREE_LIMIT", DEFAULT_DISK_FREE_LIMIT_BYTES, DISK_FREE_LIMIT_BOUNDS),
     metricsQueueLimit: int(env, "METRICS_QUEUE_LIMIT", DEFAULT_METRICS_QUEUE_LIMIT, METRICS_QUEUE_LIMIT_BOUNDS),
+    auth: {
+      mode: oneOf(env, "AUTH", ["auto", "none"] as const, "auto"),
+      usersFile: optionalFile(env, "USERS_FILE"),
+      jwtSecret: optional(env, "JWT_SECRET"),
+      jwtPublicKeyFile: optionalFile(env, "JWT_PUBLIC_KEY_FILE"),
+      jwtJwksFile: optionalFile(env, "JWT_JWKS_FILE"),
+      jwtIssuer: optional(env, "JWT_ISSUER"),
+      jwtAudience: optional(env, "JWT_AUDIENCE"),
+      urlToken: bool(env, "AUTH_URL_TOKEN", false),
+      timeoutMs: int(env, "AUTH_TIMEOUT_MS", DEFAULT_AUTH_TIMEOUT_MS, AUTH_TIMEOUT_MS_BOUNDS),
+    },
+    limits: limitsOf(env),
+    tls: tlsOf(env),
     seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", SEED_REALTIME_WORKERS, SEED_WORKERS_BOUNDS),
     seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", SEED_SYNC_WORKERS, SEED_WORKERS_BOUNDS),
   });
@@ -153,6 +191,35 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   if (v === undefined || v === "") return fallback;
   if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${env[name]}"`);
   return v as T;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/** A file the broker reads at start-up: it must exist (named in the error otherwise). */
+function optionalFile(env: Env, name: string): string | undefined {
+  const path = optional(env, name);
+  if (path !== undefined && !existsSync(path)) throw new ConfigError(`${name}: no file at "${path}"`);
+  return path;
+}
+
+function limitsOf(env: Env): LimitsConfig {
+  try {
+    return parseLimitsConfig(env);
+  } catch (error) {
+    if (error instanceof LimitsConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+function tlsOf(env: Env): { certFile: string; keyFile: string } | undefined {
+  const certFile = optionalFile(env, "TLS_CERT_FILE");
+  const keyFile = optionalFile(env, "TLS_KEY_FILE");
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (PEM files) or neither");
+  return { certFile, keyFile };
 }
 
 function str(env: Env, name: string, fallback: string): string {

@@ -16,13 +16,32 @@ import { StoreWatch } from "./server/store-watch.ts";
 import { serve } from "./server/serve.ts";
 import { WsHub } from "./server/ws-hub.ts";
 import { openStore } from "./store/open-store.ts";
+import { AuthBackoff } from "./server/abuse/auth-backoff.ts";
+import { ConnectionLimiter } from "./server/abuse/connection-limiter.ts";
+import { PublishRate } from "./server/abuse/publish-rate.ts";
+import { AuthEdge } from "./server/auth-edge.ts";
+import { openAuth } from "./server/open-auth.ts";
 
 
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function startBroker(config: Config, version: string, signals: Signals): Promise<void> {
   const logger = createLogger({ format: config.logFormat, level: config.logLevel });
   const log = logger.line("info", "lifecycle");
+  // [AUTH-5] Users and token keys first: a bad USERS_FILE or key stops start-up before the database is touched.
+  const auth = await openAuth(config, logger);
   const { store, location } = await openStore(config, logger.line("warn", "store"));
+  const { limits } = config;
+  const backoff = new AuthBackoff({
+    clock: { now: () => performance.now() },
+    freeFailures: limits.authFailuresFree,
+    baseDelayMs: limits.authBackoffBaseMs,
+    maxDelayMs: limits.authBackoffMaxMs,
+    forgetAfterMs: limits.authBackoffForgetMs,
+    maxEntries: limits.authBackoffMaxAddresses,
+  });
+  const edge = new AuthEdge(auth.mode, auth.authenticator === undefined ? undefined : (credential) => auth.authenticator!.authenticate(credential), backoff);
+  const connections = new ConnectionLimiter({ maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress });
+  const publishRefusals = { refused_total: 0 };
   const started = performance.now();
   // [DISK-1] Watches the SQLite database's filesystem; Postgres keeps its data elsewhere (no alarm).
   const disk =
@@ -49,9 +68,11 @@ export async function startBroker(config: Config, version: string, signals: Sign
       log: logger.line("warn", "broker"),
       diskAlarm: () => disk?.reason(),
     },
-    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes, logger),
+    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes, logger, { verify: (token, remote) => edge.verify({ bearer: token }, remote), timeoutMs: config.auth.timeoutMs, required: edge.required }),
   );
   const hub = broker.sink;
+  // A user, key or permission changed (admin API): open connections are checked again at once.
+  auth.users?.onChange(() => hub.reauthorize((caller) => auth.authenticator?.recheck(caller)));
   if (signals.received !== undefined) {
     // Asked to stop while migrating or restoring: close the store the way a running broker would
     // (so restored messages keep their redelivered marks), and never listen.
@@ -205,7 +226,14 @@ export async function startBroker(config: Config, version: string, signals: Sign
   });
   let server: ReturnType<typeof serve>;
   try {
-    server = serve(config, app, hub, broker, logger);
+    server = serve(config, app, hub, broker, logger, {
+      edge,
+      connections,
+      publishRate:
+        limits.publishRatePerConnection === 0
+          ? undefined
+          : () => new PublishRate({ ratePerSecond: limits.publishRatePerConnection, burst: limits.publishBurst, clock: { now: () => performance.now() }, totals: publishRefusals }),
+    });
   } catch (error) {
     // [CONFIG-1] Bun's message names neither variable (e.g. an address this machine does not have).
     throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
@@ -244,7 +272,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
   signals.handle((signal) => void shutdown(signal));
   const queues = broker.queues();
   log(
-    `pubsub ${version} listening on http://${config.host}:${server.port} ` +
+    `pubsub ${version} listening on ${config.tls === undefined ? "http" : "https"}://${config.host}:${server.port} ` +
       `(database ${location}; ${queues.length} queues, ${queues.reduce((n, q) => n + q.messages, 0)} messages restored in ${Math.round(performance.now() - started)} ms)`,
   );
 }

@@ -49,6 +49,10 @@ export const ErrorCodes = {
   USER_NOT_FOUND: "U001",
   /** No API key with that id for that user. */
   KEY_NOT_FOUND: "U002",
+  /** Too many requests: a publish rate, or failed authentications from one address (429, with Retry-After). */
+  RATE_LIMITED: "RATE_LIMITED",
+  /** MAX_CONNECTIONS or MAX_CONNECTIONS_PER_ADDRESS reached: the connection is refused. */
+  CONNECTION_LIMIT: "CONNECTION_LIMIT",
   INTERNAL: "INTERNAL",
 } as const;
 

@@ -103,6 +103,17 @@ export const clientFrameText: { [T in ClientFrameType]: ClientFrameText } = {
       { name: "ping-with-id", summary: "Ping with an id", payload: { type: "PING", payload: { id: "p1" } } },
     ],
   },
+  AUTH: {
+    title: "Authenticate",
+    summary: "The first frame when users or token keys are configured: an API key or a JWT; later, a fresh JWT for the same user",
+    description:
+      "With users or JWT keys configured, nothing but AUTH is accepted before it: another frame gets ERROR UNAUTHORIZED and the socket is closed with 4001, " +
+      "as is a socket that sends none within AUTH_TIMEOUT_MS. A credential may instead come on the upgrade (subprotocols `pubsub` and `bearer.<token>`). " +
+      "A JWT's connection gets TOKEN_EXPIRING before its exp; an AUTH with a new token for the same user refreshes it, otherwise it is closed with 4011 at exp. " +
+      "Without users configured (the loopback guest) AUTH is accepted and changes nothing.",
+    replies: ["Authenticated", "Error"],
+    examples: [{ name: "auth", summary: "Authenticate with a JWT", payload: { type: "AUTH", payload: { token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.sig", id: "a1" } } }],
+  },
 };
 
 const delivery = {
@@ -119,7 +130,7 @@ const delivery = {
 };
 
 /** Frames the broker sends on its own (not only as replies), as send operations. */
-export const unsolicited: ServerFrameName[] = ["Delivery", "ConsumerDelivery", "Gap", "Error"];
+export const unsolicited: ServerFrameName[] = ["Delivery", "ConsumerDelivery", "Gap", "Error", "TokenExpiring"];
 
 export const serverFrameText: { [N in ServerFrameName]: FrameText } = {
   Delivery: {
@@ -191,6 +202,16 @@ export const serverFrameText: { [N in ServerFrameName]: FrameText } = {
       { name: "pong-with-id", summary: "Pong naming its PING", payload: { type: "PONG", payload: { id: "p1" } } },
     ],
   },
+  Authenticated: {
+    title: "Authenticated",
+    summary: "Answers every AUTH that was accepted",
+    examples: [{ name: "authenticated", summary: "A JWT's connection", payload: { type: "AUTHENTICATED", payload: { user: "alice", expires_at: 1764637200000, id: "a1" } } }],
+  },
+  TokenExpiring: {
+    title: "Token expiring",
+    summary: "The connection's JWT expires soon: send AUTH with a new one",
+    examples: [{ name: "token-expiring", summary: "Thirty seconds left", payload: { type: "TOKEN_EXPIRING", payload: { expires_at: 1764637200000 } } }],
+  },
   Error: {
     title: "Error",
     summary: "A frame refused, or a queue this connection used was deleted",
@@ -227,6 +248,12 @@ export const errorCodeText: { [C in FrameErrorCode]: string } = {
   DISK_ALARM: "Free disk space is below DISK_FREE_LIMIT: publishes that reach a durable queue are refused until there is room",
   SHUTTING_DOWN: "The broker is stopping",
   INTERNAL: "A bug in the broker: the frame was dropped, the connection is still usable",
+  UNAUTHORIZED: "No credential yet (AUTH must come first), or the one given was refused: the socket is closed with 4001",
+  TOKEN_INVALID: "The token is not one this broker accepts (bad signature, issuer, audience, algorithm, or not a key it knows)",
+  TOKEN_EXPIRED: "The token's exp has passed: send AUTH with a fresh one (on a live connection the broker asks first, with TOKEN_EXPIRING)",
+  RATE_LIMITED: "The connection publishes faster than PUBLISH_RATE allows: this publish was refused; slow down",
+  CONNECTION_LIMIT: "The broker is at MAX_CONNECTIONS (or this address at its limit)",
+  FORBIDDEN: "The connection's user may not do this to that resource (its configure/write/read permissions, or topic permissions)",
 };
 
 /** Why the broker closes a connection with each of its close codes (ws-session.ts). */
@@ -238,4 +265,7 @@ export const closeCodeText: { [K in keyof typeof CloseCodes]: string } & Partial
     "reconnect and SUBSCRIBE with `since` the last seq received. Other subscribers are unaffected. A cut subscriber that reads nothing for 60 s " +
     "gets no close frame at all (its client reports 1006) and must discard a partial last frame",
   CLOSED_BY_ADMIN: "An administrator closed the connection (DELETE /connections/:id); what its consumers held went back to their queues. It may reconnect",
+  UNAUTHORIZED:
+    "Not authenticated: no AUTH within AUTH_TIMEOUT_MS, a frame other than AUTH before it, a refused credential, or its user was removed. Reconnect with a valid credential",
+  TOKEN_EXPIRED: "Its token expired and no AUTH with a new one came after TOKEN_EXPIRING. Reconnect with a fresh token",
 };

@@ -26,6 +26,12 @@ export function bodyCheck<T>(schema: TSchema, options: { seedCaseInsensitive?: b
  * The seed's Go server matched JSON field names case-insensitively (`"Name"`, `"Payload"`), as Go's
  * encoding/json does: an exact match wins, otherwise a field whose name differs only in case.
  */
+/** The body as a seed route's check reads it: field names matched case-insensitively to `schema`'s (the access checks read names the same way). */
+export function seedFieldNames(schema: TSchema, value: unknown): unknown {
+  const fields = Object.keys((schema as { properties?: object }).properties ?? {});
+  return canonicalFieldNames(value, fields, new Map(fields.map((f) => [f.toLowerCase(), f])));
+}
+
 function canonicalFieldNames(value: unknown, fields: string[], byLowerCase: Map<string, string>): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
   const body = value as Record<string, unknown>;

@@ -35,6 +35,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.USER_NOT_FOUND]: 404,
   [ErrorCodes.KEY_NOT_FOUND]: 404,
+  [ErrorCodes.RATE_LIMITED]: 429,
+  [ErrorCodes.CONNECTION_LIMIT]: 503,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS[code] ?? 500;

@@ -146,3 +146,11 @@ export const OVERVIEW_SAMPLES = 600;
 /** How often the store is pinged for the overview's status, and how long a ping (also /readyz's) may take. */
 export const STORE_PING_EVERY_MS = 5_000;
 export const STORE_PING_TIMEOUT_MS = 2_000;
+
+// ---- authentication ------------------------------------------------------------------------------
+
+/** AUTH_TIMEOUT_MS: a WebSocket that has not authenticated within this is closed (4001); Centrifugo's default is a few seconds too. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 5_000;
+export const AUTH_TIMEOUT_MS_BOUNDS = { min: 100, max: 60_000 } as const;
+/** A connection whose token expires is asked for a new one this long before, and closed (4011) at expiry if none came. */
+export const TOKEN_REFRESH_NOTICE_MS = 30_000;

@@ -26,6 +26,12 @@ export function attachBody(request: Request, body: Result<unknown> | undefined):
   if (body !== undefined) parsedBodies.set(request, body);
 }
 
+/** The parsed body, unchecked (the access hook reads names from it before the route checks it), if it parsed. */
+export function parsedBody(request: Request): unknown {
+  const body = parsedBodies.get(request);
+  return body?.ok ? body.value : undefined;
+}
+
 /** The request's JSON body, checked against its route's model. */
 export function jsonBody<T>(request: Request, check: BodyCheck<T>): Result<T> {
   const body = parsedBodies.get(request);

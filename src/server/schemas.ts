@@ -300,6 +300,7 @@ export const frameModels = {
   AckFrame: t.Object({ delivery_tag: Tag, id: FrameId }, closed),
   NackFrame: t.Object({ delivery_tag: Tag, requeue: t.Optional(t.Boolean()), id: FrameId }, closed),
   PingFrame: t.Object({ id: FrameId }, closed),
+  AuthFrame: t.Object({ token: t.String({ minLength: 1, maxLength: 16_384, description: "An API key or a JWT" }), id: FrameId }, closed),
   DeclareQueueFrame: t.Object({ ...models.QueueDeclare.properties, name: t.Optional(models.QueueDeclare.properties.name), id: FrameId }, closed),
   PublishFrame: t.Object({ ...models.PublishRequest.properties, id: FrameId }, closed),
 };

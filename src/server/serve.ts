@@ -10,6 +10,9 @@ import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
 import type { WsHub } from "./ws-hub.ts";
 import type { Logger } from "../log.ts";
+import { AuthEdge, WS_PROTOCOL, type EdgeAnswer } from "./auth-edge.ts";
+import { attachCaller } from "./caller.ts";
+import type { ConnectionLimiter } from "./abuse/connection-limiter.ts";
 import { newSocketState, type SocketState } from "./ws-session.ts";
 
 /**
@@ -32,7 +35,12 @@ type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
  * Bun's raw WebSocket handlers (full speed), and never sets reusePort, so a second broker on the
  * same port fails to start instead of silently sharing traffic.
  */
-export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker, logger?: Logger): Server<SocketState> {
+/** What the edge refuses before a route runs: who is calling, how many connections, how fast they publish. */
+export type Guards = { edge: AuthEdge; connections?: ConnectionLimiter; publishRate?: (address: string | undefined) => PublishRateLike | undefined };
+type PublishRateLike = { take(n?: number): true | { retryAfterMs: number } };
+
+export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker, logger?: Logger, guards: Guards = { edge: new AuthEdge("none", undefined, undefined) }): Server<SocketState> {
+  const { edge } = guards;
   const guard = hostGuard(config.allowedHosts);
   async function handle(request: Request, server: Server<SocketState>, raw: RawSegments): Promise<Response | undefined> {
     if (!guard.allowsHost(request.headers.get("host"))) {
@@ -65,7 +73,20 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       if (request.method !== "GET") {
         return errorResponse({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use GET (a WebSocket upgrade)` }, { allow: "GET" });
       }
-      if (server.upgrade(request, { data: newSocketState(server, server.requestIP(request)?.address ?? null) })) return undefined;
+      const remote = server.requestIP(request)?.address;
+      // [AUTH-2] A credential on the upgrade (bearer subprotocol, Authorization, ?token= if allowed) is checked now; without one the AUTH frame must come first.
+      const who = await edge.forUpgrade(request, remote, config.auth.urlToken);
+      const refused = refusal(who, edge.required);
+      if (refused !== undefined) return refused;
+      const offered = request.headers.get("sec-websocket-protocol");
+      const headers = offered?.split(",").some((p) => p.trim() === WS_PROTOCOL) ? { "sec-websocket-protocol": WS_PROTOCOL } : undefined;
+      const ticket = guards.connections?.tryOpen(remote);
+      if (ticket !== undefined && !ticket.ok) return errorResponse({ code: ErrorCodes.CONNECTION_LIMIT, message: ticket.message });
+      const data = newSocketState(server, remote ?? null, who.caller);
+      if (ticket !== undefined) data.release = () => ticket.release();
+      data.publishRate = guards.publishRate?.(remote);
+      if (server.upgrade(request, { data, headers })) return undefined;
+      data.release();
       return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
     }
     // [CORS-1] A page on another site can send a POST without asking first (text/plain is a
@@ -88,6 +109,14 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
     attachBody(routed, body);
+    const remote = server.requestIP(request)?.address;
+    if (path === "/publish" && guards.publishRate !== undefined) {
+      const limited = httpRates.take(remote);
+      if (limited !== true) return rateLimited(limited.retryAfterMs);
+    }
+    const who = await edge.forRequest(request, remote);
+    if (who.retryAfterMs !== undefined) return tooManyFailures(who);
+    attachCaller(routed, who.caller, who.problem);
     const response = await app.fetch(routed);
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
     if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
@@ -96,10 +125,14 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     return origin !== null && originAllowed ? withCors(response, origin) : response;
   }
 
+  // PUBLISH_RATE_PER_CONNECTION for HTTP: per remote address (a keep-alive connection has no identity here).
+  const httpRates = new AddressRates(guards.publishRate);
   const server = Bun.serve<SocketState>({
     hostname: config.host,
     port: config.httpPort,
     reusePort: false,
+    // TLS_CERT_FILE / TLS_KEY_FILE: HTTPS and WSS on the same port.
+    ...(config.tls === undefined ? {} : { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }),
     maxRequestBodySize: BUN_BODY_LIMIT_OFF,
     // Every request comes through a route only so that its raw segments are known [PATH-2].
     routes: segmentRoutes(
@@ -131,6 +164,41 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
 }
 
 const REPLACEMENT_CHARACTER = /%EF%BF%BD/i;
+
+/** An upgrade the edge refused: 429 while its address waits after failures, 401 for a bad credential or one the mode needs. */
+function refusal(who: EdgeAnswer, required: boolean): Response | undefined {
+  if (who.retryAfterMs !== undefined) return tooManyFailures(who);
+  if (who.caller !== undefined || (required && who.failed !== true)) return undefined;
+  return errorResponse({ code: ErrorCodes.UNAUTHORIZED, message: who.problem ?? "authentication required" }, { "www-authenticate": 'Bearer realm="pubsub"' });
+}
+
+const rateLimited = (retryAfterMs: number): Response =>
+  errorResponse(
+    { code: ErrorCodes.RATE_LIMITED, message: `publishing faster than PUBLISH_RATE_PER_CONNECTION allows; retry in ${retryAfterMs} ms` },
+    { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  );
+
+/** The HTTP publish buckets, one per address, the oldest forgotten past MAX_HTTP_RATE_ADDRESSES (bounded memory). */
+class AddressRates {
+  private readonly rates = new Map<string, PublishRateLike>();
+  constructor(private readonly make: Guards["publishRate"]) {}
+  take(address: string | undefined): true | { retryAfterMs: number } {
+    if (this.make === undefined) return true;
+    const key = address ?? "unknown";
+    let rate = this.rates.get(key);
+    if (rate === undefined) {
+      rate = this.make(address);
+      if (rate === undefined) return true;
+      if (this.rates.size >= MAX_HTTP_RATE_ADDRESSES) this.rates.delete(this.rates.keys().next().value!);
+      this.rates.set(key, rate);
+    }
+    return rate.take();
+  }
+}
+const MAX_HTTP_RATE_ADDRESSES = 65_536;
+
+const tooManyFailures = (who: EdgeAnswer): Response =>
+  errorResponse({ code: ErrorCodes.RATE_LIMITED, message: who.problem ?? "too many failed authentications" }, { "retry-after": String(Math.ceil((who.retryAfterMs ?? 0) / 1000)) });
 
 /** A path for the log, with names readable (it was checked to decode). */
 function safeDecode(path: string): string {

@@ -20,7 +20,8 @@ export type ClientFrame =
   | { type: "NACK"; tag: number; requeue: boolean; id: Id }
   | { type: "DECLARE_QUEUE"; name: string | undefined; durable: boolean; args: QueueArgs; id: Id }
   | { type: "PUBLISH"; publish: PublishRequest; id: Id }
-  | { type: "PING"; id: Id };
+  | { type: "PING"; id: Id }
+  | { type: "AUTH"; token: string; id: Id };
 
 /** A payload that passed its model (ws-schemas.ts) → the frame, after the rules a schema cannot say. */
 type Reader<T extends ClientFrameType> = (payload: Record<string, unknown>, id: Id) => Result<Extract<ClientFrame, { type: T }>>;
@@ -62,6 +63,7 @@ const READERS: { [T in ClientFrameType]: Reader<T> } = {
     return fields.ok ? ok({ type: "PUBLISH", publish: fields.value, id }) : fields;
   },
   PING: (_payload, id) => ok({ type: "PING", id }),
+  AUTH: (payload, id) => ok({ type: "AUTH", token: payload.token as string, id }),
 };
 
 type FrameType = { check: BodyCheck<unknown>; read: Reader<ClientFrameType> };

@@ -1,6 +1,6 @@
 import type { Broker, PublishResult, SubscribeResult } from "../broker/broker.ts";
 import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-sink.ts";
-import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
+import { ErrorCodes, type BrokerError, type ErrorCode, type Result } from "../core/errors.ts";
 import type { Entry } from "../core/queue.ts";
 import { deliveryFrame, errorFrame, replyFrame } from "./frames.ts";
 import { decodeUtf8 } from "./json-text.ts";
@@ -8,6 +8,12 @@ import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 import type { Logger } from "../log.ts";
+import { check, FRAME_ACCESS, type Need } from "./access.ts";
+import { ANONYMOUS, type EdgeAnswer, type Identified } from "./auth-edge.ts";
+import { TOKEN_REFRESH_NOTICE_MS } from "./limits.ts";
+
+/** How the hub checks AUTH frames: the edge's verify (counts failures per address), the deadline, whether AUTH is required. */
+export type HubAuth = { verify(token: string, remote: string | undefined): Promise<EdgeAnswer>; timeoutMs: number; required: boolean };
 import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-session.ts";
 
 /**
@@ -43,6 +49,7 @@ export class WsHub implements DeliverySink {
     private readonly broker: Broker,
     private readonly maxBufferBytes: number,
     private readonly logger?: Logger,
+    private readonly auth?: HubAuth,
   ) {
     this.fanOut = new FanOut(maxBufferBytes, (ws) => this.cutSlow(ws));
   }
@@ -95,15 +102,25 @@ export class WsHub implements DeliverySink {
   open(ws: Socket): void {
     this.sockets.add(ws);
     this.opened++;
-    this.logger?.info("connection.open", { connection: ws.data.connection, remote: ws.data.remoteAddress });
+    this.logger?.info("connection.open", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
+    if (ws.data.caller === undefined && this.auth?.required !== true) ws.data.caller = ANONYMOUS;
+    if (ws.data.caller !== undefined) return this.watchExpiry(ws);
+    // [AUTH-2] No credential on the upgrade: AUTH must come first, and soon.
+    const timeoutMs = this.auth?.timeoutMs ?? 0;
+    ws.data.authTimer = setTimeout(() => this.refuse(ws, `no AUTH within ${timeoutMs} ms (AUTH_TIMEOUT_MS)`), timeoutMs);
   }
 
   message(ws: Socket, raw: string | Buffer): void {
+    // Frames after an AUTH still being checked wait for it, in order.
+    if (ws.data.waitingForAuth !== undefined) return void ws.data.waitingForAuth.push(raw);
     try {
       // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
       const text = typeof raw === "string" ? raw : decodeUtf8(raw);
       if (text === null) return void ws.send(errorFrame(ErrorCodes.BAD_JSON, "binary frame is not valid UTF-8"));
       const parsed = parseClientFrame(text);
+      if (parsed.ok && parsed.value.type === "AUTH") return this.authenticate(ws, parsed.value);
+      // [AUTH-2] Nothing but AUTH before AUTH.
+      if (ws.data.caller === undefined) return this.refuse(ws, "send AUTH first (an API key or a JWT)", frameIdOf(text));
       if (!parsed.ok) {
         // [ERROR-ID-1] A refused frame's ERROR names its id, so a client with many in flight knows which one failed.
         const id = frameIdOf(text);
@@ -126,6 +143,9 @@ export class WsHub implements DeliverySink {
     const reply = (type: string, payload: Record<string, unknown>): void => {
       if (frame.id !== undefined) ws.send(replyFrame(type, { ...payload, ...withId }));
     };
+    // [AUTH-1] What the frame touches, against the connection's permissions.
+    const denied = this.denied(ws, (FRAME_ACCESS[frame.type] as (f: ClientFrame) => readonly Need[])(frame));
+    if (denied !== undefined) return reject(denied);
     switch (frame.type) {
       case "SUBSCRIBE": {
         if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
@@ -196,6 +216,8 @@ export class WsHub implements DeliverySink {
       }
       case "DECLARE_QUEUE": {
         const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
+        const named = this.denied(ws, [{ kind: "resource", action: "configure", type: "queue", name }]);
+        if (named !== undefined) return reject(named);
         void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
           if (!declared.ok) return reject(declared.error);
           if (declared.value.created) this.logger?.info("management", { action: "declare_queue", queue: name, connection: ws.data.connection, remote: ws.data.remoteAddress });
@@ -207,6 +229,11 @@ export class WsHub implements DeliverySink {
       case "PING":
         return void ws.send(replyFrame("PONG", withId));
       case "PUBLISH": {
+        // PUBLISH_RATE_PER_CONNECTION: refused, not queued (the client slows down on the ERROR).
+        const limited = ws.data.publishRate?.take();
+        if (limited !== undefined && limited !== true) {
+          return reject({ code: ErrorCodes.RATE_LIMITED, message: `publishing faster than PUBLISH_RATE_PER_CONNECTION allows; retry in ${limited.retryAfterMs} ms` });
+        }
         const answer = (result: Result<PublishResult>): void => {
           if (!result.ok) return reject(result.error);
           reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
@@ -257,7 +284,101 @@ export class WsHub implements DeliverySink {
     if (subscribed.value.truncated === true) this.cutSlow(ws);
   }
 
+  // ---- authentication -------------------------------------------------------------------------
+
+  /** [AUTH-2] An AUTH frame: the first lets the connection in; a later one refreshes its token (the same user only). */
+  private authenticate(ws: Socket, frame: Extract<ClientFrame, { type: "AUTH" }>): void {
+    const withId = frame.id === undefined ? {} : { id: frame.id };
+    const remote = ws.data.remoteAddress ?? undefined;
+    const verify = this.auth?.verify;
+    if (verify === undefined) return void ws.send(replyFrame("AUTHENTICATED", { user: ws.data.caller?.user ?? "anonymous", expires_at: null, ...withId }));
+    ws.data.waitingForAuth = [];
+    void verify(frame.token, remote).then((who) => {
+      const waiting = ws.data.waitingForAuth ?? [];
+      ws.data.waitingForAuth = undefined;
+      if (!this.sockets.has(ws)) return;
+      const before = ws.data.caller;
+      if (who.caller === undefined) {
+        if (before === undefined) return this.refuse(ws, who.problem ?? "authentication failed", frame.id, who.code);
+        ws.send(errorFrame(who.code ?? ErrorCodes.UNAUTHORIZED, who.problem ?? "authentication failed", withId));
+      } else if (before !== undefined && before.user !== who.caller.user) {
+        ws.send(errorFrame(ErrorCodes.FORBIDDEN, `this connection is "${before.user}": a token for "${who.caller.user}" cannot replace it`, withId));
+      } else {
+        ws.data.caller = who.caller;
+        this.watchExpiry(ws);
+        if (before === undefined) this.logger?.info("connection.authenticated", { connection: ws.data.connection, remote, user: who.caller.user });
+        ws.send(replyFrame("AUTHENTICATED", { user: who.caller.user, expires_at: who.caller.expiresAt ?? null, ...withId }));
+      }
+      for (const raw of waiting) this.message(ws, raw);
+    });
+  }
+
+  /** Not authenticated: an ERROR, then 4001. */
+  private refuse(ws: Socket, message: string, id?: string | number, code: ErrorCode = ErrorCodes.UNAUTHORIZED): void {
+    ws.send(errorFrame(code, message, id === undefined ? {} : { id }));
+    this.logger?.info("connection.unauthenticated", { connection: ws.data.connection, remote: ws.data.remoteAddress, msg: message });
+    ws.close(CloseCodes.UNAUTHORIZED, "authentication required");
+  }
+
+  /** [AUTH-3] A JWT's connection: TOKEN_EXPIRING shortly before its exp, closed with 4011 at exp unless an AUTH refreshed it. */
+  private watchExpiry(ws: Socket): void {
+    clearTimeout(ws.data.authTimer);
+    ws.data.authTimer = undefined;
+    const expiresAt = ws.data.caller?.expiresAt;
+    if (expiresAt === undefined) return;
+    const close = () => {
+      if (ws.data.caller?.expiresAt !== expiresAt) return;
+      this.logger?.info("connection.token_expired", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
+      ws.close(CloseCodes.TOKEN_EXPIRED, "token expired");
+    };
+    const notice = () => {
+      ws.send(replyFrame("TOKEN_EXPIRING", { expires_at: expiresAt }));
+      ws.data.authTimer = setTimeout(close, Math.max(0, expiresAt - Date.now()));
+    };
+    ws.data.authTimer = setTimeout(notice, Math.max(0, expiresAt - TOKEN_REFRESH_NOTICE_MS - Date.now()));
+  }
+
+  private denied(ws: Socket, needs: readonly Need[]): BrokerError | undefined {
+    const caller = ws.data.caller;
+    if (caller === undefined || needs.length === 0) return undefined;
+    const allowed = check(caller, needs, (name) => {
+      const exchange = this.broker.exchange(name);
+      return exchange.ok && exchange.value.type === "topic";
+    });
+    return allowed.ok ? undefined : allowed.error;
+  }
+
+  /**
+   * [AUTH-4] A user, a key or a permission changed: each authenticated connection is checked again
+   * (`recheck`: the Authenticator's). One whose user or key is gone is closed (4001); one that lost
+   * a permission leaves what it may no longer read, each with an ERROR FORBIDDEN naming the queue.
+   */
+  reauthorize(recheck: (caller: Identified) => Identified | undefined): void {
+    for (const ws of [...this.sockets]) {
+      const before = ws.data.caller;
+      if (before === undefined || before.via === "loopback" || before.via === "none") continue;
+      const again = recheck(before);
+      if (again === undefined) {
+        this.refuse(ws, "this connection's user or key was removed");
+        continue;
+      }
+      ws.data.caller = again;
+      for (const queue of [...ws.data.queues]) {
+        if (again.permissions.can("read", queue)) continue;
+        this.unsubscribe(ws, queue);
+        ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${again.user}"`, { queue_name: queue }));
+      }
+      for (const queue of [...ws.data.consuming]) {
+        if (again.permissions.can("read", queue)) continue;
+        this.cancel(ws, queue);
+        ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${again.user}"`, { queue_name: queue }));
+      }
+    }
+  }
+
   close(ws: Socket, code?: number): void {
+    clearTimeout(ws.data.authTimer);
+    ws.data.release();
     if (this.sockets.has(ws)) {
       this.closed++;
       this.logger?.info("connection.close", { connection: ws.data.connection, remote: ws.data.remoteAddress, code, seconds: Math.round((Date.now() - ws.data.openedAt) / 100) / 10 });

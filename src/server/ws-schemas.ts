@@ -43,6 +43,7 @@ export const clientPayloads = {
   DECLARE_QUEUE: frameModels.DeclareQueueFrame,
   PUBLISH: frameModels.PublishFrame,
   PING: frameModels.PingFrame,
+  AUTH: frameModels.AuthFrame,
 } as const satisfies Record<string, TObject>;
 export type ClientFrameType = keyof typeof clientPayloads;
 
@@ -89,7 +90,7 @@ const deliveryFields = {
 };
 
 /** The ERROR codes a frame can get: every broker code except those only the HTTP layer gives (routes, hosts, bodies). */
-const HTTP_ONLY = [ErrorCodes.BAD_PATH, ErrorCodes.METHOD_NOT_ALLOWED, ErrorCodes.NOT_FOUND, ErrorCodes.HOST_NOT_ALLOWED, ErrorCodes.PAYLOAD_TOO_LARGE] as const;
+const HTTP_ONLY = [ErrorCodes.BAD_PATH, ErrorCodes.METHOD_NOT_ALLOWED, ErrorCodes.NOT_FOUND, ErrorCodes.HOST_NOT_ALLOWED, ErrorCodes.PAYLOAD_TOO_LARGE, ErrorCodes.USER_NOT_FOUND, ErrorCodes.KEY_NOT_FOUND] as const;
 export type FrameErrorCode = Exclude<ErrorCode, (typeof HTTP_ONLY)[number]>;
 export const frameErrorCodes = Object.values(ErrorCodes).filter((code): code is FrameErrorCode => !(HTTP_ONLY as readonly string[]).includes(code));
 
@@ -143,6 +144,20 @@ export const serverFrames = {
     "The publish is committed for every durable queue it reached (only for a PUBLISH with an id)",
   ),
   Pong: reply("PONG", { id: t.Optional(Echoed) }, "The answer to PING (with its id when it had one)"),
+  Authenticated: reply(
+    "AUTHENTICATED",
+    {
+      user: t.String({ description: "Who the connection is now" }),
+      expires_at: t.Union([t.Integer(), t.Null()], { description: "When its token expires (ms since the epoch); null for an API key or the loopback guest" }),
+      id: t.Optional(Echoed),
+    },
+    "The AUTH was accepted (always answered): the first one lets every other frame in, a later one refreshes the token",
+  ),
+  TokenExpiring: reply(
+    "TOKEN_EXPIRING",
+    { expires_at: t.Integer({ description: "When the connection's token expires (ms since the epoch): send AUTH with a new one before, or it is closed with 4011" }) },
+    "The connection's token expires soon",
+  ),
   Error: reply(
     "ERROR",
     {

@@ -1,4 +1,5 @@
 import type { Server, ServerWebSocket } from "bun";
+import type { Identified } from "./auth-edge.ts";
 import { SLOW_SUBSCRIBER } from "./fan-out.ts";
 
 /** Close codes the broker uses; documented in the README. */
@@ -9,6 +10,10 @@ export const CloseCodes = {
   SLOW_SUBSCRIBER: SLOW_SUBSCRIBER.code,
   /** An administrator closed it (DELETE /connections/:id); it may reconnect. */
   CLOSED_BY_ADMIN: 4010,
+  /** No AUTH within AUTH_TIMEOUT_MS, a frame before AUTH, a refused credential, or its user was removed. */
+  UNAUTHORIZED: 4001,
+  /** Its token expired and no new one came (AUTH) after TOKEN_EXPIRING. */
+  TOKEN_EXPIRED: 4011,
 } as const;
 
 /** One WebSocket connection's state: what it subscribes to, consumes, and holds unacknowledged. The hub (ws-hub.ts) acts on its frames. */
@@ -18,6 +23,16 @@ export type SocketState = {
   readonly remoteAddress: string | null;
   /** Milliseconds since the epoch. */
   readonly openedAt: number;
+  /** Who it is: from the upgrade (a bearer subprotocol, the loopback guest…) or its AUTH frame; undefined until then. */
+  caller: Identified | undefined;
+  /** The AUTH deadline, or the token's expiry notice and close. */
+  authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Gives its place back to MAX_CONNECTIONS / MAX_CONNECTIONS_PER_ADDRESS (idempotent). */
+  release: () => void;
+  /** PUBLISH_RATE_PER_CONNECTION's bucket; undefined when there is no limit. */
+  publishRate: { take(n?: number): true | { retryAfterMs: number } } | undefined;
+  /** Frames that came while its AUTH was being checked, handled in order after it. */
+  waitingForAuth: (string | Buffer)[] | undefined;
   /** The server the socket came through: it publishes to the topics the socket subscribes to. */
   readonly server: Server<SocketState>;
   /** Queues this socket subscribes to. */
@@ -33,10 +48,15 @@ export type Socket = ServerWebSocket<SocketState>;
 export const consumerOf = (ws: Socket, queue: string): string => `${ws.data.connection}\u0000${queue}`;
 
 let connections = 0;
-export const newSocketState = (server: Server<SocketState>, remoteAddress: string | null = null): SocketState => ({
+export const newSocketState = (server: Server<SocketState>, remoteAddress: string | null = null, caller?: Identified): SocketState => ({
   connection: `c${++connections}`,
   remoteAddress,
   openedAt: Date.now(),
+  caller,
+  authTimer: undefined,
+  waitingForAuth: undefined,
+  release: () => {},
+  publishRate: undefined,
   server,
   queues: new Set(),
   consuming: new Set(),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { DiagnosticSeverity, Parser } from "@asyncapi/parser";
 // ajv comes with @asyncapi/parser (its validator); here it checks frames against the document's JSON Schemas.
 import Ajv, { type ValidateFunction } from "ajv";
+import { SignJWT } from "jose";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clientPayloads } from "../../src/server/ws-schemas.ts";
@@ -179,9 +180,28 @@ test("every frame a real broker sends fits the document, and every broker frame 
   expect((await api(broker.url, "DELETE", "/queues/aa-del")).status).toBe(200);
   await orphan.until((frames) => frames.some((f) => f.type === "ERROR" && f.payload.queue_name === "aa-del"));
 
+  // AUTHENTICATED, and TOKEN_EXPIRING for a JWT that expires within the notice, from a broker that takes tokens.
+  const secret = "a-test-secret-of-at-least-32-bytes!!";
+  const withTokens = await startBroker({ env: { JWT_SECRET: secret } });
+  const token = await new SignJWT({ pubsub: { configure: "", write: "", read: ".*" } })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("reader")
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 20)
+    .sign(new TextEncoder().encode(secret));
+  const authed = await TestSocket.open(withTokens.wsUrl);
+  sockets.push(authed);
+  authed.send({ type: "AUTH", payload: { token, id: "t" } });
+  try {
+    await authed.until((frames) => frames.some((f) => f.type === "AUTHENTICATED") && frames.some((f) => f.type === "TOKEN_EXPIRING"));
+  } finally {
+    authed.close();
+    await withTokens.stop();
+    removeDir(withTokens.dataDir);
+  }
+
   const seen = new Set<string>();
   const candidates = brokerMessages();
-  for (const socket of [subscriber, publisher, consumer, other, steady, resumed, orphan]) {
+  for (const socket of [subscriber, publisher, consumer, other, steady, resumed, orphan, authed]) {
     for (const frame of socket.frames) {
       const fits = candidates.filter((name) => typeOf(messages()[name]) === frame.type && validatorOf(name)(frame));
       expect({ frame, fits: fits.length > 0 }).toEqual({ frame, fits: true });

@@ -1,0 +1,44 @@
+import type { TSchema } from "@sinclair/typebox";
+import type { Broker } from "../broker/broker.ts";
+import { ErrorCodes, type BrokerError } from "../core/errors.ts";
+import { check, PUBLIC_DOCUMENTS, ROUTE_ACCESS, type Rule } from "./access.ts";
+import { seedFieldNames } from "./body-check.ts";
+import { callerOf, problemOf } from "./caller.ts";
+import { parsedBody } from "./request-body.ts";
+import { models } from "./schemas.ts";
+
+/** The seed's routes read field names case-insensitively: the access check reads them as the route will. */
+const SEED_BODIES: Record<string, TSchema> = {
+  "POST /exchanges": models.ExchangeDeclare,
+  "POST /queues": models.QueueDeclare,
+  "POST /bindings": models.BindingRequest,
+  "DELETE /bindings": models.BindingRequest,
+  "POST /publish": models.PublishRequest,
+};
+
+/**
+ * [AUTH-1] Why this request may not run its route, or undefined when it may: a route without a row
+ * in ROUTE_ACCESS is refused (fail closed), a public one always runs, any other needs a caller
+ * (401) whose permissions cover what the route touches (403).
+ */
+export function accessDenied(request: Request, route: string, params: Record<string, string>, query: Record<string, string | undefined>, broker: Broker): BrokerError | undefined {
+  const method = request.method === "HEAD" ? "GET" : request.method;
+  const key = `${method} ${route}`;
+  const rule = (ROUTE_ACCESS as Record<string, Rule>)[key];
+  if (rule === undefined) {
+    if (method === "GET" && PUBLIC_DOCUMENTS.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return undefined;
+    return { code: ErrorCodes.FORBIDDEN, message: `no access rule for ${key}` };
+  }
+  if ("public" in rule) return undefined;
+  const caller = callerOf(request);
+  if (caller === undefined) return { code: ErrorCodes.UNAUTHORIZED, message: problemOf(request) ?? "authentication required: send Authorization: Bearer <API key or JWT> (or Basic)" };
+  const raw = parsedBody(request);
+  const seedModel = SEED_BODIES[key];
+  const body = seedModel === undefined ? raw : seedFieldNames(seedModel, raw);
+  const needs = rule.needs({ params, body: typeof body === "object" && body !== null ? body : {}, query });
+  const allowed = check(caller, needs, (name) => {
+    const exchange = broker.exchange(name);
+    return exchange.ok && exchange.value.type === "topic";
+  });
+  return allowed.ok ? undefined : allowed.error;
+}

@@ -1,0 +1,137 @@
+import { ErrorCodes, fail, ok, type ErrorCode, type Result } from "../core/errors.ts";
+import { LOOPBACK_GUEST, UNAUTHENTICATED, type Identity } from "../auth/identity.ts";
+
+/** A credential as a client presents it: a bearer token (an API key or a JWT), or Basic user and API key. */
+export type Credential = { readonly bearer: string } | { readonly basic: { readonly user: string; readonly password: string } };
+
+/** A caller found from a credential (src/auth's Identity): a JWT's has its expiry (ms since the epoch). */
+export type Identified = Identity;
+
+/** src/auth's Authenticator, as the edge uses it. */
+export type Identify = (credential: Credential) => Promise<Result<Identified>>;
+
+/** Failed authentications per remote address (AuthBackoff), as the edge uses them. */
+export type Backoff = {
+  check(address: string): true | { retryAfterMs: number };
+  failed(address: string): void;
+  succeeded(address: string): void;
+};
+
+/**
+ * - `none`: AUTH=none, everyone has full access (unsafe; documented as such).
+ * - `guest`: no users or token keys configured: RabbitMQ's guest, full access from loopback only.
+ * - `users`: every request but the public ones needs a credential.
+ */
+export type AuthMode = "none" | "guest" | "users";
+
+export const GUEST: Identity = LOOPBACK_GUEST;
+export const ANONYMOUS: Identity = UNAUTHENTICATED;
+
+/** 127.0.0.0/8, ::1, and their IPv4-mapped forms. */
+export function isLoopback(address: string | undefined | null): boolean {
+  if (address === undefined || address === null) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
+}
+
+/** `Authorization: Bearer <token>` or `Basic base64(user:key)`; undefined when absent, an error when malformed. */
+export function credentialOf(header: string | null): Result<Credential | undefined> {
+  if (header === null || header.trim() === "") return ok(undefined);
+  const [scheme, ...rest] = header.trim().split(/\s+/);
+  const value = rest.join(" ");
+  switch (scheme?.toLowerCase()) {
+    case "bearer":
+      return value === "" ? fail(ErrorCodes.UNAUTHORIZED, "Authorization: Bearer needs a token") : ok({ bearer: value });
+    case "basic": {
+      let decoded: string;
+      try {
+        decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+      } catch {
+        return fail(ErrorCodes.UNAUTHORIZED, "Authorization: Basic needs base64 of user:key");
+      }
+      const colon = decoded.indexOf(":");
+      if (colon < 0) return fail(ErrorCodes.UNAUTHORIZED, "Authorization: Basic needs base64 of user:key");
+      return ok({ basic: { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) } });
+    }
+    default:
+      return fail(ErrorCodes.UNAUTHORIZED, "Authorization must be Bearer <token> or Basic <base64 user:key>");
+  }
+}
+
+/** The subprotocol a browser offers to carry its token (it cannot set headers): `["pubsub", "bearer.<token>"]`; the broker answers `pubsub`. */
+export const WS_PROTOCOL = "pubsub";
+const BEARER_PROTOCOL = "bearer.";
+
+export function protocolToken(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  for (const part of header.split(",")) {
+    const p = part.trim();
+    if (p.startsWith(BEARER_PROTOCOL) && p.length > BEARER_PROTOCOL.length) return p.slice(BEARER_PROTOCOL.length);
+  }
+  return undefined;
+}
+
+/** `credential`: the one that identified the caller, to check again when users change. */
+export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem?: string; code?: ErrorCode; retryAfterMs?: number; failed?: boolean };
+
+/** Finds who is calling, once per request or connection, at the edge (serve.ts). */
+export class AuthEdge {
+  constructor(
+    readonly mode: AuthMode,
+    private readonly identify: Identify | undefined,
+    private readonly backoff: Backoff | undefined,
+  ) {}
+
+  /** Whether a WebSocket must send AUTH first (it brought no credential and is not let in by the mode). */
+  get required(): boolean {
+    return this.mode === "users";
+  }
+
+  /** The caller of a request or upgrade without credentials, by the mode alone. */
+  implicit(remote: string | undefined): EdgeAnswer {
+    if (this.mode === "none") return { caller: ANONYMOUS };
+    if (this.mode === "guest") {
+      return isLoopback(remote)
+        ? { caller: GUEST }
+        : { problem: "no users are configured: only clients on this machine (loopback) are served, as RabbitMQ's guest; configure USERS_FILE or JWT keys" };
+    }
+    return {};
+  }
+
+  /** Checks a credential; counts failures per address (after a few, that address waits: 429). */
+  async verify(credential: Credential, remote: string | undefined): Promise<EdgeAnswer> {
+    const address = remote ?? "unknown";
+    const allowed = this.backoff?.check(address);
+    if (allowed !== undefined && allowed !== true) {
+      return { problem: `too many failed authentications from ${address}; retry in ${Math.ceil(allowed.retryAfterMs / 1000)} s`, code: ErrorCodes.RATE_LIMITED, retryAfterMs: allowed.retryAfterMs };
+    }
+    if (this.mode !== "users" || this.identify === undefined) {
+      // Credentials where none are configured: the mode decides (a loopback guest needs none).
+      return this.implicit(remote);
+    }
+    const found = await this.identify(credential);
+    if (!found.ok) {
+      this.backoff?.failed(address);
+      return { problem: found.error.message, code: found.error.code, failed: true };
+    }
+    this.backoff?.succeeded(address);
+    return { caller: found.value, credential };
+  }
+
+  /** A request: its Authorization header, else what the mode allows. */
+  async forRequest(request: Request, remote: string | undefined): Promise<EdgeAnswer> {
+    const credential = credentialOf(request.headers.get("authorization"));
+    if (!credential.ok) return { problem: credential.error.message, failed: true };
+    if (credential.value === undefined) return this.implicit(remote);
+    return this.verify(credential.value, remote);
+  }
+
+  /** A WebSocket upgrade: a bearer subprotocol, `?token=` when AUTH_URL_TOKEN allows it, an Authorization header; else the AUTH frame must come. */
+  async forUpgrade(request: Request, remote: string | undefined, urlToken: boolean): Promise<EdgeAnswer> {
+    const fromProtocol = protocolToken(request.headers.get("sec-websocket-protocol"));
+    const fromUrl = urlToken ? new URL(request.url).searchParams.get("token") ?? undefined : undefined;
+    const token = fromProtocol ?? fromUrl;
+    if (token !== undefined) return this.verify({ bearer: token }, remote);
+    return this.forRequest(request, remote);
+  }
+}

@@ -1,0 +1,18 @@
+import type { Caller } from "./access.ts";
+
+/**
+ * Who sent a request, found at the edge (serve.ts: credentials, the loopback rule) before Elysia
+ * sees it, and read by the access hook and the routes that filter by it. Like the parsed body, it
+ * rides beside the request.
+ */
+const callers = new WeakMap<Request, Caller>();
+/** Why the edge found no caller (no credentials, or the wrong ones), for the 401's message. */
+const problems = new WeakMap<Request, string>();
+
+export function attachCaller(request: Request, caller: Caller | undefined, problem?: string): void {
+  if (caller !== undefined) callers.set(request, caller);
+  else if (problem !== undefined) problems.set(request, problem);
+}
+
+export const callerOf = (request: Request): Caller | undefined => callers.get(request);
+export const problemOf = (request: Request): string | undefined => problems.get(request);
