@@ -92,7 +92,7 @@ export function compilePermissions(set: PermissionSet, user: string, field = "pe
     if (d instanceof RegExp || d === null) deny.set(action, d);
     else return { ok: false, error: d };
   }
-  const topics = new Map<string, { write: RegExp | null; read: RegExp | null }>();
+  const topics = new Map<string, Record<"write" | "read", { pattern: RegExp | null; answers: BoundedCache }>>();
   for (const [i, topic] of (set.topics ?? []).entries()) {
     if (topics.has(topic.exchange)) return fail(ErrorCodes.VALIDATION, `${field}.topics[${i}]: exchange ${JSON.stringify(topic.exchange)} is listed twice`);
     // An omitted pattern leaves that access unrestricted; "" refuses every key.
@@ -100,7 +100,7 @@ export function compilePermissions(set: PermissionSet, user: string, field = "pe
     const read = topic.read === undefined ? /(?:)/u : compile(topic.read, `topics[${i}].read`);
     if (!(write instanceof RegExp || write === null)) return { ok: false, error: write };
     if (!(read instanceof RegExp || read === null)) return { ok: false, error: read };
-    topics.set(topic.exchange, { write, read });
+    topics.set(topic.exchange, { write: { pattern: write, answers: new BoundedCache() }, read: { pattern: read, answers: new BoundedCache() } });
   }
   return ok(
     cachedPermissions(
@@ -109,8 +109,9 @@ export function compilePermissions(set: PermissionSet, user: string, field = "pe
         return test(allow.get(action), checked) && !test(deny.get(action), checked);
       },
       (exchange, routingKey, access) => {
-        const topic = topics.get(exchange);
-        return topic === undefined || test(topic[access], routingKey);
+        // Cached per exchange and access, keyed by the bare routing key (no string built per publish).
+        const topic = topics.get(exchange)?.[access];
+        return topic === undefined || topic.answers.get(routingKey, () => test(topic.pattern, routingKey));
       },
     ),
   );
@@ -123,19 +124,18 @@ const test = (pattern: RegExp | null | undefined, text: string): boolean => patt
 const permissionName = (action: Action, name: string): string =>
   name === "" && action !== "configure" ? DEFAULT_EXCHANGE_PERMISSION_NAME : name;
 
-/** Wraps two checks with bounded caches; the oldest answer goes first when a cache is full. */
+/**
+ * Wraps the name check with bounded caches (the oldest answer goes first when one is full); `route`
+ * caches its own answers. One cache per action, keyed by the bare name: no string is built on the hot path.
+ */
 function cachedPermissions(
   check: (action: Action, name: string) => boolean,
   route: (exchange: string, routingKey: string, access: "write" | "read") => boolean,
 ): Permissions {
-  const names = new BoundedCache();
-  const keys = new BoundedCache();
+  const names: Record<Action, BoundedCache> = { configure: new BoundedCache(), write: new BoundedCache(), read: new BoundedCache() };
   const permissions: Permissions = {
-    // The action's first letter is a fixed-length prefix: no two (action, name) pairs share a key.
-    can: (action, name) => names.get(action[0] + name, () => check(action, name)),
-    // The exchange's length makes the pair unambiguous whatever characters either holds.
-    canRoute: (exchange, routingKey, access) =>
-      keys.get(`${access[0]}${exchange.length}:${exchange}${routingKey}`, () => route(exchange, routingKey, access)),
+    can: (action, name) => names[action].get(name, () => check(action, name)),
+    canRoute: route,
     narrow: (other) => narrowed(permissions, other),
   };
   return permissions;
