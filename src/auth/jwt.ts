@@ -106,7 +106,8 @@ export class JwtVerifier {
     } catch (error) {
       return { ok: false, error: rejectionOf(error, this.algorithms) };
     }
-    const sub = payload.sub!;
+    const sub: unknown = payload.sub;
+    if (typeof sub !== "string") return reject("claims", "token sub must be a string"); // jose checks presence, not type
     const subProblem = utf8ByteLength(sub) > MAX_NAME_BYTES ? `is over ${MAX_NAME_BYTES} bytes` : sub === "" ? "is empty" : printableProblem(sub);
     if (subProblem) return reject("claims", `token sub ${subProblem}`);
     if (typeof payload.exp !== "number") return reject("claims", "token exp must be a number");
@@ -133,7 +134,7 @@ function rejectionOf(error: unknown, algorithms: readonly string[]): TokenReject
     case "ERR_JWT_EXPIRED":
       return as("expired", "token expired: get a new one", ErrorCodes.TOKEN_EXPIRED);
     case "ERR_JWT_CLAIM_VALIDATION_FAILED":
-      if (claim === "nbf") return as("not_yet_valid", "token is not valid yet (nbf)");
+      if (claim === "nbf" && (error as { reason?: unknown }).reason === "check_failed") return as("not_yet_valid", "token is not valid yet (nbf)");
       if (claim === "iss") return as("issuer", "token issuer is not the one this broker accepts");
       if (claim === "aud") return as("audience", "token audience is not this broker's");
       return as("claims", `token claim ${typeof claim === "string" && /^[a-z]{1,8}$/.test(claim) ? claim : "?"} is missing or invalid`);

@@ -124,6 +124,10 @@ describe("refused tokens", () => {
     await expectRejected(hs, await good({ exp: undefined }), "claims");
     await expectRejected(hs, await good({ sub: undefined }), "claims");
     await expectRejected(hs, await good({ sub: "" }), "claims");
+    await expectRejected(hs, await good({ sub: 42 as never }), "claims");
+    await expectRejected(hs, await good({ sub: ["alice"] as never }), "claims");
+    await expectRejected(hs, await good({ exp: "soon" as never }), "claims");
+    await expectRejected(hs, await good({ nbf: "later" as never }), "claims");
     await expectRejected(hs, await good({ sub: "a\u202Eb" }), "claims");
     await expectRejected(hs, await good({ pubsub: "everything" }), "claims");
   });
