@@ -93,18 +93,23 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<TokenResult> {
+    const options = {
+      algorithms: [...this.algorithms],
+      requiredClaims: ["exp", "sub"],
+      ...(this.options.issuer !== undefined && { issuer: this.options.issuer }),
+      ...(this.options.audience !== undefined && { audience: this.options.audience }),
+      clockTolerance: this.options.clockToleranceSeconds ?? 0,
+      currentDate: new Date((this.options.now ?? Date.now)()),
+    };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keyFor, {
-        algorithms: [...this.algorithms],
-        requiredClaims: ["exp", "sub"],
-        ...(this.options.issuer !== undefined && { issuer: this.options.issuer }),
-        ...(this.options.audience !== undefined && { audience: this.options.audience }),
-        clockTolerance: this.options.clockToleranceSeconds ?? 0,
-        currentDate: new Date((this.options.now ?? Date.now)()),
-      }));
+      ({ payload } = await jwtVerify(token, this.keyFor, options));
     } catch (error) {
-      return { ok: false, error: rejectionOf(error, this.algorithms) };
+      const candidates = (error as { code?: unknown }).code === "ERR_JWKS_MULTIPLE_MATCHING_KEYS" ? (error as AsyncIterable<CryptoKey>) : undefined;
+      const found = candidates && (await firstVerifying(token, candidates, options));
+      if (found === undefined) return { ok: false, error: rejectionOf(error, this.algorithms) };
+      if (!found.ok) return { ok: false, error: rejectionOf(found.error, this.algorithms) };
+      payload = found.payload;
     }
     const sub: unknown = payload.sub;
     if (typeof sub !== "string") return reject("claims", "token sub must be a string"); // jose checks presence, not type
@@ -115,6 +120,25 @@ export class JwtVerifier {
     if (claim !== undefined && !isObject(claim)) return reject("claims", `token ${PERMISSION_CLAIM} claim must be an object (a permission set)`);
     return { ok: true, value: { sub, expiresAt: payload.exp * 1000, ...(claim !== undefined && { claim }) } };
   }
+}
+
+/**
+ * A token without a `kid` where several JWKS keys fit its alg (jose's documented pattern): try
+ * each. The first whose signature verifies decides (its claim errors included); none: undefined.
+ */
+async function firstVerifying(
+  token: string,
+  candidates: AsyncIterable<CryptoKey>,
+  options: Parameters<typeof jwtVerify>[2],
+): Promise<{ ok: true; payload: JWTPayload } | { ok: false; error: unknown } | undefined> {
+  for await (const key of candidates) {
+    try {
+      return { ok: true, payload: (await jwtVerify(token, key, options)).payload };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") return { ok: false, error };
+    }
+  }
+  return undefined;
 }
 
 type TokenErrorCode = typeof ErrorCodes.TOKEN_INVALID | typeof ErrorCodes.TOKEN_EXPIRED;
@@ -142,8 +166,9 @@ function rejectionOf(error: unknown, algorithms: readonly string[]): TokenReject
     case "ERR_JOSE_NOT_SUPPORTED":
       return as("algorithm", `token algorithm is not accepted: this broker takes ${algorithms.join(", ")}`);
     case "ERR_JWKS_NO_MATCHING_KEY":
-    case "ERR_JWKS_MULTIPLE_MATCHING_KEYS":
       return as("no_key", "no key of the JWKS matches the token (its kid and alg)");
+    case "ERR_JWKS_MULTIPLE_MATCHING_KEYS": // none of the candidates verified
+      return as("signature", "token signature does not verify with any key of the JWKS that fits it");
     case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
       return as("signature", "token signature does not verify: altered, or signed with another key");
     default:

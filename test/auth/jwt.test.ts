@@ -73,6 +73,16 @@ describe("happy paths", () => {
     await expectRejected(v, await sign("RS256", otherRsa.privateKey, {}, { kid: "r1" }), "signature");
   });
 
+  test("a JWKS of several keys of one type and a token without kid: the key that verifies is found", async () => {
+    const jwks = { keys: [await exportJWK(otherRsa.publicKey), await exportJWK(rsa.publicKey)] };
+    const v = await verifier({ jwksJson: JSON.stringify(jwks) });
+    expect((await v.verify(await sign("RS256", rsa.privateKey))).ok).toBe(true);
+    expect((await v.verify(await sign("RS256", otherRsa.privateKey))).ok).toBe(true);
+    const stranger = await pair("RS256");
+    await expectRejected(v, await sign("RS256", stranger.privateKey), "signature");
+    await expectRejected(v, await sign("RS256", rsa.privateKey, { exp: NOW_S - 1 }), "expired", ErrorCodes.TOKEN_EXPIRED);
+  });
+
   test("a secret and a public key together: each algorithm uses its own key", async () => {
     const v = await verifier({ secret: SECRET, publicKeyPem: rsa.pem });
     expect((await v.verify(await sign("HS256", secretBytes(SECRET)))).ok).toBe(true);
