@@ -241,6 +241,17 @@ describe("admin operations", () => {
     expect(events).toEqual([]);
   });
 
+  test("deny and topics survive a save and a reload", async () => {
+    const path = freshPath();
+    const users = unwrap(await UserDirectory.load(path, { keyHashCost: CHEAP }));
+    const permissions = { configure: "^{user}\\.", write: ".*", read: ".*", deny: { read: "^audit$" }, topics: [{ exchange: "events", write: "^user\\.{user}\\." }] };
+    unwrap(await users.putUser("alice", { admin: true, permissions }));
+    const reloaded = unwrap(await UserDirectory.load(path));
+    expect(reloaded.get("alice")).toEqual({ name: "alice", admin: true, permissions, keys: [] });
+    const p = reloaded.record("alice")!.permissions;
+    expect([p.can("read", "audit"), p.canRoute("events", "user.alice.x", "write"), p.canRoute("events", "user.bob.x", "write")]).toEqual([false, true, false]);
+  });
+
   test("concurrent operations all land, one after another", async () => {
     const path = freshPath();
     const users = unwrap(await UserDirectory.load(path, { keyHashCost: CHEAP }));
