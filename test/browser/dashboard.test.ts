@@ -309,6 +309,23 @@ test("queue page: redrive sends a dead-lettered message back where it died, and 
   await finish(watched, "queue-redrive");
 }, PAGE_TEST_MS);
 
+test("a queue named with /, ?, #, % and non-ASCII letters opens from the list, and its page works on it", async () => {
+  const name = "odd/name ?#%é";
+  await rest("POST", "/queues", { name });
+  await publish(broker.url, name, { odd: true });
+  const watched = await openDashboard(browser, broker.url, "/queues");
+  const { page } = watched;
+  await page.getByLabel("Filter by name").fill("odd/");
+  await page.getByRole("link", { name, exact: true }).click();
+  await page.locator("main h1", { hasText: name }).waitFor();
+  expect(await page.evaluate(() => location.hash)).toBe(`#/queues/${encodeURIComponent(name)}`);
+  await page.locator("ol.messages pre.payload", { hasText: '"odd": true' }).waitFor();
+  await confirm(page, "Purge", "Purge");
+  await page.getByText("Purged 1 message.").waitFor();
+  expect((await queue(name)).messages).toBe(0);
+  await finish(watched, "queue-odd-name");
+}, PAGE_TEST_MS);
+
 test("connections: each connection with its subscriptions and consumers; close one", async () => {
   const subscriber = await openSubscriber(broker.wsUrl, "billing");
   const worker = await openConsumer(broker.wsUrl, "shipping", 5);
