@@ -65,8 +65,4 @@ export class VerifiedKeys {
   forget(id: string): void {
     this.#entries.delete(id);
   }
-
-  clear(): void {
-    this.#entries.clear();
-  }
 }
