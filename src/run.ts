@@ -21,6 +21,8 @@ import { ConnectionLimiter } from "./server/abuse/connection-limiter.ts";
 import { PublishRate } from "./server/abuse/publish-rate.ts";
 import { AuthEdge } from "./server/auth-edge.ts";
 import { openAuth } from "./server/open-auth.ts";
+import { Sessions } from "./server/sessions.ts";
+import type { Identity } from "./auth/identity.ts";
 
 
 /** Opens the store, rebuilds the broker from it, serves, and shuts down cleanly on SIGTERM/SIGINT. */
@@ -31,6 +33,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
   const auth = await openAuth(config, logger);
   const { store, location } = await openStore(config, logger.line("warn", "store"));
   const { limits } = config;
+  const sessions = new Sessions();
   const backoff = new AuthBackoff({
     clock: { now: () => performance.now() },
     freeFailures: limits.authFailuresFree,
@@ -39,7 +42,13 @@ export async function startBroker(config: Config, version: string, signals: Sign
     forgetAfterMs: limits.authBackoffForgetMs,
     maxEntries: limits.authBackoffMaxAddresses,
   });
-  const edge = new AuthEdge(auth.mode, auth.authenticator === undefined ? undefined : (credential) => auth.authenticator!.authenticate(credential), backoff);
+  const edge = new AuthEdge(
+    auth.mode,
+    auth.authenticator === undefined ? undefined : (credential) => auth.authenticator!.authenticate(credential),
+    backoff,
+    () => auth.jwt === undefined && (auth.users?.size ?? 0) === 0,
+    sessions,
+  );
   const connections = new ConnectionLimiter({ maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress });
   const publishRefusals = { refused_total: 0 };
   const started = performance.now();
@@ -68,11 +77,21 @@ export async function startBroker(config: Config, version: string, signals: Sign
       log: logger.line("warn", "broker"),
       diskAlarm: () => disk?.reason(),
     },
-    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes, logger, { verify: (token, remote) => edge.verify({ bearer: token }, remote), timeoutMs: config.auth.timeoutMs, required: edge.required }),
+    (broker) => new WsHub(broker, config.subscriberMaxBufferBytes, logger, {
+        verify: (token, remote) => edge.verify({ bearer: token }, remote),
+        timeoutMs: config.auth.timeoutMs,
+        get required() {
+          return edge.required;
+        },
+      }),
   );
   const hub = broker.sink;
   // A user, key or permission changed (admin API): open connections are checked again at once.
-  auth.users?.onChange(() => hub.reauthorize((caller) => auth.authenticator?.recheck(caller)));
+  auth.users?.onChange(() => {
+    const recheck = (caller: Identity) => auth.authenticator?.recheck(caller);
+    hub.reauthorize(recheck);
+    sessions.recheck(recheck);
+  });
   if (signals.received !== undefined) {
     // Asked to stop while migrating or restoring: close the store the way a running broker would
     // (so restored messages keep their redelivered marks), and never listen.
@@ -211,6 +230,8 @@ export async function startBroker(config: Config, version: string, signals: Sign
     metrics,
     metricsQueueLimit: config.metricsQueueLimit,
     notReady,
+    users: auth.users,
+    login: { edge, secure: config.tls !== undefined, remoteOf: (request) => server?.requestIP(request)?.address },
     ops: {
       connections: { list: (queue) => hub.connectionViews(queue), close: (id) => hub.closeConnection(id) },
       overview,

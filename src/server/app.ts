@@ -4,7 +4,13 @@ import type { Broker, PublishResult } from "../broker/broker.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { parseQueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
+import { visible } from "./access.ts";
 import { accessDenied } from "./access-hook.ts";
+import { callerOf } from "./caller.ts";
+import { userRoutes } from "./user-routes.ts";
+import { sessionRoutes } from "./session-routes.ts";
+import { AuthEdge } from "./auth-edge.ts";
+import type { UserDirectory } from "../auth/users.ts";
 import { errorBody, statusOf } from "./http-errors.ts";
 import { paged, wantsPage } from "./list-paging.ts";
 import { opsRoutes, type OpsDeps } from "./ops-routes.ts";
@@ -29,6 +35,10 @@ export type AppDeps = {
   /** Why the broker is not ready now (GET /readyz is 503 while any): shutting down, the store, a resource alarm. */
   notReady: () => Promise<readonly { name: string; reason: string }[]>;
   ops: Omit<OpsDeps, "broker">;
+  /** USERS_FILE's users, for the admin API (undefined: none configured). */
+  users?: UserDirectory;
+  /** The dashboard's login routes (POST/GET/DELETE /session). */
+  login?: { edge: AuthEdge; secure: boolean; remoteOf: (request: Request) => string | undefined };
 };
 
 /** Every route can meet a bad Host or Origin (403); the others as each route lists. */
@@ -61,6 +71,13 @@ async function given<I, T>(input: Result<I>, set: { status?: number | string }, 
 
 const flag = (value: "true" | "false" | undefined): boolean => value === "true";
 
+/** [AUTH-1] What the caller may see of a list: items it has some permission on (any of `namesOf`); everything for an administrator. */
+function seen<T>(request: Request, items: T[], namesOf: (item: T) => readonly string[]): T[] {
+  const caller = callerOf(request);
+  if (caller === undefined || caller.admin) return items;
+  return items.filter((item) => namesOf(item).some((name) => visible(caller, name)));
+}
+
 /** A management list: the plain array (the seed's answer), or a page when the query asks for one. */
 function listed<T extends Record<string, unknown>>(query: Result<Static<typeof ListQuery>>, set: { status?: number | string }, items: T[], nameOf: (item: T) => readonly string[]): never {
   if (!query.ok) return answer(query, set) as never;
@@ -69,7 +86,7 @@ function listed<T extends Record<string, unknown>>(query: Result<Static<typeof L
 }
 
 /** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
-export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, notReady, ops }: AppDeps) {
+export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, notReady, ops, users, login }: AppDeps) {
   const app = new Elysia()
     // Registered first so it covers every route below.
     .onError(({ code, request, set }) => {
@@ -132,13 +149,15 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       },
     )
     .use(opsRoutes({ broker, ...ops }))
+    .use(userRoutes(users))
+    .use(sessionRoutes(login?.edge ?? new AuthEdge("none", undefined, undefined), login?.secure ?? false, login?.remoteOf ?? (() => undefined)))
 
     // ---- exchanges --------------------------------------------------------------------------
     .post("/exchanges", ({ request, set }) => given(jsonBody(request, check.exchange), set, (body) => broker.declareExchange(body)), {
       response: { 200: "Declared", ...E_WRITE, 409: "Error" },
       detail: { summary: "Declare an exchange (idempotent; 409 E001 if it exists with other properties)", tags: ["exchanges"], ...jsonRequest("ExchangeDeclare") },
     })
-    .get("/exchanges", ({ query, set }) => listed(check.list(query), set, broker.exchanges(), (e) => [e.name]), {
+    .get("/exchanges", ({ request, query, set }) => listed(check.list(query), set, seen(request, broker.exchanges(), (e) => [e.name]), (e) => [e.name]), {
       response: { 200: t.Union([t.Ref("Exchanges"), t.Ref("PagedExchanges")]), 422: "Error", ...E403 },
       detail: { tags: ["exchanges"], ...queryParams(ListQuery) },
     })
@@ -174,7 +193,7 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
         detail: { summary: "Declare a queue (idempotent; 409 Q001 if it exists with other properties)", tags: ["queues"], ...jsonRequest("QueueDeclare") },
       },
     )
-    .get("/queues", ({ query, set }) => listed(check.list(query), set, broker.queues(), (q) => [q.name]), {
+    .get("/queues", ({ request, query, set }) => listed(check.list(query), set, seen(request, broker.queues(), (q) => [q.name]), (q) => [q.name]), {
       response: { 200: t.Union([t.Ref("Queues"), t.Ref("PagedQueues")]), 422: "Error", ...E403 },
       detail: { tags: ["queues"], ...queryParams(ListQuery) },
     })
@@ -201,11 +220,12 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       response: { 200: "Declared", ...E_WRITE, 404: "Error" },
       detail: { summary: "Bind a queue to an exchange (binding twice is a no-op)", tags: ["bindings"], ...jsonRequest("BindingRequest") },
     })
-    .get("/bindings", ({ query, set }) => {
+    .get("/bindings", ({ request, query, set }) => {
       const q = check.bindingQuery(query);
       if (!q.ok) return answer(q, set) as never;
       const { exchange, queue, ...list } = q.value;
-      return listed({ ok: true, value: list }, set, broker.bindings({ exchange, queue }), (b) => [b.exchange_name, b.queue_name, b.key]);
+      const bindings = seen(request, broker.bindings({ exchange, queue }), (b) => [b.exchange_name, b.queue_name]);
+      return listed({ ok: true, value: list }, set, bindings, (b) => [b.exchange_name, b.queue_name, b.key]);
     }, {
       response: { 200: t.Union([t.Ref("Bindings"), t.Ref("PagedBindings")]), 422: "Error", ...E403 },
       detail: { tags: ["bindings"], ...queryParams(BindingQuery) },

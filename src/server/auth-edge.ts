@@ -1,5 +1,6 @@
 import { ErrorCodes, fail, ok, type ErrorCode, type Result } from "../core/errors.ts";
 import { LOOPBACK_GUEST, UNAUTHENTICATED, type Identity } from "../auth/identity.ts";
+import { CSRF_HEADER, sameToken, sessionIdOf, type Sessions } from "./sessions.ts";
 
 /** A credential as a client presents it: a bearer token (an API key or a JWT), or Basic user and API key. */
 export type Credential = { readonly bearer: string } | { readonly basic: { readonly user: string; readonly password: string } };
@@ -72,7 +73,8 @@ export function protocolToken(header: string | null): string | undefined {
 }
 
 /** `credential`: the one that identified the caller, to check again when users change. */
-export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem?: string; code?: ErrorCode; retryAfterMs?: number; failed?: boolean };
+/** `csrf`: a session cookie on a state-changing request without its X-CSRF-Token (403). */
+export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem?: string; code?: ErrorCode; retryAfterMs?: number; failed?: boolean; csrf?: boolean };
 
 /** Finds who is calling, once per request or connection, at the edge (serve.ts). */
 export class AuthEdge {
@@ -80,17 +82,21 @@ export class AuthEdge {
     readonly mode: AuthMode,
     private readonly identify: Identify | undefined,
     private readonly backoff: Backoff | undefined,
+    /** A USERS_FILE with no users yet and no token keys: loopback is the guest until the first user is made (RabbitMQ's bootstrap). */
+    private readonly bootstrapping: () => boolean = () => false,
+    /** The dashboard's logins (cookie sessions). */
+    readonly sessions?: Sessions,
   ) {}
 
   /** Whether a WebSocket must send AUTH first (it brought no credential and is not let in by the mode). */
   get required(): boolean {
-    return this.mode === "users";
+    return this.mode === "users" && !this.bootstrapping();
   }
 
   /** The caller of a request or upgrade without credentials, by the mode alone. */
   implicit(remote: string | undefined): EdgeAnswer {
     if (this.mode === "none") return { caller: ANONYMOUS };
-    if (this.mode === "guest") {
+    if (this.mode === "guest" || (this.mode === "users" && this.bootstrapping())) {
       return isLoopback(remote)
         ? { caller: GUEST }
         : { problem: "no users are configured: only clients on this machine (loopback) are served, as RabbitMQ's guest; configure USERS_FILE or JWT keys" };
@@ -105,7 +111,7 @@ export class AuthEdge {
     if (allowed !== undefined && allowed !== true) {
       return { problem: `too many failed authentications from ${address}; retry in ${Math.ceil(allowed.retryAfterMs / 1000)} s`, code: ErrorCodes.RATE_LIMITED, retryAfterMs: allowed.retryAfterMs };
     }
-    if (this.mode !== "users" || this.identify === undefined) {
+    if (this.mode !== "users" || this.identify === undefined || this.bootstrapping()) {
       // Credentials where none are configured: the mode decides (a loopback guest needs none).
       return this.implicit(remote);
     }
@@ -122,8 +128,17 @@ export class AuthEdge {
   async forRequest(request: Request, remote: string | undefined): Promise<EdgeAnswer> {
     const credential = credentialOf(request.headers.get("authorization"));
     if (!credential.ok) return { problem: credential.error.message, failed: true };
-    if (credential.value === undefined) return this.implicit(remote);
-    return this.verify(credential.value, remote);
+    if (credential.value !== undefined) return this.verify(credential.value, remote);
+    const session = this.sessions?.get(sessionIdOf(request.headers.get("cookie")));
+    if (session !== undefined) {
+      // [CSRF-1] A cookie comes with any request the browser makes, a cross-site one too: changing state also needs the token only our page can read.
+      const method = request.method;
+      if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && !sameToken(request.headers.get(CSRF_HEADER), session.csrf)) {
+        return { problem: `a session's request that changes state needs its ${CSRF_HEADER} header`, csrf: true };
+      }
+      return { caller: session.caller };
+    }
+    return this.implicit(remote);
   }
 
   /** A WebSocket upgrade: a bearer subprotocol, `?token=` when AUTH_URL_TOKEN allows it, an Authorization header; else the AUTH frame must come. */

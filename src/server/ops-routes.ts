@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { Static } from "@sinclair/typebox";
 import type { Broker } from "../broker/broker.ts";
-import { ErrorCodes, fail, type Result } from "../core/errors.ts";
+import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
+import { callerOf } from "./caller.ts";
 import { bodyCheck } from "./body-check.ts";
 import { MAX_PAGE_SIZE } from "./list-paging.ts";
 import type { Sample } from "./rate-history.ts";
@@ -50,15 +51,26 @@ export function opsRoutes({ broker, connections, overview, history }: OpsDeps) {
         },
       },
     })
-    .get("/connections", ({ query, set }) => {
+    .get("/connections", ({ request, query, set }) => {
       const q = check.connections(query);
-      return answer(q.ok ? { ok: true as const, value: { connections: connections.list(q.value.queue) } } : q, set);
+      // [AUTH-1] An administrator sees every connection, a user its own.
+      const caller = callerOf(request);
+      const mine = (c: ConnectionView) => caller === undefined || caller.admin || c.user === caller.user;
+      return answer(q.ok ? { ok: true as const, value: { connections: connections.list(q.value.queue).filter(mine) } } : q, set);
     }, {
       response: { 200: "Connections", 422: "Error", ...E403 },
       detail: { summary: "WebSocket connections with their subscriptions, consumers and unacked messages", tags: ["ops"], ...queryParams(ConnectionsQuery) },
     })
-    .delete("/connections/:id", ({ params, set }) =>
-      answer(connections.close(params.id) ? { ok: true as const, value: {} } : fail(ErrorCodes.NOT_FOUND, `no connection "${params.id}"`), set), {
+    .delete("/connections/:id", ({ request, params, set }) => {
+      const caller = callerOf(request);
+      const target = connections.list().find((c) => c.id === params.id);
+      if (target === undefined) return answer(fail(ErrorCodes.NOT_FOUND, `no connection "${params.id}"`), set);
+      if (caller !== undefined && !caller.admin && target.user !== caller.user) {
+        return answer(fail(ErrorCodes.FORBIDDEN, `connection "${params.id}" is another user's; only an administrator may close it`), set);
+      }
+      connections.close(params.id);
+      return answer(ok({}), set);
+    }, {
       response: { 200: "Empty", 404: "Error", ...E403 },
       detail: { summary: "Close a connection (code 4010); what its consumers held goes back to their queues", tags: ["ops"] },
     })

@@ -1,4 +1,5 @@
 import { Type as t } from "@sinclair/typebox";
+import { userModels } from "./user-models.ts";
 import { MAX_PREFETCH } from "../core/limits.ts";
 import { DEFAULT_DELIVERY_LIMIT, MAX_MESSAGE_ID_BYTES } from "../core/limits.ts";
 
@@ -133,6 +134,7 @@ export const models = {
     connections: t.Array(
       t.Object({
         id: t.String(),
+        user: t.Union([t.String(), t.Null()], { description: "Who it authenticated as (guest on loopback without users); null until AUTH" }),
         remote_address: t.Union([t.String(), t.Null()]),
         opened_at: t.Integer(),
         subscriptions: t.Array(t.Object({ queue: t.String() })),
@@ -185,6 +187,7 @@ export const models = {
     })),
   }),
   Health: t.Object({ status: t.Literal("alive") }),
+  ...userModels,
   Declared: t.Object({ created: t.Boolean() }),
   Empty: t.Object({}),
   Removed: t.Object({ messages: t.Integer() }),

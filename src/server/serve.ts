@@ -116,6 +116,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     }
     const who = await edge.forRequest(request, remote);
     if (who.retryAfterMs !== undefined) return tooManyFailures(who);
+    if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
     attachCaller(routed, who.caller, who.problem);
     const response = await app.fetch(routed);
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.

@@ -54,7 +54,17 @@ export function swaggerDocs(version: string) {
           provider: "swagger-ui",
           path: DOCS_PATH,
           specPath: SPEC_PATH,
-          documentation: { info: { title: "pubsub", version, description: "pubsub message broker. The WebSocket protocol at /ws: [AsyncAPI document](/asyncapi.json). The dashboard: [/ui/](/ui/)." } },
+          documentation: {
+            info: { title: "pubsub", version, description: "pubsub message broker. The WebSocket protocol at /ws: [AsyncAPI document](/asyncapi.json). The dashboard: [/ui/](/ui/)." },
+            // Swagger UI's "Authorize": an API key or a JWT as a bearer token, or Basic user:key.
+            components: {
+              securitySchemes: {
+                bearer: { type: "http", scheme: "bearer", description: "An API key (pk_…) or a JWT" },
+                basic: { type: "http", scheme: "basic", description: "User name and one of its API keys" },
+              },
+            },
+            security: [{ bearer: [] }, { basic: [] }],
+          },
         }),
       )
       // Registered after the plugin's own GET /swagger: Elysia lets the later route win. The

@@ -25,6 +25,8 @@ import { CloseCodes, consumerOf, type Socket, type SocketState } from "./ws-sess
 /** A WebSocket connection as GET /connections shows it. */
 export type ConnectionView = {
   id: string;
+  /** Who it authenticated as; null while it has not yet. */
+  user: string | null;
   remote_address: string | null;
   opened_at: number;
   subscriptions: { queue: string }[];
@@ -453,6 +455,7 @@ export class WsHub implements DeliverySink {
       });
       views.push({
         id: data.connection,
+        user: data.caller?.user ?? null,
         remote_address: data.remoteAddress,
         opened_at: data.openedAt,
         subscriptions: [...data.queues].map((q) => ({ queue: q })),

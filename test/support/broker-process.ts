@@ -87,10 +87,12 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   void collect(proc.stderr);
   const deadline = Date.now() + 15_000;
   let port = 0;
+  let scheme = "http";
   while (Date.now() < deadline) {
-    const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+    const match = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(text);
     if (match) {
-      port = Number(match[1]);
+      scheme = match[1]!;
+      port = Number(match[2]);
       break;
     }
     if (proc.exitCode !== null) break;
@@ -101,8 +103,8 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
     throw new Error(`broker did not start (exit ${proc.exitCode}):\n${text}`);
   }
   return {
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    url: `${scheme}://127.0.0.1:${port}`,
+    wsUrl: `${scheme === "https" ? "wss" : "ws"}://127.0.0.1:${port}/ws`,
     port,
     dataDir,
     proc,
