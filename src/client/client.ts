@@ -8,9 +8,17 @@ import { call, type HttpOptions } from "./http.ts";
 import { Publisher, type Confirm } from "./publisher.ts";
 import type { Session, SessionContext } from "./session.ts";
 import { SubscriptionSession, type MessageHandler, type SubscribeOptions, type Subscription } from "./subscription.ts";
+import { Tokens, type TokenSource } from "./tokens.ts";
 import type { InboundFrame, Metrics, PublishFields, PublishResult } from "./wire.ts";
 
 export type ClientOptions = {
+  /**
+   * An API key or a JWT, or a function that gets one, called for each new connection and each
+   * renewal (when the broker sends TOKEN_EXPIRING, and before a JWT's own exp). REST calls send it
+   * as `Authorization: Bearer`; the WebSocket sends AUTH with it first. None: nothing is sent (a
+   * broker without users, from loopback).
+   */
+  token?: TokenSource;
   /** Retries after a dropped connection; see DEFAULT_RECONNECT. */
   reconnect?: Partial<ReconnectPolicy>;
   /** PING period; a socket without PONG for that long is dropped and reopened (default 15 s, 0: off). */
@@ -69,7 +77,8 @@ export class PubsubClient {
   constructor(url: string | URL = DEFAULT_URL, private readonly options: ClientOptions = {}) {
     this.url = baseUrlOf(url);
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.http = { baseUrl: this.url, fetch: fetchImpl, timeoutMs: options.requestTimeoutMs ?? 10_000 };
+    const tokens = options.token === undefined ? undefined : new Tokens(options.token);
+    this.http = { baseUrl: this.url, fetch: fetchImpl, timeoutMs: options.requestTimeoutMs ?? 10_000, ...(tokens && { tokens }) };
     this.declared = options.redeclare === true ? new DeclaredTopology() : undefined;
     this.exchanges = exchangesApi(this.http, this.declared);
     this.queues = queuesApi(this.http, this.declared);
@@ -81,12 +90,14 @@ export class PubsubClient {
         heartbeatMs: options.heartbeatMs ?? 15_000,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
         WebSocket: options.WebSocket ?? globalThis.WebSocket,
+        ...(tokens && { tokens }),
       },
       {
         opened: (epoch) => this.opened(epoch),
         dropped: (error, willRetry) => this.dropped(error, willRetry),
         wanted: () => this.subscriptions.size + this.consumers.size + this.publisher.outstanding > 0,
         frame: (frame) => this.frame(frame),
+        report: (error) => this.report(error),
       },
     );
     this.publisher = new Publisher(this.connection, options.confirmTimeoutMs ?? 30_000);

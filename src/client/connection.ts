@@ -1,6 +1,23 @@
 import { backoffDelay, type ReconnectPolicy } from "./backoff.ts";
-import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
+import { AUTH_ERROR_CODES, brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
+import { Renewal } from "./renewal.ts";
+import type { Tokens } from "./tokens.ts";
 import type { InboundFrame } from "./wire.ts";
+
+/** The broker's close codes for authentication (README, "WebSocket protocol"). */
+export const AuthCloseCodes = {
+  /** Not authenticated: a refused credential, none sent, or its user or key was removed. */
+  UNAUTHORIZED: 4001,
+  /** The token expired and no AUTH renewed it. */
+  TOKEN_EXPIRED: 4011,
+} as const;
+
+/**
+ * Refused credentials are retried slowly and a few times only: the broker counts failures per
+ * address (its AUTH_FAILURES_FREE, 5 by default) and then refuses everyone on it for a while, so
+ * a client must not spend them in a reconnect loop. Three tries, a second apart, then doubling.
+ */
+export const AUTH_RETRY: ReconnectPolicy = { initialDelayMs: 1_000, maxDelayMs: 5_000, maxAttempts: 3 };
 
 export type ConnectionOptions = {
   readonly url: URL;
@@ -10,6 +27,8 @@ export type ConnectionOptions = {
   /** Longest wait for the reply to a frame sent with `request`. */
   readonly requestTimeoutMs: number;
   readonly WebSocket: typeof WebSocket;
+  /** Each socket sends AUTH with a token from here first, and is open only once AUTHENTICATED. None: no AUTH (the seed's protocol). */
+  readonly tokens?: Tokens;
   readonly random?: () => number;
 };
 
@@ -23,6 +42,8 @@ export type ConnectionHooks = {
   wanted(): boolean;
   /** A frame that is not the answer to a `request`. */
   frame(frame: InboundFrame): void;
+  /** An error nobody waits for: a token renewal that failed (the socket lives on until the token's exp). */
+  report(error: unknown): void;
 };
 
 type Request = { resolve: (frame: InboundFrame) => void; reject: (error: PubsubError) => void; timer: ReturnType<typeof setTimeout> };
@@ -32,12 +53,24 @@ type Request = { resolve: (frame: InboundFrame) => void; reject: (error: PubsubE
  * Each socket that opens gets a new `epoch`: anything tied to one socket (a delivery tag) is
  * known stale once the epoch moved on. The first attempt failing is not retried: a broker that
  * was never reached is more likely a wrong URL than a restart, and the caller should hear so.
+ *
+ * With `tokens`, a socket is open only once the broker answered its AUTH: the token is asked for
+ * before the socket is made (the broker's AUTH deadline starts at the upgrade), and nothing else
+ * is sent, re-attached or re-published before AUTHENTICATED. A refused credential (4001) is not
+ * a dropped connection: it is retried under AUTH_RETRY with a fresh token from a function, not at
+ * all with a string, then reported with the broker's code (`TOKEN_INVALID`, `UNAUTHORIZED` …).
+ * An expired one (4011) reconnects with a fresh token.
  */
 export class Connection {
   private socket: WebSocket | undefined;
-  private state: "idle" | "connecting" | "open" | "waiting" | "closed" = "idle";
+  private state: "idle" | "connecting" | "authenticating" | "open" | "waiting" | "closed" = "idle";
   private everOpened = false;
   private attempts = 0;
+  /** Refused credentials in a row. */
+  private authFailures = 0;
+  /** The broker's last word on authentication on this socket (the ERROR before a 4001). */
+  private authError: PubsubError | undefined;
+  private renewal: Renewal | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private readonly requests = new Map<string, Request>();
@@ -76,8 +109,11 @@ export class Connection {
     if (this.state !== "open" || this.socket === undefined) {
       return Promise.reject(new PubsubError(ClientErrorCodes.CONNECTION_LOST, `${type}: not connected to ${this.options.url.href}`));
     }
+    return this.ask(this.socket, type, payload);
+  }
+
+  private ask(socket: WebSocket, type: string, payload: Record<string, unknown>): Promise<InboundFrame> {
     const id = `r${++this.nextId}`;
-    const socket = this.socket;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.requests.delete(id);
@@ -91,7 +127,7 @@ export class Connection {
   /** Closes for good: no more retries; unanswered requests are rejected with CLOSED. */
   close(): Promise<void> {
     if (this.state === "closed") return Promise.resolve();
-    const socket = this.state === "open" || this.state === "connecting" ? this.socket : undefined;
+    const socket = this.state === "open" || this.state === "connecting" || this.state === "authenticating" ? this.socket : undefined;
     this.state = "closed";
     clearTimeout(this.retryTimer);
     this.stopHeartbeat();
@@ -110,6 +146,19 @@ export class Connection {
 
   private connect(): void {
     this.state = "connecting";
+    const tokens = this.options.tokens;
+    if (tokens === undefined) return this.open(undefined);
+    tokens.fresh().then(
+      (token) => {
+        if (this.state === "connecting") this.open(token);
+      },
+      (error: PubsubError) => {
+        if (this.state === "connecting") this.refused(error);
+      },
+    );
+  }
+
+  private open(token: string | undefined): void {
     let socket: WebSocket;
     try {
       socket = new this.options.WebSocket(this.options.url.href);
@@ -119,14 +168,22 @@ export class Connection {
       return;
     }
     this.socket = socket;
+    this.authError = undefined;
     socket.onopen = () => {
       if (socket !== this.socket) return;
-      this.state = "open";
-      this.epoch++;
-      this.attempts = 0;
       this.everOpened = true;
-      this.startHeartbeat();
-      this.hooks.opened(this.epoch);
+      if (token === undefined) return this.authenticated(socket, undefined, null);
+      this.state = "authenticating";
+      this.ask(socket, "AUTH", { token }).then(
+        (answer) => this.authenticated(socket, token, expiresAtOf(answer)),
+        (error: PubsubError) => {
+          if (socket !== this.socket) return;
+          // No answer: drop the socket and retry as after any drop.
+          if (error.code === ClientErrorCodes.TIMEOUT) return socket.close();
+          // Refused (TOKEN_INVALID, RATE_LIMITED while the broker backs off …): it closes with 4001 next.
+          if (error.code !== ClientErrorCodes.CONNECTION_LOST) this.authError = error;
+        },
+      );
     };
     socket.onmessage = (event) => {
       if (socket === this.socket) this.receive(String(event.data));
@@ -139,6 +196,27 @@ export class Connection {
     socket.onerror = () => {};
   }
 
+  /** The socket may carry traffic now: AUTHENTICATED came, or no token is used. */
+  private authenticated(socket: WebSocket, token: string | undefined, expiresAt: number | null): void {
+    if (socket !== this.socket || this.state === "closed") return;
+    this.state = "open";
+    this.epoch++;
+    this.attempts = 0;
+    this.authFailures = 0;
+    const tokens = this.options.tokens;
+    if (tokens !== undefined && token !== undefined) {
+      this.renewal = new Renewal(
+        tokens,
+        async (fresh) => expiresAtOf(await this.request("AUTH", { token: fresh })),
+        (error) => this.hooks.report(error),
+        token,
+        expiresAt,
+      );
+    }
+    this.startHeartbeat();
+    this.hooks.opened(this.epoch);
+  }
+
   private receive(text: string): void {
     let frame: InboundFrame;
     try {
@@ -146,6 +224,8 @@ export class Connection {
     } catch {
       return; // the broker sends JSON only; anything else is not ours to act on
     }
+    if (frame.type === "TOKEN_EXPIRING") return this.renewal?.notice(frame.payload.expires_at);
+    if (frame.type === "ERROR" && AUTH_ERROR_CODES.has(frame.payload.code as PubsubError["code"])) this.authError = brokerError(frame.payload);
     const id = (frame as { payload?: { id?: unknown } }).payload?.id;
     const request = typeof id === "string" ? this.requests.get(id) : undefined;
     if (request === undefined || typeof id !== "string") return this.hooks.frame(frame);
@@ -158,7 +238,14 @@ export class Connection {
   private lost(code: number | undefined, reason: string): void {
     this.socket = undefined;
     this.stopHeartbeat();
+    this.renewal?.stop();
+    this.renewal = undefined;
     if (this.state === "closed") return this.closedSignal?.();
+    if (code === AuthCloseCodes.UNAUTHORIZED) return this.refused(this.authRefusal());
+    // A string cannot be renewed: reconnecting with it would only be refused.
+    if (code === AuthCloseCodes.TOKEN_EXPIRED && this.options.tokens?.renewable === false) {
+      return this.refused(new PubsubError("TOKEN_EXPIRED", `the token expired (close 4011) and a string token cannot be renewed: give connect() a function as its token`));
+    }
     const detail = code === undefined ? reason : `close ${code}${reason ? ` ${reason}` : ""}`;
     const error = this.everOpened
       ? new PubsubError(ClientErrorCodes.CONNECTION_LOST, `connection to ${this.options.url.href} lost (${detail})`)
@@ -174,6 +261,38 @@ export class Connection {
     }
     this.state = "waiting";
     const delay = backoffDelay(this.attempts++, this.options.reconnect, this.options.random);
+    this.retryTimer = setTimeout(() => {
+      if (this.state === "waiting") this.connect();
+    }, delay);
+    this.hooks.dropped(error, true);
+  }
+
+  /** What the broker said before closing with 4001, or what 4001 means. */
+  private authRefusal(): PubsubError {
+    if (this.authError !== undefined) {
+      if (this.options.tokens !== undefined) return this.authError;
+      return new PubsubError(this.authError.code, `${this.authError.message} (this client has no token: give connect() one)`);
+    }
+    return new PubsubError("UNAUTHORIZED", `the broker at ${this.options.url.href} refused the connection's credentials (close 4001)`);
+  }
+
+  /**
+   * The credential was refused, or no token could be had. Retried (with a fresh token) only when
+   * the source is a function, under AUTH_RETRY; a string, or no token, fails at once.
+   */
+  private refused(error: PubsubError): void {
+    this.socket = undefined;
+    this.failRequests(error);
+    const retry = this.options.tokens?.renewable === true && ++this.authFailures < AUTH_RETRY.maxAttempts && this.hooks.wanted();
+    if (!retry) {
+      this.state = "idle";
+      this.everOpened = false;
+      this.attempts = 0;
+      this.authFailures = 0;
+      return this.hooks.dropped(error, false);
+    }
+    this.state = "waiting";
+    const delay = backoffDelay(this.authFailures - 1, AUTH_RETRY, this.options.random);
     this.retryTimer = setTimeout(() => {
       if (this.state === "waiting") this.connect();
     }, delay);
@@ -213,3 +332,9 @@ export class Connection {
     this.heartbeatTimer = undefined;
   }
 }
+
+/** The broker's `expires_at` in an AUTHENTICATED answer: ms since the epoch, null for a credential that does not expire. */
+const expiresAtOf = (answer: InboundFrame): number | null => {
+  const value = answer.type === "AUTHENTICATED" ? answer.payload.expires_at : undefined;
+  return typeof value === "number" ? value : null;
+};

@@ -16,6 +16,8 @@ export const ClientErrorCodes = {
   ALREADY_ATTACHED: "ALREADY_ATTACHED",
   /** The broker answered something that is not its JSON API. */
   BAD_RESPONSE: "BAD_RESPONSE",
+  /** The `token` function threw, or gave something that is not a token. */
+  TOKEN_UNAVAILABLE: "TOKEN_UNAVAILABLE",
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
@@ -32,13 +34,27 @@ export class PubsubError extends Error {
     message: string,
     /** The HTTP status, for an answer to a REST call. */
     readonly status?: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 export const isPubsubError = (error: unknown, code?: PubsubErrorCode): error is PubsubError =>
   error instanceof PubsubError && (code === undefined || error.code === code);
+
+/**
+ * The broker did not take the credential (REST 401, or the WebSocket refused and closed with 4001),
+ * or the client had none to give: retrying with the same token will not help.
+ */
+export const AUTH_ERROR_CODES: ReadonlySet<PubsubErrorCode> = new Set<PubsubErrorCode>([
+  "UNAUTHORIZED",
+  "TOKEN_INVALID",
+  "TOKEN_EXPIRED",
+  ClientErrorCodes.TOKEN_UNAVAILABLE,
+]);
+
+export const isAuthError = (error: unknown): error is PubsubError => error instanceof PubsubError && AUTH_ERROR_CODES.has(error.code);
 
 /** The broker's codes arrive as strings; unknown ones are kept as they are. */
 export const brokerError = (payload: { code: string; message: string }, status?: number): PubsubError =>

@@ -1,5 +1,6 @@
 import { isDotSegment } from "../core/path-segments.ts";
 import { brokerError, ClientErrorCodes, PubsubError } from "./errors.ts";
+import type { Tokens } from "./tokens.ts";
 
 export type HttpOptions = {
   /** The broker's base URL, e.g. http://127.0.0.1:8060 (a path prefix is kept). */
@@ -7,6 +8,8 @@ export type HttpOptions = {
   readonly fetch: typeof fetch;
   /** Longest a REST call may take. */
   readonly timeoutMs: number;
+  /** Sent as `Authorization: Bearer`; none: no header (the seed's API). */
+  readonly tokens?: Tokens;
 };
 
 /**
@@ -46,11 +49,14 @@ export async function call<T>(
   path: string,
   options: { body?: unknown; query?: Record<string, string | boolean | undefined> } = {},
 ): Promise<T> {
+  const headers: Record<string, string> = options.body === undefined ? {} : { "content-type": "application/json" };
+  // The latest token, renewed first when a JWT is near its exp; a failing source rejects with TOKEN_UNAVAILABLE.
+  if (http.tokens !== undefined) headers.authorization = `Bearer ${await http.tokens.current()}`;
   let response: Response;
   try {
     response = await http.fetch(urlOf(http.baseUrl, path, options.query), {
       method,
-      headers: options.body === undefined ? {} : { "content-type": "application/json" },
+      headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(http.timeoutMs),
     });

@@ -3,7 +3,8 @@
  * the global fetch and WebSocket only). See src/client/README.md.
  */
 export { connect, DEFAULT_URL, PubsubClient, type ClientOptions, type ConnectionEvent, type PublishOptions } from "./client.ts";
-export { ClientErrorCodes, isPubsubError, PubsubError, type ClientErrorCode, type PubsubErrorCode } from "./errors.ts";
+export { AUTH_ERROR_CODES, ClientErrorCodes, isAuthError, isPubsubError, PubsubError, type ClientErrorCode, type PubsubErrorCode } from "./errors.ts";
+export { jwtExpiry, type TokenSource } from "./tokens.ts";
 export { backoffDelay, DEFAULT_RECONNECT, type ReconnectPolicy } from "./backoff.ts";
 export type { Confirm } from "./publisher.ts";
 export type { Gap, MessageHandler, SubscribeOptions, Subscription } from "./subscription.ts";

@@ -75,6 +75,9 @@ export type InboundFrame =
   | { type: "ERROR"; payload: { code: string; message: string; id?: string | number; queue_name?: string } }
   | { type: "CONFIRM"; payload: { id: string | number; routed: number; duplicate?: boolean } }
   | { type: "QUEUE_DECLARED"; payload: { queue_name: string; created: boolean; id?: string | number } }
+  | { type: "AUTHENTICATED"; payload: { user: string; expires_at: number | null; id?: string | number } }
+  /** The connection's JWT expires at `expires_at`: AUTH with a new one, or the broker closes with 4011 then. */
+  | { type: "TOKEN_EXPIRING"; payload: { expires_at: number } }
   | { type: Reply; payload: { id?: string | number } & Record<string, unknown> };
 
 type Reply = "SUBSCRIBED" | "UNSUBSCRIBED" | "CONSUMING" | "CANCELLED" | "ACKED" | "NACKED" | "PONG";
