@@ -139,6 +139,19 @@ export async function startBroker(config: Config, version: string, signals: Sign
     queued_bytes: broker.queuedBytes,
     max_queued_bytes: config.maxQueuedBytes,
     store: { backend, location, commit_latency: { buckets: latency.cumulative(), sum_seconds: latency.sumSeconds, count: latency.count } },
+    security: (() => {
+      const refused = connections.stats().refused_total;
+      const auth = backoff.stats();
+      return {
+        mode: edge.mode,
+        connections_refused: { max_connections: refused.max_connections, max_connections_per_address: refused.max_connections_per_address },
+        publish_rate_refused: publishRefusals.refused_total,
+        auth_failures: auth.failures_total,
+        auth_backoff_refused: auth.refused_total,
+        auth_backoff_tracked: auth.tracked,
+        auth_backoff_evicted: auth.evicted_total,
+      };
+    })(),
     event_loop: {
       max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10,
       recent_max_stall_ms: Math.round(monitor.recentMaxStallMs * 10) / 10,

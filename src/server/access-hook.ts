@@ -31,7 +31,11 @@ export function accessDenied(request: Request, route: string, params: Record<str
   }
   if ("public" in rule) return undefined;
   const caller = callerOf(request);
-  if (caller === undefined) return { code: ErrorCodes.UNAUTHORIZED, message: problemOf(request) ?? "authentication required: send Authorization: Bearer <API key or JWT> (or Basic)" };
+  if (caller === undefined) {
+    // The edge's verdict, with its code: TOKEN_EXPIRED tells a client to refresh, FORBIDDEN (403) is a valid token that grants nothing.
+    const problem = problemOf(request);
+    return { code: problem?.code ?? ErrorCodes.UNAUTHORIZED, message: problem?.message ?? "authentication required: send Authorization: Bearer <API key or JWT> (or Basic)" };
+  }
   const raw = parsedBody(request);
   const seedModel = SEED_BODIES[key];
   const body = seedModel === undefined ? raw : seedFieldNames(seedModel, raw);

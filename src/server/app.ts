@@ -116,7 +116,7 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       const denied = accessDenied(request, route, params as Record<string, string>, query, broker);
       if (denied === undefined) return;
       set.status = statusOf(denied.code);
-      if (denied.code === ErrorCodes.UNAUTHORIZED) set.headers["www-authenticate"] = 'Bearer realm="pubsub", Basic realm="pubsub"';
+      if (statusOf(denied.code) === 401) set.headers["www-authenticate"] = 'Bearer realm="pubsub", Basic realm="pubsub"';
       return errorBody(denied);
     })
     .use(swaggerDocs(version))

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../core/errors.ts";
 import type { Caller } from "./access.ts";
 
 /**
@@ -7,12 +8,12 @@ import type { Caller } from "./access.ts";
  */
 const callers = new WeakMap<Request, Caller>();
 /** Why the edge found no caller (no credentials, or the wrong ones), for the 401's message. */
-const problems = new WeakMap<Request, string>();
+const problems = new WeakMap<Request, { message: string; code?: ErrorCode }>();
 
-export function attachCaller(request: Request, caller: Caller | undefined, problem?: string): void {
+export function attachCaller(request: Request, caller: Caller | undefined, problem?: string, code?: ErrorCode): void {
   if (caller !== undefined) callers.set(request, caller);
-  else if (problem !== undefined) problems.set(request, problem);
+  else if (problem !== undefined) problems.set(request, { message: problem, code });
 }
 
 export const callerOf = (request: Request): Caller | undefined => callers.get(request);
-export const problemOf = (request: Request): string | undefined => problems.get(request);
+export const problemOf = (request: Request): { message: string; code?: ErrorCode } | undefined => problems.get(request);

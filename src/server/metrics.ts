@@ -48,6 +48,16 @@ export type MetricsSnapshot = {
   disk: { path: string | null; free_bytes: number | null; limit_bytes: number; alarm: boolean };
   store: { backend: "sqlite" | "postgres" | "memory"; location: string; commit_latency: Histogram };
   paging: { reads: number; rows: number; failures: number; max_read_ms: number };
+  /** Authentication and the limits against abuse (issue 13). */
+  security: {
+    mode: string;
+    connections_refused: { max_connections: number; max_connections_per_address: number };
+    publish_rate_refused: number;
+    auth_failures: number;
+    auth_backoff_refused: number;
+    auth_backoff_tracked: number;
+    auth_backoff_evicted: number;
+  };
   checkpoints: { full: number; acks: number; removed_messages: number; failures: number; max_ms: number };
 };
 

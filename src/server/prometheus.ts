@@ -164,6 +164,18 @@ export function renderPrometheus(snapshot: MetricsSnapshot, queues: readonly Que
   family(out, "pubsub_connections_opened_total", "counter", "WebSocket connections opened.", one(snapshot.connections_opened));
   family(out, "pubsub_connections_closed_total", "counter", "WebSocket connections closed.", one(snapshot.connections_closed));
 
+  // ---- security: limits against abuse, authentication ----
+  const sec = snapshot.security;
+  family(out, "pubsub_connections_refused_total", "counter", "WebSocket connections refused by MAX_CONNECTIONS or MAX_CONNECTIONS_PER_ADDRESS.", [
+    [labelled("reason", "max_connections"), sec.connections_refused.max_connections],
+    [labelled("reason", "max_connections_per_address"), sec.connections_refused.max_connections_per_address],
+  ]);
+  family(out, "pubsub_publish_rate_refused_total", "counter", "Publishes refused by PUBLISH_RATE_PER_CONNECTION (429 / ERROR RATE_LIMITED).", one(sec.publish_rate_refused));
+  family(out, "pubsub_auth_failures_total", "counter", "Failed authentications (a refused API key or token).", one(sec.auth_failures));
+  family(out, "pubsub_auth_backoff_refused_total", "counter", "Attempts refused while their address waited after failed authentications.", one(sec.auth_backoff_refused));
+  family(out, "pubsub_auth_backoff_tracked", "gauge", "Addresses the authentication backoff remembers.", one(sec.auth_backoff_tracked));
+  family(out, "pubsub_auth_backoff_evicted_total", "counter", "Addresses forgotten to stay within AUTH_BACKOFF_MAX_ADDRESSES.", one(sec.auth_backoff_evicted));
+
   // ---- store, memory, disk ----
   renderHistogram(out, "pubsub_store_commit_seconds", "Time from handing a batch of durable writes to the store to its commit, in seconds.", snapshot.store.commit_latency);
   family(out, "pubsub_queued_bytes", "gauge", "Message bytes all queues hold in memory (counted against MAX_QUEUED_BYTES).", one(snapshot.queued_bytes));

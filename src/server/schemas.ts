@@ -241,6 +241,18 @@ export const models = {
       limit_bytes: t.Integer({ description: "DISK_FREE_LIMIT; 0 when the alarm is off (set to 0, or Postgres)" }),
       alarm: t.Boolean({ description: "free_bytes is below limit_bytes: publishes that reach a durable queue are refused (503 DISK_ALARM)" }),
     }),
+    security: t.Object(
+      {
+        mode: t.String({ description: "none (AUTH=none), guest (loopback, no users) or users" }),
+        connections_refused: t.Object({ max_connections: t.Integer(), max_connections_per_address: t.Integer() }),
+        publish_rate_refused: t.Integer({ description: "Publishes refused by PUBLISH_RATE_PER_CONNECTION" }),
+        auth_failures: t.Integer({ description: "Failed authentications since start" }),
+        auth_backoff_refused: t.Integer({ description: "Attempts refused while their address waited after failures" }),
+        auth_backoff_tracked: t.Integer({ description: "Addresses the backoff remembers now" }),
+        auth_backoff_evicted: t.Integer({ description: "Addresses forgotten to stay within AUTH_BACKOFF_MAX_ADDRESSES" }),
+      },
+      { description: "Authentication and the limits against abuse" },
+    ),
     paging: t.Object(
       {
         reads: t.Integer({ description: "Reads of durable queues' messages from the store into their memory windows" }),

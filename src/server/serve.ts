@@ -117,7 +117,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     const who = await edge.forRequest(request, remote);
     if (who.retryAfterMs !== undefined) return tooManyFailures(who);
     if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
-    attachCaller(routed, who.caller, who.problem);
+    attachCaller(routed, who.caller, who.problem, who.code);
     const response = await app.fetch(routed);
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
     if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
@@ -170,7 +170,7 @@ const REPLACEMENT_CHARACTER = /%EF%BF%BD/i;
 function refusal(who: EdgeAnswer, required: boolean): Response | undefined {
   if (who.retryAfterMs !== undefined) return tooManyFailures(who);
   if (who.caller !== undefined || (required && who.failed !== true)) return undefined;
-  return errorResponse({ code: ErrorCodes.UNAUTHORIZED, message: who.problem ?? "authentication required" }, { "www-authenticate": 'Bearer realm="pubsub"' });
+  return errorResponse({ code: who.code ?? ErrorCodes.UNAUTHORIZED, message: who.problem ?? "authentication required" }, { "www-authenticate": 'Bearer realm="pubsub"' });
 }
 
 const rateLimited = (retryAfterMs: number): Response =>

@@ -1,0 +1,93 @@
+/** Limits against abuse on a real broker: connections per address, the publish rate, and TLS on the same port. */
+import { afterAll, expect, test } from "bun:test";
+import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { makeTestCertificate } from "../support/tls-cert.ts";
+import { TestSocket } from "../support/ws-client.ts";
+
+const brokers: BrokerProcess[] = [];
+const sockets: TestSocket[] = [];
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  for (const b of brokers) {
+    await b.stop();
+    removeDir(b.dataDir);
+  }
+});
+const start = async (env: Record<string, string>) => {
+  const broker = await startBroker({ env });
+  brokers.push(broker);
+  return broker;
+};
+const opens = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => {
+      resolve(true);
+      ws.close();
+    };
+    ws.onerror = () => resolve(false);
+  });
+
+test("MAX_CONNECTIONS_PER_ADDRESS: the next connection from that address is refused until one closes; /metrics counts it", async () => {
+  const broker = await start({ MAX_CONNECTIONS_PER_ADDRESS: "2" });
+  for (let i = 0; i < 2; i++) sockets.push(await TestSocket.open(broker.wsUrl));
+  expect(await opens(broker.wsUrl)).toBe(false);
+  sockets.pop()!.close();
+  let reopened = false;
+  for (let i = 0; i < 50 && !reopened; i++) reopened = await opens(broker.wsUrl);
+  expect(reopened).toBe(true);
+  const metrics = await (await fetch(`${broker.url}/metrics`)).text();
+  expect(metrics).toMatch(/pubsub_connections_refused_total\{reason="max_connections_per_address"\} [1-9]/);
+});
+
+test("PUBLISH_RATE_PER_CONNECTION: past the burst, WebSocket publishes get ERROR RATE_LIMITED and HTTP ones 429 with Retry-After", async () => {
+  const broker = await start({ PUBLISH_RATE_PER_CONNECTION: "1", PUBLISH_BURST: "3" });
+  const socket = await TestSocket.open(broker.wsUrl);
+  sockets.push(socket);
+  for (let i = 0; i < 5; i++) socket.send({ type: "PUBLISH", payload: { exchange_name: "", key: "nowhere", payload: i, id: i } });
+  await socket.until((frames) => frames.length === 5);
+  expect(socket.frames.map((f) => (f.type === "CONFIRM" ? "ok" : f.payload.code))).toEqual(["ok", "ok", "ok", "RATE_LIMITED", "RATE_LIMITED"]);
+  const statuses: number[] = [];
+  let retryAfter: string | null = null;
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${broker.url}/publish`, { method: "POST", body: JSON.stringify({ exchange_name: "", key: "nowhere", payload: i }) });
+    statuses.push(res.status);
+    if (res.status === 429) retryAfter = res.headers.get("retry-after");
+  }
+  expect(statuses).toEqual([200, 200, 200, 429]);
+  expect(Number(retryAfter)).toBeGreaterThan(0);
+  expect((await api(broker.url, "GET", "/metrics/json")).body.security.publish_rate_refused).toBe(3);
+});
+
+test("TLS_CERT_FILE and TLS_KEY_FILE: HTTPS and WSS on the same port, trusted with the CA", async () => {
+  const cert = makeTestCertificate();
+  try {
+    const broker = await start({ TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile });
+    expect(broker.url).toStartWith("https://");
+    const res = await fetch(`${broker.url}/ping`, { tls: { ca: cert.ca } } as RequestInit);
+    expect(await res.json()).toEqual({ message: "PONG" });
+    const ws = new WebSocket(broker.wsUrl, { tls: { ca: cert.ca } } as never);
+    const pong = await new Promise<any>((resolve, reject) => {
+      ws.onopen = () => ws.send(JSON.stringify({ type: "PING", payload: { id: 1 } }));
+      ws.onmessage = (e) => resolve(JSON.parse(String(e.data)));
+      ws.onerror = () => reject(new Error("wss failed"));
+    });
+    ws.close();
+    expect(pong).toEqual({ type: "PONG", payload: { id: 1 } });
+    // Plain HTTP on the TLS port is not served, and a client that does not trust the CA refuses.
+    await expect(fetch(broker.url.replace("https", "http") + "/ping")).rejects.toThrow();
+    await expect(fetch(`${broker.url}/ping`)).rejects.toThrow();
+  } finally {
+    cert.remove();
+  }
+});
+
+test("TLS_CERT_FILE without TLS_KEY_FILE refuses to start, naming both", async () => {
+  const cert = makeTestCertificate();
+  try {
+    const failed = await startBroker({ env: { TLS_CERT_FILE: cert.certFile } }).catch((error: Error) => error.message);
+    expect(failed).toContain("TLS_CERT_FILE and TLS_KEY_FILE go together");
+  } finally {
+    cert.remove();
+  }
+});
