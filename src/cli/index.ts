@@ -19,9 +19,9 @@ const COMMANDS: Record<string, ClientCommand> = {
 
 export const isClientCommand = (name: string): boolean => Object.hasOwn(COMMANDS, name);
 
-/** Runs the named client command; resolves with the exit status. */
-export function runCli(name: string, argv: string[]): Promise<number> {
+/** Runs the named client command; resolves with the exit status. `env` is where PUBSUB_TOKEN is read. */
+export function runCli(name: string, argv: string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const command = COMMANDS[name]!;
   const following = command === subscribeCommand || command === consumeCommand;
-  return runClientCommand(name, command, argv, following ? followOptions : {});
+  return runClientCommand(name, command, argv, following ? followOptions : {}, env);
 }
