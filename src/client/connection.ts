@@ -177,11 +177,14 @@ export class Connection {
       this.ask(socket, "AUTH", { token }).then(
         (answer) => this.authenticated(socket, token, expiresAtOf(answer)),
         (error: PubsubError) => {
-          if (socket !== this.socket) return;
+          if (socket !== this.socket || error.code === ClientErrorCodes.CONNECTION_LOST) return;
           // No answer: drop the socket and retry as after any drop.
           if (error.code === ClientErrorCodes.TIMEOUT) return socket.close();
-          // Refused (TOKEN_INVALID, RATE_LIMITED while the broker backs off …): it closes with 4001 next.
-          if (error.code !== ClientErrorCodes.CONNECTION_LOST) this.authError = error;
+          // Refused (TOKEN_INVALID, RATE_LIMITED while the broker backs off …). The broker closes
+          // with 4001 next; not waiting for it also ends a broker that refuses AUTH but stays open.
+          this.socket = undefined;
+          socket.close();
+          this.refused(error);
         },
       );
     };

@@ -230,3 +230,72 @@ describe("refused", () => {
     expect(error.cause).toBe(failure);
   });
 });
+
+/**
+ * A stand-in broker that records every frame, to see what the client sends and when: AUTH
+ * answered after `authDelayMs` with `authReply` (AUTHENTICATED unless given), everything else
+ * answered as the broker would for SUBSCRIBE.
+ */
+function recordingBroker(options: { authDelayMs?: number; authReply?: (id: unknown) => unknown } = {}) {
+  const frames: { type: string; at: number; payload: any }[] = [];
+  let authenticatedAt: number | undefined;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request, srv) => (srv.upgrade(request, { data: undefined }) ? undefined : new Response("upgrade", { status: 400 })),
+    websocket: {
+      message(ws, text) {
+        const frame = JSON.parse(String(text));
+        frames.push({ type: frame.type, at: Date.now(), payload: frame.payload });
+        const id = frame.payload?.id;
+        if (frame.type === "AUTH") {
+          setTimeout(() => {
+            authenticatedAt = Date.now();
+            ws.send(JSON.stringify(options.authReply?.(id) ?? { type: "AUTHENTICATED", payload: { user: "alice", expires_at: null, id } }));
+          }, options.authDelayMs ?? 0);
+        } else if (frame.type === "SUBSCRIBE") {
+          ws.send(JSON.stringify({ type: "SUBSCRIBED", payload: { queue_name: frame.payload.queue_name, id } }));
+        }
+      },
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, frames, authenticatedAt: () => authenticatedAt, stop: () => server.stop(true) };
+}
+
+describe("what goes on the socket", () => {
+  test("AUTH is the first frame, and nothing else goes before AUTHENTICATED", async () => {
+    const fake = recordingBroker({ authDelayMs: 200 });
+    try {
+      await client({ token: "an-api-key" }, fake.url).subscribe("q", () => {});
+      expect(fake.frames.map((f) => f.type)).toEqual(["AUTH", "SUBSCRIBE"]);
+      expect(fake.frames[0]!.payload.token).toBe("an-api-key");
+      expect(fake.frames[1]!.at).toBeGreaterThanOrEqual(fake.authenticatedAt()!);
+    } finally {
+      for (const c of clients.splice(0)) await c.close({ timeoutMs: 1_000 });
+      fake.stop();
+    }
+  });
+
+  test("without a token no AUTH is sent: the seed's protocol", async () => {
+    const fake = recordingBroker();
+    try {
+      await client({}, fake.url).subscribe("q", () => {});
+      expect(fake.frames.map((f) => f.type)).toEqual(["SUBSCRIBE"]);
+    } finally {
+      for (const c of clients.splice(0)) await c.close({ timeoutMs: 1_000 });
+      fake.stop();
+    }
+  });
+
+  test("an AUTH refused by a broker that keeps the socket open still ends in the refusal", async () => {
+    const fake = recordingBroker({ authReply: (id) => ({ type: "ERROR", payload: { code: "TOKEN_INVALID", message: "not a token this broker accepts", id } }) });
+    try {
+      const error = await rejection(within(client({ token: "an-api-key" }, fake.url).subscribe("q", () => {}), 2_000, "the refusal"));
+      expect(error.code).toBe("TOKEN_INVALID");
+      expect(fake.frames.map((f) => f.type)).toEqual(["AUTH"]);
+    } finally {
+      for (const c of clients.splice(0)) await c.close({ timeoutMs: 1_000 });
+      fake.stop();
+    }
+  });
+});
