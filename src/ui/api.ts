@@ -2,10 +2,17 @@
  * The dashboard's only caller of fetch: one function per REST route it uses. Request and answer
  * types come from the schemas the broker validates with (through the client's wire types), so a
  * change there fails the type check here. Names in paths are always encoded.
+ *
+ * Signed in, the session cookie goes with every request by itself (same origin); each request that
+ * changes state also carries the session's CSRF token in X-CSRF-Token [CSRF-1]. A 401 from any
+ * route means the broker does not know this browser (any more): the session signal says so, and
+ * the shell shows the login form.
  */
 import type { Static } from "elysia";
 import type { Binding, BindingDeclare, Declared, Exchange, ExchangeDeclare, Headers, PublishResult, Queue, QueueDeclare, Removed } from "../client/wire.ts";
 import type { models } from "../server/schemas.ts";
+import { CSRF_HEADER } from "../server/sessions.ts";
+import { csrfToken, refused, session } from "./session.ts";
 
 export type { Binding, Exchange, Headers, Queue };
 
@@ -35,17 +42,27 @@ export type Connection = Model<"Connections">["connections"][number];
 /** One record of RabbitMQ's x-death header, as the broker writes it (README, Dead-lettering). */
 export type Death = { count: number; reason: string; queue: string; time: number; exchange: string; "routing-keys": string[] };
 
+export type SessionInfo = Model<"SessionInfo">;
+/** `{token}` (an API key or a JWT) or `{user, key}`. */
+export type Login = Model<"Login">;
+
 export type Publish = { exchange_name: string; key: string; payload: unknown; headers?: Headers };
 
 const segment = encodeURIComponent;
+const changesState = (method: string) => method !== "GET" && method !== "HEAD";
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: { accept: "application/json" } };
+  const headers: Record<string, string> = { accept: "application/json" };
+  const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { ...init.headers, "content-type": "application/json" };
+    headers["content-type"] = "application/json";
   }
+  const csrf = changesState(method) ? csrfToken() : undefined;
+  if (csrf !== undefined) headers[CSRF_HEADER] = csrf;
+  const sentIn = session.value;
   const response = await fetch(path, init);
+  if (response.status === 401) refused(sentIn);
   const text = await response.text();
   let parsed: unknown;
   try {
@@ -70,6 +87,12 @@ const query = (params: Record<string, string | number | undefined>): string => {
 };
 
 export const api = {
+  /** Who this browser is: its session, the loopback guest, or 401. */
+  session: () => call<SessionInfo>("GET", "/session"),
+  /** Sets the HttpOnly session cookie; the answer's csrf_token is kept in memory only (session.ts). */
+  login: (body: Login) => call<SessionInfo>("POST", "/session", body),
+  logout: () => call<object>("DELETE", "/session"),
+
   overview: () => call<Overview>("GET", "/overview"),
   history: () => call<History>("GET", "/overview/history"),
   /** The live samples: one connection, opened and closed by the caller. */
