@@ -47,10 +47,13 @@ export function useLiveSamples(onSample?: (sample: Sample) => void): Live {
         append(sample);
         callback.current?.(sample);
       });
-      // EventSource reconnects by itself; say so meanwhile.
+      // EventSource reconnects by itself; say so meanwhile. It gives up on an answer that is not a
+      // stream (a 401 once the session has gone): asking who we are then shows the login form.
       source.onerror = () => {
         interrupted = true;
-        if (mine === generation) setLive((now) => ({ ...now, state: source?.readyState === EventSource.CLOSED ? "lost" : "connecting" }));
+        const closed = source?.readyState === EventSource.CLOSED;
+        if (closed) void api.session().catch(() => undefined);
+        if (mine === generation) setLive((now) => ({ ...now, state: closed ? "lost" : "connecting" }));
       };
     };
     const stop = () => {
