@@ -71,7 +71,7 @@ export function PeekPanel({ queue, version, onChanged, onRepublish }: Props) {
         </select>
       </label>
       <button type="button" onClick=${() => { setAfter(0); setTrail([]); onChanged(); }}>Refresh</button>
-      <span class="muted" role="status">${peek === undefined ? "Loading…" : peek.messages.length === 0 ? "No messages here." : `Seq ${peek.messages[0]?.seq} to ${peek.messages[peek.messages.length - 1]?.seq}`}</span>
+      <span class="muted" role="status">${peek === undefined ? (error === undefined ? "Loading…" : "") : peek.messages.length === 0 ? "No messages here." : `Seq ${peek.messages[0]?.seq} to ${peek.messages[peek.messages.length - 1]?.seq}`}</span>
     </div>
     <${ErrorNotice} error=${error} />
     <ol class="messages" aria-label="Messages, oldest first">
