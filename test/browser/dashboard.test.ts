@@ -84,6 +84,9 @@ test("overview: the broker's numbers and live charts over one stream, paused whi
   const watched = await openDashboard(browser, broker.url, "/");
   const { page, requests } = watched;
   await page.getByText("live", { exact: true }).waitFor();
+  // No users configured: no login, the header says who the broker takes this browser for.
+  expect(await page.getByTestId("account").innerText()).toBe("guest: full access from this machine (no users configured)");
+  expect(await page.getByRole("button", { name: "Log out" }).count()).toBe(0);
   const overview = await rest("GET", "/overview");
   expect(await text(page, ".stats")).toContain(`${n(overview.exchanges)} · ${n(overview.queues)} · ${n(overview.bindings)}`);
   expect(await page.locator("canvas").count()).toBeGreaterThanOrEqual(4);

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 export const SCREENSHOTS = join(ROOT, "test/browser/screenshots");
@@ -16,8 +16,14 @@ const FAILING_IMPACTS = new Set(["serious", "critical"]);
 
 export type Watched = { page: Page; problems: string[]; foreign: string[]; requests: string[] };
 
-export async function openDashboard(browser: Browser, brokerUrl: string, hash: string): Promise<Watched> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const VIEWPORT = { width: 1280, height: 900 };
+
+/** A browser context of the dashboard's size: pages opened in it share its cookies (the tabs of one browser). */
+export const newDashboardContext = (browser: Browser): Promise<BrowserContext> => browser.newContext({ viewport: VIEWPORT });
+
+/** A new page (in a context of its own, unless one is given) on `hash`, once its main heading shows. */
+export async function openDashboard(browser: Browser | BrowserContext, brokerUrl: string, hash: string): Promise<Watched> {
+  const page = "contexts" in browser ? await browser.newPage({ viewport: VIEWPORT }) : await browser.newPage();
   // Well inside a test's own timeout: a missing element fails with its locator, not with a test timeout.
   page.setDefaultTimeout(WAIT_MS);
   const problems: string[] = [];
