@@ -154,6 +154,17 @@ describe("with a token", () => {
     await until(() => received.length === 1, 5_000, "a message on the new socket");
   });
 
+  test("a string JWT cannot be renewed: at its exp (4011) the subscription ends with TOKEN_EXPIRED, no reconnect", async () => {
+    const connection = events();
+    const frank = client({ token: await mint(3), onConnection: connection.onConnection });
+    const feed = await newQueue();
+    const subscription = await frank.subscribe(feed, () => {});
+    const ended = await within(subscription.closed, 5_000, "the end at exp");
+    expect(ended?.code).toBe("TOKEN_EXPIRED");
+    expect(connection.seen.map((e) => e.state)).toEqual(["open", "lost"]);
+    expect(connection.seen[1]).toEqual({ state: "lost", error: ended!, willRetry: false });
+  });
+
   test("a broker without users takes AUTH and changes nothing", async () => {
     const guest = await startBroker();
     try {
