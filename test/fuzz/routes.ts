@@ -52,7 +52,7 @@ export const ROUTES: readonly Route[] = ([
   { method: "POST", path: "/publish", shape: PUBLISH, valid: (n) => ({ exchange_name: "fz-x", key: "nobody", payload: { n }, headers: { h: 1 }, ttl: 1000, delay: 0, message_id: `fz-m-${n}` }) },
 ] as Route[]).map((route) => named(route, `${route.method} ${route.path}`));
 
-export type FrameType = "SUBSCRIBE" | "UNSUBSCRIBE" | "CONSUME" | "CANCEL" | "ACK" | "NACK" | "DECLARE_QUEUE" | "PUBLISH" | "PING";
+export type FrameType = "SUBSCRIBE" | "UNSUBSCRIBE" | "CONSUME" | "CANCEL" | "ACK" | "NACK" | "DECLARE_QUEUE" | "PUBLISH" | "PING" | "AUTH";
 export type ClientFrameSpec = { type: FrameType; shape: Shape; valid: (n: string) => Record<string, unknown> };
 
 export const FRAMES: readonly ClientFrameSpec[] = ([
@@ -65,6 +65,8 @@ export const FRAMES: readonly ClientFrameSpec[] = ([
   { type: "DECLARE_QUEUE", shape: { name: { kind: "name" }, durable: { kind: "bool" }, exclusive: { kind: "bool" }, ...QUEUE_ARGS, id: { kind: "id" } }, valid: (n) => ({ name: `fz-wq-${n}`, durable: false, max_length: 10 }) },
   { type: "PUBLISH", shape: { ...PUBLISH, id: { kind: "id" } }, valid: (n) => ({ exchange_name: "fz-x", key: "nobody", payload: { n }, message_id: `fz-wm-${n}` }) },
   { type: "PING", shape: { id: { kind: "id" } }, valid: () => ({}) },
+  // The fuzz broker is the loopback guest: any token is accepted and changes nothing.
+  { type: "AUTH", shape: { token: { kind: "string", required: true }, id: { kind: "id" } }, valid: (n) => ({ token: `pk_fuzz_${n}` }) },
 ] as ClientFrameSpec[]).map((frame) => named(frame, frame.type));
 
 const structural = [[], ["a"], {}, { a: 1 }] as const;

@@ -19,7 +19,7 @@ const fresh = (): string => `${seed}-${++serial}`;
 const MAX_FRAME_BYTES = (1 << 20) + (64 << 10);
 const KNOWN_TYPES = new Set(FRAMES.map((f) => f.type));
 /** Frames the broker sends (README, "Broker → client"). */
-const BROKER_FRAMES = new Set(["MESSAGE", "GAP", "SUBSCRIBED", "UNSUBSCRIBED", "CONSUMING", "CANCELLED", "ACKED", "NACKED", "CONFIRM", "PONG", "ERROR", "QUEUE_DECLARED"]);
+const BROKER_FRAMES = new Set(["MESSAGE", "GAP", "SUBSCRIBED", "UNSUBSCRIBED", "CONSUMING", "CANCELLED", "ACKED", "NACKED", "CONFIRM", "PONG", "ERROR", "QUEUE_DECLARED", "AUTHENTICATED", "TOKEN_EXPIRING"]);
 
 beforeAll(async () => {
   for (const [path, body] of [
