@@ -15,7 +15,7 @@ type Method = "token" | "user";
 
 const WHY: Record<SignedOutReason, string | undefined> = {
   "not-signed-in": undefined,
-  ended: "Your session has ended (it expired, or its key or user was removed). Sign in again.",
+  ended: "Your session has ended: it expired, another tab logged out, or its key or user was removed. Sign in again.",
   "logged-out": "You are logged out.",
 };
 
