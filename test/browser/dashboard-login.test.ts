@@ -55,7 +55,7 @@ afterAll(async () => {
   removeDir(usersDir);
 });
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 422: "Unprocessable Entity" };
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 422: "Unprocessable Entity", 429: "Too Many Requests" };
 
 /**
  * Ends the test as the guest-mode tests do (clean console, nothing foreign, no serious axe
@@ -263,5 +263,29 @@ test("tabs of one browser share the login: one logs out, the other shows the for
     await finish(second, "login-tab-second", [401]);
   } finally {
     await context.close();
+  }
+}, PAGE_TEST_MS);
+
+test("after repeated failures the broker answers 429 with Retry-After, and the form shows its RATE_LIMITED message", async () => {
+  // A broker of its own: it refuses 127.0.0.1 after one failure, which would lock the other tests out.
+  const strict = await startBroker({ env: { USERS_FILE: join(usersDir, "users.json"), AUTH_FAILURES_FREE: "0", AUTH_BACKOFF_BASE_MS: "60000" } });
+  try {
+    const watched = await openDashboard(browser, strict.url, "/");
+    const { page } = watched;
+    const wrong = `pk_${"1".repeat(16)}_${"y".repeat(43)}`;
+    await signIn(page, wrong);
+    await page.getByRole("alert").getByText("UNAUTHORIZED").waitFor();
+    const answer = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/session");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    const limited = await answer;
+    expect(limited.status()).toBe(429);
+    expect(Number(limited.headers()["retry-after"])).toBeGreaterThan(0);
+    const message = (await limited.json()).error.message as string;
+    await page.getByRole("alert").getByText(message).waitFor();
+    expect(await page.getByRole("alert").innerText()).toContain("RATE_LIMITED");
+    await finish(watched, "login-rate-limited", [401, 429]);
+  } finally {
+    await strict.stop();
+    removeDir(strict.dataDir);
   }
 }, PAGE_TEST_MS);
