@@ -131,6 +131,8 @@ export class Connection {
     this.state = "closed";
     clearTimeout(this.retryTimer);
     this.stopHeartbeat();
+    // Not left to the close event, which a dead peer may never send: a timer must not outlive the client.
+    this.renewal?.stop();
     this.failRequests(new PubsubError(ClientErrorCodes.CLOSED, "the client was closed"));
     if (socket === undefined) return Promise.resolve();
     return new Promise((resolve) => {
