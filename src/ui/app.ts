@@ -90,7 +90,7 @@ export function App() {
         : state.kind === "signed-out"
           ? html`<${LoginPage} key=${state.reason} reason=${state.reason} />`
           : unreachable !== undefined
-            ? html`<p>The broker did not say who this browser is.</p><${ErrorNotice} error=${unreachable} /><button type="button" onClick=${retry}>Try again</button>`
+            ? html`<h1 tabindex="-1">No answer from the broker</h1><p>It did not say who this browser is.</p><${ErrorNotice} error=${unreachable} /><button type="button" onClick=${retry}>Try again</button>`
             : html`<p class="muted">Loading…</p>`}
     </main>
   `;
