@@ -34,7 +34,7 @@ export function sessionRoutes(edge: AuthEdge, secure: boolean, remoteOf: (reques
       set.headers["set-cookie"] = cookie(id, Math.max(1, Math.floor((session.expiresAt - Date.now()) / 1000)));
       return answer(ok({ user: who.caller.user, admin: who.caller.admin, expires_at: session.expiresAt, csrf_token: session.csrf, mode: edge.mode }), set) as never;
     }, {
-      response: { 200: "SessionInfo", 400: "Error", 401: "Error", 422: "Error", 429: "Error" },
+      response: { 200: "SessionInfo", 400: "Error", 401: "Error", 403: "Error", 404: "Error", 413: "Error", 422: "Error", 429: "Error" },
       detail: {
         summary: "Log in (the dashboard): sets an HttpOnly, SameSite=Strict session cookie; send csrf_token as X-CSRF-Token on every request that changes state",
         tags: ["auth"],
@@ -47,15 +47,18 @@ export function sessionRoutes(edge: AuthEdge, secure: boolean, remoteOf: (reques
       const session = edge.sessions?.get(sessionIdOf(request.headers.get("cookie")));
       return answer(ok({ user: caller.user, admin: caller.admin, expires_at: session?.expiresAt ?? null, csrf_token: session?.csrf ?? null, mode: edge.mode }), set) as never;
     }, {
-      response: { 200: "SessionInfo", 401: "Error" },
+      response: { 200: "SessionInfo", 401: "Error", 403: "Error" },
       detail: { summary: "Who this request is (its session, credential, or the loopback guest), with the session's CSRF token", tags: ["auth"] },
     })
     .delete("/session", ({ request, set }) => {
-      edge.sessions?.delete(sessionIdOf(request.headers.get("cookie")));
+      const id = sessionIdOf(request.headers.get("cookie"));
+      const existed = edge.sessions?.get(id) !== undefined;
+      edge.sessions?.delete(id);
+      // The cookie is cleared either way; 404 says there was no session to end (already expired or logged out).
       set.headers["set-cookie"] = cookie("", 0);
-      return {};
+      return answer(existed ? ok({}) : fail(ErrorCodes.NOT_FOUND, "no session to end"), set) as never;
     }, {
-      response: { 200: "Empty" },
-      detail: { summary: "Log out: the session ends and its cookie is cleared", tags: ["auth"] },
+      response: { 200: "Empty", 403: "Error", 404: "Error" },
+      detail: { summary: "Log out: the session ends and its cookie is cleared (404 when there was none)", tags: ["auth"] },
     });
 }

@@ -37,7 +37,7 @@ export function userRoutes(users: UserDirectory | undefined) {
       const body = jsonBody(request, check.user);
       return answer(body.ok ? await withUsers((u) => u.putUser(params.name, body.value)) : body, set) as never;
     }, {
-      response: { 200: "Declared", 400: "Error", 404: "Error", 422: "Error", ...E },
+      response: { 200: "Declared", 400: "Error", 404: "Error", 413: "Error", 422: "Error", ...E },
       detail: {
         summary: "Create or replace a user's admin flag and permissions (its keys stay); its open connections are checked again",
         tags: ["users"],
