@@ -140,6 +140,8 @@ describe("REST permission matrix", () => {
     const documented = Object.entries(spec.paths as Record<string, object>).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
     );
+    // Swagger UI's Authorize: bearer (API key or JWT) and basic.
+    expect(spec.components.securitySchemes).toMatchObject({ bearer: { type: "http", scheme: "bearer" }, basic: { type: "http", scheme: "basic" } });
     const ruled = Object.keys(ROUTE_ACCESS).sort();
     expect([...new Set(documented)].sort()).toEqual(ruled);
     expect(ROWS.map((r) => r.route as string).sort()).toEqual(ruled);
