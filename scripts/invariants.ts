@@ -25,6 +25,7 @@ export const MEANINGS: Record<string, string> = {
   "AUTH-3": "A JWT's connection gets TOKEN_EXPIRING before exp and is closed with 4011 at exp unless an AUTH with a new token for the same user came.",
   "AUTH-4": "A user, key or permission changed takes effect on open connections at once: a removed one is closed (4001), a lost permission drops what it allowed.",
   "AUTH-5": "Without users or token keys the broker is RabbitMQ's guest (full access from loopback only) and refuses to listen beyond loopback unless AUTH=none.",
+  "LOGIN-1": "POST /session counts failed logins per client address (the request Elysia sees is rebuilt; its address rides beside it), not all clients as one.",
   "CSRF-1": "A session cookie (HttpOnly, SameSite=Strict) changes state only with its X-CSRF-Token.",
   "ASYNCAPI-1": "GET /asyncapi.json is generated from the schemas frames are checked with: every accepted frame type and every frame the broker sends is in it, and it validates with @asyncapi/parser.",
   "CONFIG-1": "A HOST that is no address, or that cannot be listened on, stops start-up naming HOST (and HTTP_PORT).",

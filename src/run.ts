@@ -22,6 +22,7 @@ import { PublishRate } from "./server/abuse/publish-rate.ts";
 import { AuthEdge } from "./server/auth-edge.ts";
 import { openAuth } from "./server/open-auth.ts";
 import { Sessions } from "./server/sessions.ts";
+import { remoteOf } from "./server/caller.ts";
 import type { Identity } from "./auth/identity.ts";
 
 
@@ -244,7 +245,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
     metricsQueueLimit: config.metricsQueueLimit,
     notReady,
     users: auth.users,
-    login: { edge, secure: config.tls !== undefined, remoteOf: (request) => server?.requestIP(request)?.address },
+    login: { edge, secure: config.tls !== undefined, remoteOf },
     ops: {
       connections: { list: (queue) => hub.connectionViews(queue), close: (id) => hub.closeConnection(id) },
       overview,

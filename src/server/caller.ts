@@ -16,4 +16,11 @@ export function attachCaller(request: Request, caller: Caller | undefined, probl
 }
 
 export const callerOf = (request: Request): Caller | undefined => callers.get(request);
+
+/** The peer's address, kept beside the request: the one Elysia gets is rebuilt (a body was read), and Bun's requestIP knows only the original. */
+const remotes = new WeakMap<Request, string>();
+export function attachRemote(request: Request, address: string | undefined): void {
+  if (address !== undefined) remotes.set(request, address);
+}
+export const remoteOf = (request: Request): string | undefined => remotes.get(request);
 export const problemOf = (request: Request): { message: string; code?: ErrorCode } | undefined => problems.get(request);

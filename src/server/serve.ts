@@ -11,7 +11,7 @@ import { attachBody, readJsonBody } from "./request-body.ts";
 import type { WsHub } from "./ws-hub.ts";
 import type { Logger } from "../log.ts";
 import { AuthEdge, WS_PROTOCOL, type EdgeAnswer } from "./auth-edge.ts";
-import { attachCaller } from "./caller.ts";
+import { attachCaller, attachRemote } from "./caller.ts";
 import type { ConnectionLimiter } from "./abuse/connection-limiter.ts";
 import { newSocketState, type SocketState } from "./ws-session.ts";
 
@@ -118,6 +118,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     if (who.retryAfterMs !== undefined) return tooManyFailures(who);
     if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
     attachCaller(routed, who.caller, who.problem, who.code);
+    attachRemote(routed, remote);
     const response = await app.fetch(routed);
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
     if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
