@@ -19,3 +19,20 @@ test("backlog flags: defaults, --quick, and bounds", () => {
   expect(() => parseOptions(["--backlog-messages=10"])).toThrow("--backlog-messages");
   expect(() => parseOptions(["--backlog-minutes=100"])).toThrow("--backlog-minutes");
 });
+
+test("the baseline target runs only when named, and is started by --baseline-cmd", () => {
+  expect(parseOptions([]).targets).not.toContain("pubsub-baseline");
+  expect(parseOptions([]).targets).toContain("pubsub-auth");
+  const given = parseOptions(["--targets=pubsub,pubsub-baseline", "--baseline-cmd=bun /tmp/old/src/main.ts"]);
+  expect(given.targets).toEqual(["pubsub", "pubsub-baseline"]);
+  expect(given.baselineCommand).toEqual(["bun", "/tmp/old/src/main.ts"]);
+  expect(parseOptions([]).baselineCommand).toBeNull();
+});
+
+test("connections scenario flags: defaults, --quick, and bounds", () => {
+  expect(parseOptions([]).scenarios).toContain("connections");
+  expect([parseOptions([]).connections, parseOptions([]).connectConcurrency]).toEqual([2_000, 50]);
+  expect(parseOptions(["--quick"]).connections).toBe(500);
+  expect(() => parseOptions(["--connections=100000"])).toThrow("--connections");
+  expect(() => parseOptions(["--connect-concurrency=5000"])).toThrow("--connect-concurrency");
+});

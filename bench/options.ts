@@ -1,11 +1,24 @@
 /** The harness's command line: `bun run bench/run.ts [--flag=value …]`. */
 import type { TargetName } from "./targets/target.ts";
 
-export const SCENARIOS = ["startup", "publish", "fanout", "workqueue", "consume", "confirm", "latency", "idle", "backlog"] as const;
+export const SCENARIOS = [
+  "startup",
+  "publish",
+  "fanout",
+  "workqueue",
+  "consume",
+  "confirm",
+  "latency",
+  "idle",
+  "connections",
+  "backlog",
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Run when --scenarios is not given: all but the backlog, which takes longer than all the others together. */
 const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((scenario) => scenario !== "backlog");
-const TARGETS: readonly TargetName[] = ["raw", "pubsub", "pubsub-pg", "pubsub-fsync", "rabbitmq", "nats"];
+const TARGETS: readonly TargetName[] = ["raw", "pubsub", "pubsub-auth", "pubsub-keys", "pubsub-baseline", "pubsub-pg", "pubsub-fsync", "rabbitmq", "nats"];
+/** Run when --targets is not given: all but the baseline, which needs --baseline-cmd. */
+const DEFAULT_TARGETS: readonly TargetName[] = TARGETS.filter((target) => target !== "pubsub-baseline");
 
 export type BenchOptions = {
   targets: TargetName[];
@@ -40,6 +53,9 @@ export type BenchOptions = {
   /** Scenario 9: idle connections, and the processes holding them. */
   idleConnections: number;
   idleProcs: number;
+  /** Scenario 11: connections opened per run and way, and how many at once. */
+  connections: number;
+  connectConcurrency: number;
   /** Scenario 10: messages in the backlog, their payload size, and the time each phase (fill, drain) may take at most. */
   backlogMessages: number;
   backlogPayloadBytes: number;
@@ -48,15 +64,20 @@ export type BenchOptions = {
   backlogRestartRabbitmq: boolean;
   postgresUrl: string;
   pubsubCommand: string[] | null;
+  /** How the pubsub-baseline target is started (an older build). */
+  baselineCommand: string[] | null;
   resultsFile: string | null;
 };
 
 export const USAGE = `usage: bun run bench/run.ts [options]
-  --targets=raw,pubsub,pubsub-pg,pubsub-fsync,rabbitmq,nats
-                                       which brokers (default: all; unreachable ones are skipped).
-                                       pubsub-pg (Postgres) runs in consume, confirm and backlog only,
-                                       pubsub-fsync (FSYNC=true) in confirm only
-  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle,backlog
+  --targets=raw,pubsub,pubsub-auth,pubsub-keys,pubsub-baseline,pubsub-pg,pubsub-fsync,rabbitmq,nats
+                                       which brokers (default: all but pubsub-baseline; unreachable ones
+                                       are skipped). pubsub-pg (Postgres) runs in consume, confirm and
+                                       backlog only, pubsub-fsync (FSYNC=true) in confirm only,
+                                       pubsub-auth (JWT_SECRET, a JWT on every connection) in publish,
+                                       fanout and connections, pubsub-keys (USERS_FILE, an API key) in
+                                       publish and connections; pubsub-baseline is --baseline-cmd's build
+  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle,connections,backlog
                                        which scenarios (default: all but backlog, which is long;
                                        the stall row comes with publish)
   --runs=3                             runs per row, the row shows the median
@@ -72,6 +93,7 @@ export const USAGE = `usage: bun run bench/run.ts [options]
   --confirm-inflight=256               scenario 7: confirmed WebSocket publishes in flight
   --latency-rate=2000 --latency-seconds=10   scenario 8: fixed publish rate, measured seconds
   --idle=10000 --idle-procs=2          scenario 9: idle connections, processes holding them
+  --connections=2000 --connect-concurrency=50   scenario 11: connections opened and closed per run (--quick: 500), how many at once
   --backlog-messages=1000000           scenario 10: messages filled into the backlog (--quick: 20,000) …
   --backlog-payload=1024               … of this many bytes each
   --backlog-minutes=10                 scenario 10: time limit of the fill and of the drain, each
@@ -79,6 +101,7 @@ export const USAGE = `usage: bun run bench/run.ts [options]
                                        (stops the shared service for a while; false: "not restarted")
   --postgres=postgres://postgres@127.0.0.1:5432/postgres   pubsub-pg: where its databases are created
   --pubsub-cmd="bun src/main.ts"       start pubsub this way instead of dist/pubsub
+  --baseline-cmd="bun /tmp/old/src/main.ts"   the pubsub-baseline target: another build, for before/after in one run
   --results=bench/RESULTS.md           where to write the report; --results= (empty) writes none`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -90,7 +113,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const known = ["targets", "scenarios", "runs", "warmup", "seconds", "quick", "inflight", "publish-procs",
     "subscriber-procs", "window", "fanout-queues", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
-    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "backlog-messages", "backlog-payload",
+    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "connections", "connect-concurrency", "baseline-cmd", "backlog-messages", "backlog-payload",
     "backlog-minutes", "backlog-restart-rabbitmq", "postgres", "pubsub-cmd", "results", "help"];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown flag --${flag}\n${USAGE}`);
   if (flags.has("help")) {
@@ -118,12 +141,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     return items as T[];
   };
   const pubsubCommand = flags.get("pubsub-cmd");
+  const baselineCommand = flags.get("baseline-cmd");
   const results = flags.has("results") ? flags.get("results")! : "bench/RESULTS.md";
   const consumePrefetches = numbers("consume-prefetch", [1, 10, 100], 1, 10_000);
   const consumeBudget = numbers("consume-budget", quick ? [2_000, 5_000, 10_000] : [5_000, 20_000, 60_000], 100, 1_000_000);
   if (consumeBudget.length !== consumePrefetches.length) throw new Error("--consume-budget needs one number per --consume-prefetch");
   return {
-    targets: list("targets", TARGETS),
+    targets: list("targets", TARGETS, DEFAULT_TARGETS),
     scenarios: list("scenarios", SCENARIOS, DEFAULT_SCENARIOS),
     // Bounds keep every run, and so the whole harness, finite.
     runs: number("runs", quick ? 1 : 3, 1, 9),
@@ -144,12 +168,16 @@ export function parseOptions(argv: string[]): BenchOptions {
     latencyMs: number("latency-seconds", quick ? 2 : 10, 1, 60) * 1000,
     idleConnections: number("idle", quick ? 2_000 : 10_000, 10, 50_000),
     idleProcs: number("idle-procs", 2, 1, 16),
+    connections: Math.round(number("connections", quick ? 500 : 2_000, 10, 20_000)),
+    // Under MAX_CONNECTIONS_PER_ADDRESS (1,000), with room for connections the broker is still closing.
+    connectConcurrency: Math.round(number("connect-concurrency", 50, 1, 500)),
     backlogMessages: Math.round(number("backlog-messages", quick ? 20_000 : 1_000_000, 1_000, 10_000_000)),
     backlogPayloadBytes: Math.round(number("backlog-payload", 1024, 16, 65_536)),
     backlogPhaseMs: number("backlog-minutes", 10, 0.5, 60) * 60_000,
     backlogRestartRabbitmq: (flags.get("backlog-restart-rabbitmq") ?? "true") !== "false",
     postgresUrl: flags.get("postgres") ?? "postgres://postgres@127.0.0.1:5432/postgres",
     pubsubCommand: pubsubCommand ? pubsubCommand.split(" ").filter(Boolean) : null,
+    baselineCommand: baselineCommand ? baselineCommand.split(" ").filter(Boolean) : null,
     resultsFile: results === "" ? null : results,
   };
 }

@@ -3,7 +3,7 @@ import type { Row } from "./row.ts";
 
 export function formatValue(value: number | null, unit: string): string {
   if (value === null) return "–";
-  if (unit === "req/s" || unit === "msg/s") return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
+  if (unit === "req/s" || unit === "msg/s" || unit === "conn/s") return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
   if (unit === "ms" && value < 10) return `${value.toFixed(2)} ${unit}`;
   return `${value.toFixed(1)} ${unit}`;
 }
@@ -17,7 +17,7 @@ function ratio(row: Row, rows: Row[], against: Row["target"]): string {
 
 function formatRuns(row: Row): string {
   if (row.runs.length <= 1) return "";
-  const digits = row.unit === "req/s" || row.unit === "msg/s" ? 0 : row.unit === "ms" && (row.value ?? 0) < 10 ? 2 : 1;
+  const digits = row.unit === "req/s" || row.unit === "msg/s" || row.unit === "conn/s" ? 0 : row.unit === "ms" && (row.value ?? 0) < 10 ? 2 : 1;
   return row.runs.map((run) => run.toFixed(digits)).join(" / ");
 }
 

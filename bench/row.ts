@@ -1,5 +1,5 @@
 /** One line of the results table: a scenario measured on one target, median of its runs. */
-export type Unit = "req/s" | "msg/s" | "ms" | "MiB" | "KiB";
+export type Unit = "req/s" | "msg/s" | "conn/s" | "ms" | "MiB" | "KiB";
 
 export type Row = {
   /** Rows with the same scenario are compared with each other (ratios to raw and RabbitMQ). */

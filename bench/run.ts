@@ -16,6 +16,7 @@ import { handWrittenSections, markdownTable, resultsMarkdown } from "./report.ts
 import { skippedRow, type Row } from "./row.ts";
 import { confirmedPublishScenario, wsConfirmScenario } from "./scenarios/confirmed-publish.ts";
 import { BACKLOG_MAX_QUEUED_BYTES, backlogScenario } from "./scenarios/backlog.ts";
+import { connectionsScenario } from "./scenarios/connections.ts";
 import { consumeScenario } from "./scenarios/consume.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { idleScenario } from "./scenarios/idle.ts";
@@ -36,7 +37,13 @@ const startedAt = performance.now();
 
 
 async function main(options: BenchOptions): Promise<void> {
-  const context: TargetContext = { workDir, repoRoot, pubsubCommand: options.pubsubCommand, postgresUrl: options.postgresUrl };
+  const context: TargetContext = {
+    workDir,
+    repoRoot,
+    pubsubCommand: options.pubsubCommand,
+    baselineCommand: options.baselineCommand,
+    postgresUrl: options.postgresUrl,
+  };
   const loadBefore = loadAverage();
   const build = buildLine(options);
   if (loadBefore !== null && loadBefore > 0.5) {
@@ -45,6 +52,9 @@ async function main(options: BenchOptions): Promise<void> {
   const all: Record<Target["name"], () => Target> = {
     raw: () => rawTarget(context),
     pubsub: () => pubsubTarget(context),
+    "pubsub-auth": () => pubsubTarget(context, "jwt"),
+    "pubsub-keys": () => pubsubTarget(context, "keys"),
+    "pubsub-baseline": () => pubsubTarget(context, "baseline"),
     "pubsub-pg": () => pubsubTarget(context, "postgres"),
     "pubsub-fsync": () => pubsubTarget(context, "fsync"),
     rabbitmq: () => rabbitmqTarget({ restart: options.backlogRestartRabbitmq }),
@@ -72,6 +82,7 @@ async function main(options: BenchOptions): Promise<void> {
     confirm: wsConfirmScenario,
     latency: latencyScenario,
     idle: idleScenario,
+    connections: connectionsScenario,
     backlog: backlogScenario,
   } as const;
   const takesPart = (target: Target, scenario: ScenarioName) => !target.scenarios || target.scenarios.includes(scenario);
@@ -137,6 +148,11 @@ async function main(options: BenchOptions): Promise<void> {
 
 /** Which pubsub was measured: the executable's build time and the source it came from. */
 function buildLine(options: BenchOptions): string {
+  const baseline = options.baselineCommand ? `; pubsub-baseline: \`${options.baselineCommand.join(" ")}\`` : "";
+  return pubsubBuildLine(options) + baseline;
+}
+
+function pubsubBuildLine(options: BenchOptions): string {
   const git = (...args: string[]) => {
     const result = Bun.spawnSync({ cmd: ["git", ...args], cwd: repoRoot, stdio: ["ignore", "pipe", "ignore"] });
     return result.exitCode === 0 ? result.stdout.toString().trim() : "";
@@ -166,7 +182,8 @@ function settingsLines(options: BenchOptions): string[] {
       `(at most ${options.window.toLocaleString("en-US")} messages ahead of the acks) + ${Math.min(options.consumers, options.subscriberProcs)} ` +
       `consumer processes holding ${options.consumers} consumers. Scenario 6: 1 process filling, then 1 consumer process per ` +
       `phase. Scenario 7: 1 process, ${options.confirmInflight} in flight on one connection. Scenario 8: 1 publisher + 1 ` +
-      `subscriber process. Scenario 9: ${options.idleProcs} processes holding the connections`,
+      `subscriber process. Scenario 9: ${options.idleProcs} processes holding the connections. Scenario 11: 1 process, ` +
+      `${options.connections.toLocaleString("en-US")} connections per way and run, ${options.connectConcurrency} at a time`,
     `scenario 6: budgets per phase ${options.consumeBudget.map((n) => n.toLocaleString("en-US")).join(" / ")} for prefetch ` +
       `${options.consumePrefetches.join(" / ")}; scenario 8: ${options.latencyRate.toLocaleString("en-US")} msg/s, ` +
       `${seconds(options.warmupMs)} warm-up + ${seconds(options.latencyMs)} measured`,
@@ -184,7 +201,7 @@ function settingsLines(options: BenchOptions): string[] {
   ];
 }
 
-const targetOrder = ["raw", "pubsub", "pubsub-fsync", "pubsub-pg", "rabbitmq", "nats"];
+const targetOrder = ["raw", "pubsub", "pubsub-baseline", "pubsub-auth", "pubsub-keys", "pubsub-fsync", "pubsub-pg", "rabbitmq", "nats"];
 /** By scenario number ("2. …"), then as the scenarios produced them, then by target. */
 function scenarioOrder(a: Row, b: Row, scenarios: string[]): number {
   const number = (row: Row) => parseInt(row.scenario, 10) || 0;

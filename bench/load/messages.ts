@@ -4,7 +4,7 @@
  * Every load process: receives `configure`, answers `ready` once its connections are open,
  * starts on `go`, and stops by itself at its deadline even if the orchestrator goes away.
  */
-import type { ConfirmedPublishSpec, ConsumerSpec, StreamPublisherSpec, SubscriberSpec } from "./specs.ts";
+import type { ConfirmedPublishSpec, ConnectSpec, ConsumerSpec, StreamPublisherSpec, SubscriberSpec } from "./specs.ts";
 
 export type ConfirmedPublishConfig = {
   kind: "configure";
@@ -82,6 +82,17 @@ export type IdleSubscribersConfig = {
   deadlineMs: number;
 };
 
+export type ConnectConfig = {
+  kind: "configure";
+  role: "connect";
+  spec: ConnectSpec;
+  /** Connections opened (and closed) after the first, timed one. */
+  count: number;
+  /** Connections being opened at once. */
+  concurrency: number;
+  deadlineMs: number;
+};
+
 export type ToLoad =
   | ConfirmedPublishConfig
   | FanoutPublisherConfig
@@ -89,6 +100,7 @@ export type ToLoad =
   | ConsumersConfig
   | LatencyPublisherConfig
   | IdleSubscribersConfig
+  | ConnectConfig
   /** Publishers: send one message every few ms until `go`, so subscribers prove they are wired. */
   | { kind: "probe" }
   | { kind: "go" }
@@ -129,6 +141,19 @@ export type Progress = {
   firstError?: string | null;
 };
 
+export type ConnectResult = {
+  kind: "connected";
+  /** The first connection, opened alone before `ready`: includes any first-use cost (an argon2id verify). */
+  firstMs: number;
+  opened: number;
+  failed: number;
+  firstError: string | null;
+  /** `go` → the last of `count` closed. */
+  elapsedMs: number;
+  /** Open → ready per connection, in the shape of latency-histogram.ts. */
+  latencyBuckets: number[];
+};
+
 export type FromLoad =
   | { kind: "ready" }
   | { kind: "failed"; message: string }
@@ -139,5 +164,7 @@ export type FromLoad =
   | { kind: "published"; sent: number; resyncs: number; /** Latency publisher: worst lag behind its schedule. */ lagMs?: number }
   /** Latency subscribers, at stop: the histogram of recorded messages. */
   | { kind: "latency"; buckets: number[]; recorded: number; received: number }
+  /** Connect, after `go`: the first connection alone (opened before `ready`), then `count` more. */
+  | ConnectResult
   /** Idle subscribers: every connection of this process has received the message stamped `index`. */
   | { kind: "reached"; index: number; atUs: number };

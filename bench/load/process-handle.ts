@@ -10,6 +10,7 @@ const ENTRIES = {
   consumers: new URL("./consumers-process.ts", import.meta.url).pathname,
   "latency-publisher": new URL("./latency-publisher-process.ts", import.meta.url).pathname,
   "idle-subscribers": new URL("./idle-subscribers-process.ts", import.meta.url).pathname,
+  connect: new URL("./connect-process.ts", import.meta.url).pathname,
 } as const;
 
 export type LoadRole = keyof typeof ENTRIES;

@@ -17,22 +17,29 @@ export type ConfirmedPublishSpec =
       body: string;
       /** A regular expression the first answer's body must match, checked once per connection. */
       expectBody?: string;
+      /** pubsub with users or JWT keys: sent as `Authorization: Bearer …` on every request. */
+      token?: string;
     }
   /** pubsub: PUBLISH frames with an `id` over one WebSocket, each answered by a CONFIRM naming it. */
-  | { protocol: "ws-confirm"; host: string; port: number; path: string; exchange: string; key: string; payloadBytes?: number }
+  | { protocol: "ws-confirm"; host: string; port: number; path: string; exchange: string; key: string; payloadBytes?: number; token?: string }
   | { protocol: "amqp"; url: string; exchange: string; routingKey: string; persistent: boolean; payloadBytes?: number }
   | { protocol: "jetstream"; servers: string; subject: string };
 
+/**
+ * `token` on a pubsub WebSocket spec: sent in an AUTH frame first, and the connection is used once
+ * the broker answered AUTHENTICATED (that answer is not counted as a delivery).
+ */
+
 /** One-way publishing: fan-out, work queue, latency, broadcast (scenarios 3, 5, 8, 9). */
 export type StreamPublisherSpec =
-  | { protocol: "ws"; host: string; port: number; path: string; publishFrame: string }
+  | { protocol: "ws"; host: string; port: number; path: string; publishFrame: string; token?: string }
   | { protocol: "amqp"; url: string; exchange: string; routingKey?: string; persistent?: boolean }
   | { protocol: "nats"; servers: string; subject: string };
 /** The old name, kept for the fan-out scenario's wording. */
 export type FanoutPublisherSpec = StreamPublisherSpec;
 
 export type SubscriberSpec =
-  | { protocol: "ws"; host: string; port: number; path: string; subscribeFrame: string }
+  | { protocol: "ws"; host: string; port: number; path: string; subscribeFrame: string; token?: string }
   /** Declares its own exclusive queue bound to `exchange`, consumes with auto-ack. */
   | { protocol: "amqp"; url: string; exchange: string }
   | { protocol: "nats"; servers: string; subject: string }
@@ -42,11 +49,18 @@ export type SubscriberSpec =
 /** A competing consumer that acknowledges every message it gets (scenarios 5 and 6). */
 export type ConsumerSpec =
   /** pubsub: CONSUME with `prefetch`, an ACK frame per delivery. */
-  | { protocol: "ws"; host: string; port: number; path: string; queue: string; prefetch: number }
+  | { protocol: "ws"; host: string; port: number; path: string; queue: string; prefetch: number; token?: string }
   /** RabbitMQ: basic.qos(prefetch) on its own channel and connection, manual basic.ack per message. */
   | { protocol: "amqp"; url: string; queue: string; prefetch: number }
   /** NATS JetStream: a durable pull consumer, `consume({max_messages: prefetch})`, msg.ack() per message. */
   | { protocol: "jetstream"; servers: string; stream: string; consumer: string; prefetch: number };
+
+/**
+ * Scenario 11: WebSocket connections opened a few at a time, each closed once ready. With tokens,
+ * ready means the AUTH frame sent first was answered AUTHENTICATED (connection i sends tokens[i %
+ * length]); without, the 101 answer to the upgrade.
+ */
+export type ConnectSpec = { protocol: "ws"; host: string; port: number; path: string; tokens: string[] | null };
 
 export type FanoutSpec = {
   publisher: StreamPublisherSpec;

@@ -15,7 +15,7 @@ import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
 import { median, skippedRow, type Row } from "../row.ts";
 import type { StallReading, Target } from "../targets/target.ts";
-import { cpuNote, type CpuUse } from "./cpu-note.ts";
+import { cpuNote, cpuPerUnitNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
 
 /** Per load process, whatever the duration: keeps a run finite even against a broken timer. */
@@ -110,6 +110,7 @@ function publishRow(scenario: string, target: string, runs: PublishRun[], setup:
     `load: ${setup.processes} process(es), ${setup.inflight} in flight`,
     `latency p50 ${latency((run) => run.p50)} ms, p99 ${latency((run) => run.p99)} ms`,
     cpuNote(runs.map((run) => run.cpu)),
+    cpuPerUnitNote(runs, setup.transport === "http" ? "request" : "message"),
     discardedNote(discarded),
   ].filter((note): note is string => Boolean(note));
   if (errors) notes.push(`**${errors} errors** (first: ${firstError})`);

@@ -13,7 +13,7 @@ import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
 import { median, skippedRow, type Row } from "../row.ts";
 import type { FanoutLayout, Target } from "../targets/target.ts";
-import { cpuNote, type CpuUse } from "./cpu-note.ts";
+import { cpuNote, cpuPerUnitNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
 
 export const SUBSCRIBER_COUNTS = [1, 10] as const;
@@ -28,6 +28,9 @@ const QUIET_MS = 500;
 const DRAIN_TIMEOUT_MS = 10_000;
 const MAX_MESSAGES = 200_000_000;
 
+/** pubsub and its variants that take part in fan-out also get the "N queues" row. */
+const QUEUE_LAYOUT_TARGETS: readonly string[] = ["pubsub", "pubsub-auth", "pubsub-baseline"];
+
 type FanoutRun = { rate: number; loss: number; resyncs: number; cpu: CpuUse; note: string | undefined };
 
 export async function fanoutScenario(targets: Target[], options: BenchOptions): Promise<Row[]> {
@@ -37,8 +40,8 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
     const variants: Array<{ target: Target; label: string; layout: FanoutLayout }> = [];
     for (const target of targets) {
       variants.push({ target, label: target.name, layout: "one-queue" });
-      if (target.name === "pubsub" && subscribers > 1 && options.fanoutQueues) {
-        variants.push({ target, label: `pubsub, ${subscribers} queues`, layout: "queue-per-subscriber" });
+      if (QUEUE_LAYOUT_TARGETS.includes(target.name) && subscribers > 1 && options.fanoutQueues) {
+        variants.push({ target, label: `${target.name}, ${subscribers} queues`, layout: "queue-per-subscriber" });
       }
     }
     for (const { target, label, layout } of variants) {
@@ -55,6 +58,7 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
         runs[0]?.note ?? "",
         `load: 1 publisher + ${subscriberProcs} subscriber process(es)`,
         cpuNote(runs.map((run) => run.cpu)),
+        cpuPerUnitNote(runs, "delivery"),
         discardedNote(discarded),
       ].filter((note): note is string => Boolean(note));
       notes.push(

@@ -132,11 +132,17 @@ function drainLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) =
   });
 }
 
-/** A JSON request to the broker's HTTP API that must answer 2xx. */
-export async function callApi(baseUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
+/** A JSON request to the broker's HTTP API that must answer 2xx; `headers` carry a credential where one is needed. */
+export async function callApi(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const answer = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: body === undefined ? undefined : { "content-type": "application/json" },
+    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await answer.text();
@@ -149,9 +155,12 @@ export async function callApi(baseUrl: string, method: string, path: string, bod
 }
 
 /** `event_loop.recent_max_stall_ms` and `max_stall_ms` from GET /metrics/json, or null when not reported. */
-export async function readStall(baseUrl: string): Promise<{ recentMs: number | null; maxMs: number | null } | null> {
+export async function readStall(
+  baseUrl: string,
+  headers: Record<string, string> = {},
+): Promise<{ recentMs: number | null; maxMs: number | null } | null> {
   try {
-    const metrics = (await callApi(baseUrl, "GET", "/metrics/json")) as {
+    const metrics = (await callApi(baseUrl, "GET", "/metrics/json", undefined, headers)) as {
       event_loop?: { max_stall_ms?: unknown; recent_max_stall_ms?: unknown };
     };
     const number = (value: unknown) => (typeof value === "number" ? value : null);

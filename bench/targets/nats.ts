@@ -22,6 +22,7 @@ export function natsTarget(): Target {
   return {
     name: "nats",
     notApplicable: {
+      connections: "not measured: scenario 11 is about pubsub's credential checks (issue 13), over WebSocket",
       backlog: "not measured: scenario 10 compares pubsub with RabbitMQ (JetStream's file store is in scenarios 5 and 7)",
     },
     async unavailable() {

@@ -2,11 +2,16 @@
  * pubsub, the executable this project builds (`dist/pubsub`, built on demand), started fresh for
  * each run with an empty DATA_DIR. Topology is declared over its HTTP API.
  *
- * Variants, measured only in the durable scenarios where they matter:
+ * Variants, measured only in the scenarios where they matter:
  * - `pubsub-pg`: the same executable on Postgres (DATABASE_URL), a fresh database per run,
  *   created and dropped by the harness;
  * - `pubsub-fsync`: SQLite with FSYNC=true (synchronous=FULL: every commit fsynced, like RabbitMQ's
- *   confirms and Postgres's commits).
+ *   confirms and Postgres's commits);
+ * - `pubsub-auth`: JWT_SECRET set, so nothing is served without a credential: every load
+ *   connection sends a JWT the harness minted (WebSocket: an AUTH frame first; HTTP: Authorization:
+ *   Bearer), as do the harness's own API calls. What authorisation costs, beside the loopback guest;
+ * - `pubsub-keys`: a USERS_FILE with one user and one API key; connections authenticate with the key;
+ * - `pubsub-baseline`: another build (`--baseline-cmd`), guest as `pubsub`, for before/after runs.
  */
 import { SQL } from "bun";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -17,6 +22,7 @@ import { pidsByName } from "../proc-stats.ts";
 import { onInterrupt } from "../processes.ts";
 import { callApi, launchBroker, readStall, type BrokerProcess } from "./broker-process.ts";
 import { directoryBytes, postgresDatabaseBytes } from "./disk-usage.ts";
+import { mintJwt, mintJwts, newJwtSecret, writeUsersFile } from "./credentials.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
 import type {
   BacklogSpec,
@@ -35,7 +41,7 @@ import type {
 /** `bun run build` compiles the whole broker; on 2 cores that takes well under this. */
 const BUILD_TIMEOUT_MS = 300_000;
 
-export type PubsubVariant = "sqlite" | "postgres" | "fsync";
+export type PubsubVariant = "sqlite" | "postgres" | "fsync" | "jwt" | "keys" | "baseline";
 
 /** Scenario 10: a broker restoring a large backlog before it listens gets this long to come back. */
 const RESTART_TIMEOUT_MS = 300_000;
@@ -50,17 +56,33 @@ const VARIANTS: Record<PubsubVariant, { name: TargetName; scenarios?: ScenarioNa
     describe: "on Postgres (DATABASE_URL), a fresh database per run",
   },
   fsync: { name: "pubsub-fsync", scenarios: ["confirm"], describe: "SQLite with FSYNC=true (synchronous=FULL, every commit fsynced)" },
+  jwt: {
+    name: "pubsub-auth",
+    scenarios: ["publish", "fanout", "connections"],
+    describe:
+      "JWT_SECRET set (HS256): every connection authenticates with a JWT the harness minted (WebSocket: AUTH first; HTTP: " +
+      "Authorization: Bearer), sub bench, claim pubsub {configure, write, read: .*}",
+  },
+  keys: {
+    name: "pubsub-keys",
+    scenarios: ["publish", "connections"],
+    describe:
+      "USERS_FILE with one user (full permissions) and one API key (argon2id, the broker's cost): WebSocket AUTH / HTTP Authorization: Bearer with the key",
+  },
+  baseline: { name: "pubsub-baseline", describe: "the --baseline-cmd build, default settings (loopback guest), for before/after" },
 };
 
 export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "sqlite"): Target {
   const executable = join(context.repoRoot, "dist/pubsub");
-  const command = context.pubsubCommand ?? [executable];
+  const given = variant === "baseline" ? context.baselineCommand : context.pubsubCommand;
+  const command = given ?? [executable];
   const { name, scenarios, describe } = VARIANTS[variant];
   let checked: Promise<string | null> | null = null;
   let postgresVersion = "";
 
   const ensureBuilt = () =>
     (checked ??= (async () => {
+      if (variant === "baseline") return context.baselineCommand ? null : "no --baseline-cmd given";
       if (context.pubsubCommand || existsSync(executable)) return null;
       console.error("bench: dist/pubsub is missing; running `bun run build` …");
       const build = Bun.spawn({
@@ -92,7 +114,7 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
       }
     },
     describe: () =>
-      `\`${context.pubsubCommand ? context.pubsubCommand.join(" ") : "dist/pubsub"}\`, fresh DATA_DIR per run; ${describe}` +
+      `\`${given ? given.join(" ") : "dist/pubsub"}\`, fresh DATA_DIR per run; ${describe}` +
       (variant === "postgres" ? ` (PostgreSQL ${postgresVersion} at ${redact(context.postgresUrl)})` : ""),
     async start(options: StartOptions = {}): Promise<TargetInstance> {
       const failure = await ensureBuilt();
@@ -100,7 +122,22 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
       const dataDir = mkdtempSync(join(context.workDir, "pubsub-data-"));
       const env: Record<string, string> = { HOST: "127.0.0.1", HTTP_PORT: "0", DATA_DIR: dataDir, DATABASE_URL: "", ...options.env };
       let dropDatabase = async () => {};
+      /** The credential every connection and API call of this run presents; none for the loopback guest. */
+      let token: string | undefined;
+      let jwtSecret: string | undefined;
       if (variant === "fsync") env.FSYNC = "true";
+      if (variant === "jwt") {
+        jwtSecret = env.JWT_SECRET = newJwtSecret();
+        token = await mintJwt(jwtSecret);
+      }
+      if (variant === "keys") {
+        const users = await writeUsersFile(mkdtempSync(join(context.workDir, "pubsub-users-")));
+        env.USERS_FILE = users.path;
+        token = users.key;
+      }
+      const credential = token === undefined ? {} : { token };
+      const authorization: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+      const authNote = token === undefined ? "" : `; every connection sent AUTH with ${variant === "keys" ? "an API key" : "a JWT"} first`;
       if (variant === "postgres") {
         const database = await createDatabase(context.postgresUrl);
         env.DATABASE_URL = database.url;
@@ -114,8 +151,8 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
         throw error;
       }
       // Read at call time: a restart (scenario 10) listens on a new port.
-      const api = (path: string, body: unknown) => callApi(broker.baseUrl, "POST", path, body);
-      const wsOf = () => ({ protocol: "ws", host: broker.host, port: broker.port, path: "/ws" }) as const;
+      const api = (path: string, body: unknown) => callApi(broker.baseUrl, "POST", path, body, authorization);
+      const wsOf = () => ({ protocol: "ws", host: broker.host, port: broker.port, path: "/ws", ...credential }) as const;
 
       return {
         get pid() {
@@ -133,7 +170,7 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           await api("/bindings", { exchange_name: "bench.direct", queue_name: queue, key: "bench" });
           if (transport === "ws") {
             return {
-              spec: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "bench.direct", key: "bench" },
+              spec: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "bench.direct", key: "bench", ...credential },
               note: "PUBLISH frames with an id on one WebSocket, CONFIRM once committed",
               cleanup: async () => {},
             };
@@ -147,7 +184,9 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
               body: publishBody("bench.direct", "bench"),
               // One bound queue: every answer must say it routed to exactly one.
               expectBody: '"routed"\\s*:\\s*1\\b',
+              ...credential,
             },
+            note: token === undefined ? undefined : `HTTP POST /publish, keep-alive, Authorization: Bearer <${variant === "keys" ? "API key" : "JWT"}> on every request`,
             cleanup: async () => {},
           };
         },
@@ -167,8 +206,8 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
             cleanup: async () => {},
             note:
               layout === "one-queue"
-                ? `fanout exchange → 1 transient queue, ${subscribers} subscriber(s) on it (one Bun topic)`
-                : `fanout exchange → ${subscribers} transient queues, one subscriber each`,
+                ? `fanout exchange → 1 transient queue, ${subscribers} subscriber(s) on it (one Bun topic)${authNote}`
+                : `fanout exchange → ${subscribers} transient queues, one subscriber each${authNote}`,
           };
         },
         async workQueuePlan(consumers, prefetch): Promise<Plan<WorkQueueSpec>> {
@@ -188,10 +227,10 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           await api("/queues", { name: queue, durable: true });
           return {
             spec: {
-              prefill: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "", key: queue, payloadBytes },
+              prefill: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "", key: queue, payloadBytes, ...credential },
               consumer: async (prefetch) => ({ ...wsOf(), queue, prefetch }),
               depth: async () => {
-                const view = (await callApi(broker.baseUrl, "GET", `/queues/${queue}`)) as { messages?: unknown; unacked?: unknown };
+                const view = (await callApi(broker.baseUrl, "GET", `/queues/${queue}`, undefined, authorization)) as { messages?: unknown; unacked?: unknown };
                 if (typeof view?.messages !== "number") throw new Error(`GET /queues/${queue}: no message count in ${JSON.stringify(view)}`);
                 return { ready: view.messages, unacked: typeof view.unacked === "number" ? view.unacked : null };
               },
@@ -222,8 +261,25 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
             note: `SIGTERM → ${ended} in ${Math.round(stopped.ms)} ms, then spawned again on the same ${variant === "postgres" ? "database" : "DATA_DIR"}`,
           };
         },
+        async connectPlans(connections) {
+          const endpoint = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws" } as const;
+          const plan = (label: string, tokens: string[] | null, note: string) => ({ label, spec: { ...endpoint, tokens }, note, cleanup: async () => {} });
+          if (variant === "jwt") {
+            // A token each, as each client of an application has its own (the broker caches no JWT verification).
+            const tokens = await mintJwts(jwtSecret!, connections + 1);
+            return [plan(`${name}, JWT`, tokens, "AUTH with a JWT, a distinct one per connection (HS256 verify and the claim compiled per AUTH)")];
+          }
+          if (variant === "keys") {
+            return [plan(`${name}, API key`, [token!], "AUTH with the one user's API key (argon2id on the first, then the verified-key cache)")];
+          }
+          if (variant === "baseline") return [plan(`${name}, no AUTH`, null, "the upgrade alone (a build without AUTH frames answers none)")];
+          return [
+            plan(`${name}, no AUTH`, null, "loopback guest: the upgrade alone, ready at the 101"),
+            plan(`${name}, AUTH as guest`, ["guest"], "loopback guest sending AUTH anyway: answered AUTHENTICATED without a check (the round trip the others pay)"),
+          ];
+        },
         diskUsage: async () => (variant === "postgres" ? postgresDatabaseBytes(env.DATABASE_URL!) : directoryBytes(dataDir)),
-        stall: () => readStall(broker.baseUrl),
+        stall: () => readStall(broker.baseUrl, authorization),
         async stop() {
           try {
             await broker.stop();

@@ -30,6 +30,7 @@ export function rabbitmqTarget(options: RabbitmqOptions = { restart: true }): Ta
   return {
     name: "rabbitmq",
     notApplicable: {
+      connections: "not measured: scenario 11 is about pubsub's credential checks (issue 13), over WebSocket",
       idle:
         "not measured: 10,000 AMQP connections to the shared RabbitMQ service (an Erlang process tree and buffers each) " +
         "would need a client that holds them cheaply, which amqplib is not; the goal is about WebSocket connections",

@@ -64,6 +64,10 @@ export function rawTarget(context: TargetContext): Target {
             cleanup: async () => {},
           };
         },
+        async connectPlans() {
+          const spec = { protocol: "ws", host: broker.host, port: broker.port, path: "/ws", tokens: null } as const;
+          return [{ label: "raw, no AUTH", spec, note: "the upgrade alone, ready at the 101", cleanup: async () => {} }];
+        },
         stall: () => readStall(broker.baseUrl),
         async stop() {
           await broker.stop();

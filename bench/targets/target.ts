@@ -2,10 +2,19 @@
  * A broker the harness measures. The scenarios ask an instance for plans (what to connect to and
  * what to send, as plain data for the load processes) and never know which broker it is.
  */
-import type { ConfirmedPublishSpec, ConsumerSpec, FanoutSpec, StreamPublisherSpec, SubscriberSpec } from "../load/specs.ts";
+import type { ConfirmedPublishSpec, ConnectSpec, ConsumerSpec, FanoutSpec, StreamPublisherSpec, SubscriberSpec } from "../load/specs.ts";
 import type { ScenarioName } from "../options.ts";
 
-export type TargetName = "raw" | "pubsub" | "pubsub-pg" | "pubsub-fsync" | "rabbitmq" | "nats";
+export type TargetName =
+  | "raw"
+  | "pubsub"
+  | "pubsub-auth"
+  | "pubsub-keys"
+  | "pubsub-baseline"
+  | "pubsub-pg"
+  | "pubsub-fsync"
+  | "rabbitmq"
+  | "nats";
 
 /** A spec for the load processes, and how to undo what preparing it declared on the broker. */
 export type Plan<Spec> = { spec: Spec; cleanup(): Promise<void>; /** Shown in the row's notes. */ note?: string };
@@ -52,6 +61,8 @@ export type TargetContext = {
   repoRoot: string;
   /** Overrides how pubsub is started (default: the compiled `dist/pubsub`). */
   pubsubCommand: string[] | null;
+  /** How the `pubsub-baseline` target is started (an older build, for before/after); null: no baseline. */
+  baselineCommand: string[] | null;
   /** Admin URL of the Postgres the pubsub-pg target creates its databases in. */
   postgresUrl: string;
 };
@@ -99,6 +110,8 @@ export interface TargetInstance {
   /** Size of the broker's stored data; null when it cannot be read from here. */
   diskUsage?(): Promise<DiskUsage | null>;
   idlePlan?(): Promise<Plan<IdleSpec>>;
+  /** Scenario 11: ways of opening a connection on this broker (with and without AUTH …), each a row of its own. */
+  connectPlans?(connections: number): Promise<Array<Plan<ConnectSpec> & { /** The row's target column. */ label: string }>>;
   /** The broker's own event-loop stall readings (GET /metrics/json). */
   stall?(): Promise<StallReading | null>;
   stop(): Promise<void>;

@@ -146,11 +146,12 @@ function dechunk(chunked: Buffer): string {
   return Buffer.concat(parts).toString("utf8");
 }
 
-/** The bytes of one `POST` request with a JSON body, built once and sent many times. */
-export function jsonPostRequest(host: string, port: number, path: string, body: string): Uint8Array {
+/** The bytes of one `POST` request with a JSON body (and any extra headers), built once and sent many times. */
+export function jsonPostRequest(host: string, port: number, path: string, body: string, headers: Record<string, string> = {}): Uint8Array {
   const bodyBytes = Buffer.from(body);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
   const head =
-    `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n` +
+    `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n${extra}` +
     `Content-Length: ${bodyBytes.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, "latin1"), bodyBytes]);
 }

@@ -9,8 +9,10 @@ export async function openHttpPublisher(
   body: string,
   expectBody: string | undefined,
   inflight: number,
+  /** Sent as `Authorization: Bearer …` on every request (pubsub with users or JWT keys). */
+  token?: string,
 ): Promise<ConfirmedPublisher> {
-  const request = jsonPostRequest(host, port, path, body);
+  const request = jsonPostRequest(host, port, path, body, token === undefined ? {} : { Authorization: `Bearer ${token}` });
   const expected = expectBody === undefined ? null : new RegExp(expectBody);
   const connections = await Promise.all(Array.from({ length: inflight }, () => KeepAliveConnection.open(host, port)));
   const checked = new Array<boolean>(inflight).fill(expected === null);

@@ -10,9 +10,9 @@ import { openWsConfirmedPublisher, openWsConsumer, openWsPublisher, openWsStampe
 export async function openConfirmedPublisher(spec: ConfirmedPublishSpec, inflight: number): Promise<ConfirmedPublisher> {
   switch (spec.protocol) {
     case "http":
-      return openHttpPublisher(spec.host, spec.port, spec.path, spec.body, spec.expectBody, inflight);
+      return openHttpPublisher(spec.host, spec.port, spec.path, spec.body, spec.expectBody, inflight, spec.token);
     case "ws-confirm":
-      return openWsConfirmedPublisher(spec.host, spec.port, spec.path, spec.exchange, spec.key, inflight, spec.payloadBytes);
+      return openWsConfirmedPublisher(spec.host, spec.port, spec.path, spec.exchange, spec.key, inflight, spec.payloadBytes, spec.token);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpConfirmedPublisher(
         spec.url,
@@ -30,7 +30,7 @@ export async function openConfirmedPublisher(spec: ConfirmedPublishSpec, infligh
 export async function openStreamPublisher(spec: StreamPublisherSpec): Promise<StreamPublisher> {
   switch (spec.protocol) {
     case "ws":
-      return openWsPublisher(spec.host, spec.port, spec.path, spec.publishFrame);
+      return openWsPublisher(spec.host, spec.port, spec.path, spec.publishFrame, spec.token);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpPublisher(spec.url, spec.exchange, spec.routingKey, spec.persistent);
     case "nats":
@@ -41,7 +41,7 @@ export async function openStreamPublisher(spec: StreamPublisherSpec): Promise<St
 export async function openStampedPublisher(spec: StreamPublisherSpec): Promise<StampedPublisher> {
   switch (spec.protocol) {
     case "ws":
-      return openWsStampedPublisher(spec.host, spec.port, spec.path, spec.publishFrame);
+      return openWsStampedPublisher(spec.host, spec.port, spec.path, spec.publishFrame, spec.token);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpStampedPublisher(spec.url, spec.exchange, spec.routingKey);
     case "nats":
@@ -52,7 +52,7 @@ export async function openStampedPublisher(spec: StreamPublisherSpec): Promise<S
 export async function openSubscriber(spec: SubscriberSpec, onPayload?: PayloadListener): Promise<Subscriber> {
   switch (spec.protocol) {
     case "ws":
-      return openWsSubscriber(spec.host, spec.port, spec.path, spec.subscribeFrame, onPayload);
+      return openWsSubscriber(spec.host, spec.port, spec.path, spec.subscribeFrame, onPayload, spec.token);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpSubscriber(spec.url, spec.exchange, onPayload);
     case "nats":
@@ -65,7 +65,7 @@ export async function openSubscriber(spec: SubscriberSpec, onPayload?: PayloadLi
 export async function openConsumer(spec: ConsumerSpec, gate?: AckGate): Promise<Consumer> {
   switch (spec.protocol) {
     case "ws":
-      return openWsConsumer(spec.host, spec.port, spec.path, spec.queue, spec.prefetch, gate);
+      return openWsConsumer(spec.host, spec.port, spec.path, spec.queue, spec.prefetch, gate, spec.token);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpConsumer(spec.url, spec.queue, spec.prefetch, gate);
     case "jetstream":

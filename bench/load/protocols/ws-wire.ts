@@ -36,8 +36,18 @@ export class WireWebSocket {
 
   private constructor() {}
 
-  /** Resolves once the server answered 101 Switching Protocols. */
-  static open(host: string, port: number, path: string): Promise<WireWebSocket> {
+  /**
+   * Resolves once the server answered 101 Switching Protocols, and with a `token`, once it also
+   * answered the AUTH frame sent first with AUTHENTICATED (pubsub with users or JWT keys). That
+   * answer is not counted: `messages` and `firstMessage` start from the frame after it.
+   */
+  static async open(host: string, port: number, path: string, token?: string): Promise<WireWebSocket> {
+    const ws = await WireWebSocket.upgrade(host, port, path);
+    if (token !== undefined) await ws.authenticate(token);
+    return ws;
+  }
+
+  private static upgrade(host: string, port: number, path: string): Promise<WireWebSocket> {
     const ws = new WireWebSocket();
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {
@@ -69,6 +79,31 @@ export class WireWebSocket {
           },
         },
       }).catch(reject);
+    });
+  }
+
+  /** Sends AUTH and waits for the broker's answer; rejects on anything but AUTHENTICATED. */
+  private authenticate(token: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const closed = this.onClose;
+      const done = () => {
+        this.reader.onMessage = null;
+        this.reader.messages = 0;
+        this.reader.firstMessage = null;
+        this.onClose = closed;
+      };
+      this.onClose = () => {
+        done();
+        reject(new Error("connection closed before AUTHENTICATED"));
+        closed?.();
+      };
+      this.reader.onMessage = (payload) => {
+        const answer = payload.toString("utf8", 0, Math.min(payload.length, 300));
+        done();
+        if (answer.includes('"AUTHENTICATED"')) resolve();
+        else reject(new Error(`AUTH refused: ${answer}`));
+      };
+      this.send(textFrame(JSON.stringify({ type: "AUTH", payload: { token } })));
     });
   }
 

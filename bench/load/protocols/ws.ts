@@ -1,4 +1,4 @@
-/** pubsub and the raw relay over WebSocket: the roles built on ws-wire.ts. */
+/** pubsub and the raw relay over WebSocket: the roles built on ws-wire.ts. A `token` is sent in an AUTH frame first. */
 import { benchPayload, stampOffset, writeStamp } from "../specs.ts";
 import type { AckGate, ConfirmedPublisher, Consumer, PayloadListener, StampedPublisher, StreamPublisher, Subscriber } from "./roles.ts";
 import { textFrame, WireWebSocket, zeroMaskTextFrame } from "./ws-wire.ts";
@@ -11,8 +11,9 @@ export async function openWsPublisher(
   port: number,
   path: string,
   publishFrame: string,
+  token?: string,
 ): Promise<StreamPublisher> {
-  const ws = await WireWebSocket.open(host, port, path);
+  const ws = await WireWebSocket.open(host, port, path, token);
   const frame = textFrame(publishFrame);
   const batch = Buffer.concat(Array.from({ length: FRAMES_PER_WRITE }, () => frame));
   return {
@@ -40,8 +41,14 @@ export async function openWsPublisher(
 }
 
 /** One frame per message, written at once, with a stamp in its payload. */
-export async function openWsStampedPublisher(host: string, port: number, path: string, publishFrame: string): Promise<StampedPublisher> {
-  const ws = await WireWebSocket.open(host, port, path);
+export async function openWsStampedPublisher(
+  host: string,
+  port: number,
+  path: string,
+  publishFrame: string,
+  token?: string,
+): Promise<StampedPublisher> {
+  const ws = await WireWebSocket.open(host, port, path, token);
   const template = zeroMaskTextFrame(publishFrame);
   const offset = stampOffset(template);
   if (offset < 0) throw new Error("the publish frame carries no bench payload to stamp");
@@ -64,8 +71,9 @@ export async function openWsSubscriber(
   path: string,
   subscribeFrame: string,
   onPayload?: PayloadListener,
+  token?: string,
 ): Promise<Subscriber> {
-  const ws = await WireWebSocket.open(host, port, path);
+  const ws = await WireWebSocket.open(host, port, path, token);
   if (onPayload) ws.onMessage = onPayload;
   ws.send(textFrame(subscribeFrame));
   return {
@@ -114,8 +122,9 @@ export async function openWsConfirmedPublisher(
   key: string,
   inflight: number,
   payloadBytes?: number,
+  token?: string,
 ): Promise<ConfirmedPublisher> {
-  const ws = await WireWebSocket.open(host, port, path);
+  const ws = await WireWebSocket.open(host, port, path, token);
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   const head = `{"type":"PUBLISH","payload":{"exchange_name":${JSON.stringify(exchange)},"key":${JSON.stringify(key)},` +
     `"payload":${JSON.stringify(benchPayload(payloadBytes))},"id":`;
@@ -159,8 +168,9 @@ export async function openWsConsumer(
   queue: string,
   prefetch: number,
   gate: AckGate = () => true,
+  token?: string,
 ): Promise<Consumer> {
-  const ws = await WireWebSocket.open(host, port, path);
+  const ws = await WireWebSocket.open(host, port, path, token);
   let acked = 0;
   let redelivered = 0;
   let firstError: string | null = null;
