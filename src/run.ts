@@ -9,8 +9,7 @@ import { createApp } from "./server/app.ts";
 import { DiskAlarm } from "./server/disk-alarm.ts";
 import { OVERVIEW_INTERVAL_MS, OVERVIEW_SAMPLES, SERVER_STOP_WAIT_MS, SHUTDOWN_ANSWER_MS } from "./server/limits.ts";
 import { LoopMonitor } from "./server/loop-monitor.ts";
-import type { MetricsSnapshot } from "./server/metrics.ts";
-import type { Overview } from "./server/ops-routes.ts";
+import { Observations } from "./server/observations.ts";
 import { RateHistory, type Sample } from "./server/rate-history.ts";
 import { StoreWatch } from "./server/store-watch.ts";
 import { serve } from "./server/serve.ts";
@@ -102,79 +101,24 @@ export async function startBroker(config: Config, version: string, signals: Sign
     process.exit(0);
   }
   const monitor = new LoopMonitor();
-  const diskMetrics = () => {
-    if (disk === undefined) return { path: null, free_bytes: null, limit_bytes: 0, alarm: false };
-    const reading = disk.reading();
-    return { path: reading.path, free_bytes: reading.freeBytes ?? null, limit_bytes: reading.limitBytes, alarm: reading.alarm };
-  };
-  const node = process.env.NODE_NAME ?? hostname();
-  const backend = config.databaseUrl === undefined ? ("sqlite" as const) : ("postgres" as const);
   const storeWatch = new StoreWatch(() => store.ping());
-  const round1 = (n: number) => Math.round(n * 10) / 10;
-  const metrics = (): MetricsSnapshot => {
-    const totals = broker.totals;
-    const cpu = process.cpuUsage();
-    const latency = broker.commitLatency;
-    return {
+  const observations = new Observations({
+    broker,
+    hub,
+    monitor,
+    disk,
+    storeWatch,
+    edge,
+    connections,
+    backoff,
+    publishRefusals,
     version,
-    node,
-    uptime_seconds: process.uptime(),
-    rss_bytes: process.memoryUsage.rss(),
-    heap_bytes: process.memoryUsage().heapUsed,
-    cpu: { user_seconds: cpu.user / 1e6, system_seconds: cpu.system / 1e6 },
-    connections: hub.connections,
-    connections_opened: hub.opened,
-    connections_closed: hub.closed,
-    published: totals.published,
-    delivered: totals.delivered,
-    totals: {
-      published: totals.published,
-      routed: totals.routed,
-      unroutable: totals.unroutable,
-      delivered: totals.delivered,
-      acknowledged: totals.acked,
-      redelivered: totals.redelivered,
-      dead_lettered: { ...totals.deadLettered },
-      confirmed: totals.confirmed,
-    },
-    queued_bytes: broker.queuedBytes,
-    max_queued_bytes: config.maxQueuedBytes,
-    store: { backend, location, commit_latency: { buckets: latency.cumulative(), sum_seconds: latency.sumSeconds, count: latency.count } },
-    security: (() => {
-      const refused = connections.stats().refused_total;
-      const auth = backoff.stats();
-      return {
-        mode: edge.mode,
-        connections_refused: { max_connections: refused.max_connections, max_connections_per_address: refused.max_connections_per_address },
-        publish_rate_refused: publishRefusals.refused_total,
-        auth_failures: auth.failures_total,
-        auth_backoff_refused: auth.refused_total,
-        auth_backoff_tracked: auth.tracked,
-        auth_backoff_evicted: auth.evicted_total,
-      };
-    })(),
-    event_loop: {
-      max_stall_ms: Math.round(monitor.maxStallMs * 10) / 10,
-      recent_max_stall_ms: Math.round(monitor.recentMaxStallMs * 10) / 10,
-      stalls_over_20ms: monitor.stallsOver20ms,
-    },
-    disk: diskMetrics(),
-    // [PAGE-1] Durable queues' messages read back from the store, and the checkpoints that remove delivered ones.
-    paging: {
-      reads: broker.paging.reads,
-      rows: broker.paging.rows,
-      failures: broker.paging.failures,
-      max_read_ms: Math.round(broker.paging.maxReadMs * 10) / 10,
-    },
-    checkpoints: {
-      full: broker.checkpoints.full,
-      acks: broker.checkpoints.acks,
-      removed_messages: broker.checkpoints.removed,
-      failures: broker.checkpoints.failures,
-      max_ms: Math.round(broker.checkpoints.maxMs * 10) / 10,
-    },
-    };
-  };
+    node: process.env.NODE_NAME ?? hostname(),
+    store: { backend: config.databaseUrl === undefined ? "sqlite" : "postgres", location },
+    maxQueuedBytes: config.maxQueuedBytes,
+  });
+  const metrics = () => observations.metrics();
+  const round1 = (n: number) => Math.round(n * 10) / 10;
   const history = new RateHistory(OVERVIEW_SAMPLES);
   const listeners = new Set<(sample: Sample) => void>();
   const sampler = setInterval(() => {
@@ -183,52 +127,8 @@ export async function startBroker(config: Config, version: string, signals: Sign
   }, OVERVIEW_INTERVAL_MS);
   sampler.unref?.();
   history.record(Date.now(), broker.totals, { connections: 0, queuedBytes: broker.queuedBytes, maxStallMs: 0 });
-  const overview = (): Overview => {
-    const queues = broker.queues();
-    const totals = broker.totals;
-    let consumers = 0;
-    let subscribers = 0;
-    let ready = 0;
-    let unacked = 0;
-    for (const q of queues) {
-      consumers += q.consumers;
-      subscribers += q.subscribers;
-      ready += q.messages - q.delayed;
-      unacked += q.unacked;
-    }
-    const watched = storeWatch.status;
-    return {
-      version,
-      node,
-      uptime_seconds: process.uptime(),
-      connections: hub.connections,
-      exchanges: broker.exchanges().length,
-      queues: queues.length,
-      bindings: broker.bindings().length,
-      consumers,
-      subscribers,
-      messages_ready: ready,
-      messages_unacked: unacked,
-      queued_bytes: broker.queuedBytes,
-      max_queued_bytes: config.maxQueuedBytes,
-      store: { backend, location, status: watched.ok ? "ok" : "failing", last_error: watched.lastError ?? null },
-      event_loop: { max_stall_ms: round1(monitor.maxStallMs), recent_max_stall_ms: round1(monitor.recentMaxStallMs) },
-      totals: {
-        published: totals.published,
-        routed: totals.routed,
-        unroutable: totals.unroutable,
-        delivered: totals.delivered,
-        acknowledged: totals.acked,
-        redelivered: totals.redelivered,
-        dead_lettered: totals.deadLettered.expired + totals.deadLettered.rejected + totals.deadLettered.maxlen + totals.deadLettered.delivery_limit,
-      },
-      alarms: alarms(),
-    };
-  };
-  const alarms = () => {
-    const reason = disk?.reason();
-    return reason === undefined ? [] : [{ name: "disk" as const, reason }];
-  };
+  const overview = () => observations.overview();
+  const alarms = () => observations.alarms();
   let stopping = false;
   // [READY-1] Not ready from the moment SIGTERM arrives; and while the database does not answer.
   const notReady = async () => {

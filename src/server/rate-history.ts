@@ -1,4 +1,5 @@
 import type { BrokerTotals } from "../broker/broker.ts";
+import { deadLetteredTotal, totalsView } from "./observations.ts";
 
 /** The counters the dashboard charts as rates. */
 export const RATE_NAMES = ["published", "routed", "unroutable", "delivered", "acknowledged", "redelivered", "dead_lettered"] as const;
@@ -8,15 +9,10 @@ export type Rates = Record<(typeof RATE_NAMES)[number], number>;
 export type Sample = { t: number; rates: Rates; connections: number; queued_bytes: number; max_stall_ms: number };
 export type Gauges = { connections: number; queuedBytes: number; maxStallMs: number };
 
-const counters = (totals: BrokerTotals): Rates => ({
-  published: totals.published,
-  routed: totals.routed,
-  unroutable: totals.unroutable,
-  delivered: totals.delivered,
-  acknowledged: totals.acked,
-  redelivered: totals.redelivered,
-  dead_lettered: totals.deadLettered.expired + totals.deadLettered.rejected + totals.deadLettered.maxlen + totals.deadLettered.delivery_limit,
-});
+const counters = (t: BrokerTotals): Rates => {
+  const totals = totalsView(t);
+  return { ...totals, dead_lettered: deadLetteredTotal(totals) };
+};
 
 /**
  * The last `capacity` samples in memory (a ring: the oldest goes), for the dashboard's charts of

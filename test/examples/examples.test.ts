@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { BUN, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
 import { until } from "../support/until.ts";
-import { launchChromium } from "../support/chromium.ts";
+import { launchChromium } from "../browser/support/chromium.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 let broker: BrokerProcess;

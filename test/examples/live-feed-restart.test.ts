@@ -7,7 +7,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium } from "../support/chromium.ts";
+import { launchChromium } from "../browser/support/chromium.ts";
 import { BUN, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
 import { until } from "../support/until.ts";
 
