@@ -3,9 +3,12 @@
  * with the most self time and the most total time (self plus callees, each sample counted once per
  * function however deep the recursion), in % of the sampled time, idle excluded.
  *
- *   bun run bench/cpu-profile-summary.ts DIR/*.cpuprofile [--top=25] [--match=src/auth]
+ *   bun run bench/cpu-profile-summary.ts DIR/*.cpuprofile [--top=25] [--match=src/auth] [--share=jose,src/auth/]
  *
- * `--match` keeps only functions whose file contains the text (the total list: what a layer costs).
+ * `--match` keeps only functions whose file contains the text. `--share` gives, for each text, the
+ * share of busy samples with a frame from a matching file anywhere on their stack (what a layer
+ * costs with everything it calls), and for all of them together. Async functions that resumed
+ * after an await show only the stack since they resumed.
  */
 import { readFileSync } from "node:fs";
 
@@ -17,6 +20,8 @@ const args = process.argv.slice(2);
 const files = args.filter((arg) => !arg.startsWith("--"));
 const top = Number(args.find((arg) => arg.startsWith("--top="))?.slice(6) ?? 25);
 const match = args.find((arg) => arg.startsWith("--match="))?.slice(8);
+const shares = args.find((arg) => arg.startsWith("--share="))?.slice(8).split(",").filter(Boolean) ?? [];
+const shareUs = new Map<string, number>([...shares, "(any of them)"].map((text) => [text, 0]));
 if (files.length === 0) {
   console.error("usage: bun run bench/cpu-profile-summary.ts FILE.cpuprofile … [--top=25] [--match=TEXT]");
   process.exit(2);
@@ -49,12 +54,17 @@ for (const file of files) {
     const leaf = keyOf(node.callFrame);
     self.set(leaf, (self.get(leaf) ?? 0) + us);
     const seen = new Set<string>();
+    const shared = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const key = keyOf(byId.get(at)!.callFrame);
+      const frame = byId.get(at)!.callFrame;
+      for (const text of shares) if (frame.url.includes(text)) shared.add(text);
+      const key = keyOf(frame);
       if (seen.has(key)) continue;
       seen.add(key);
       total.set(key, (total.get(key) ?? 0) + us);
     }
+    for (const text of shared) shareUs.set(text, shareUs.get(text)! + us);
+    if (shared.size > 0) shareUs.set("(any of them)", shareUs.get("(any of them)")! + us);
   });
 }
 
@@ -67,3 +77,7 @@ const list = (title: string, entries: Map<string, number>) => {
 console.log(`${files.length} profile(s), ${(busyUs / 1e6).toFixed(2)} s busy (garbage collector ${percent(gcUs)} of it)`);
 list("self time", self);
 list("total time (self + callees)", total);
+if (shares.length > 0) {
+  console.log("\nshare of busy samples with a frame from a file matching");
+  for (const [text, us] of shareUs) console.log(`${percent(us)}  ${text}`);
+}
