@@ -130,7 +130,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     metricsQueueLimit: int(env, "METRICS_QUEUE_LIMIT", DEFAULT_METRICS_QUEUE_LIMIT, METRICS_QUEUE_LIMIT_BOUNDS),
     auth: {
       mode: oneOf(env, "AUTH", ["auto", "none"] as const, "auto"),
-      usersFile: optionalFile(env, "USERS_FILE"),
+      // Created on the first change made over the admin API: it need not exist yet.
+      usersFile: optional(env, "USERS_FILE"),
       jwtSecret: optional(env, "JWT_SECRET"),
       jwtPublicKeyFile: optionalFile(env, "JWT_PUBLIC_KEY_FILE"),
       jwtJwksFile: optionalFile(env, "JWT_JWKS_FILE"),

@@ -22,6 +22,7 @@ import { AuthEdge } from "./server/auth-edge.ts";
 import { openAuth } from "./server/open-auth.ts";
 import { Sessions } from "./server/sessions.ts";
 import { remoteOf } from "./server/caller.ts";
+import { hostGuard } from "./server/allowed-hosts.ts";
 import type { Identity } from "./auth/identity.ts";
 
 
@@ -46,8 +47,10 @@ export async function startBroker(config: Config, version: string, signals: Sign
     auth.mode,
     auth.authenticator === undefined ? undefined : (credential) => auth.authenticator!.authenticate(credential),
     backoff,
-    () => auth.jwt === undefined && (auth.users?.size ?? 0) === 0,
+    // Until a user with a key exists: the first user made over the API must still get its key.
+    () => auth.jwt === undefined && !(auth.users?.list().some((user) => user.keys.length > 0) ?? false),
     sessions,
+    config.allowedHosts.length === 0 ? () => false : (origin) => hostGuard(config.allowedHosts).allowsOrigin(origin),
   );
   const connections = new ConnectionLimiter({ maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress });
   const publishRefusals = { refused_total: 0 };
@@ -89,7 +92,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
   // A user, key or permission changed (admin API): open connections are checked again at once.
   auth.users?.onChange(() => {
     const recheck = (caller: Identity) => auth.authenticator?.recheck(caller);
-    hub.reauthorize(recheck);
+    hub.reauthorize(recheck, !edge.required);
     sessions.recheck(recheck);
   });
   if (signals.received !== undefined) {

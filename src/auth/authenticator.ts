@@ -71,6 +71,8 @@ export function createAuthenticator({ users, jwt }: AuthenticatorOptions): Authe
         if (record === undefined || identity.keyId === undefined || !users!.hasKey(identity.user, identity.keyId)) return undefined;
         return { ...identity, admin: record.admin, permissions: record.permissions };
       }
+      // [AUTH-7] Narrowed by a user that is gone: revoked, never widened to the claim alone.
+      if (identity.ofUser === true && record === undefined) return undefined;
       const effective = effectiveOf(record, identity.tokenPermissions);
       return effective && { ...identity, ...effective };
     },
@@ -92,7 +94,8 @@ function identityOfToken(token: VerifiedToken, users: UserDirectory | undefined)
     }
     tokenPermissions = parsed.value.permissions;
   }
-  const effective = effectiveOf(users?.record(token.sub), tokenPermissions);
+  const record = users?.record(token.sub);
+  const effective = effectiveOf(record, tokenPermissions);
   if (effective === undefined) return fail(ErrorCodes.FORBIDDEN, "the token's sub is no known user and it carries no pubsub claim: it grants nothing");
   return ok({
     user: token.sub,
@@ -100,6 +103,7 @@ function identityOfToken(token: VerifiedToken, users: UserDirectory | undefined)
     expiresAt: token.expiresAt,
     via: "jwt",
     ...(tokenPermissions !== undefined && { tokenPermissions }),
+    ...(record !== undefined && { ofUser: true }),
   });
 }
 

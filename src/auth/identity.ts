@@ -17,6 +17,8 @@ export type Identity = Readonly<{
   keyId?: string;
   /** A JWT's permission claim alone, before narrowing by the user's: what `Authenticator.recheck` narrows again. */
   tokenPermissions?: Permissions;
+  /** [AUTH-7] A JWT whose sub was a user when it authenticated: if that user goes, so does its access (the claim alone would widen it). */
+  ofUser?: boolean;
 }>;
 
 /**

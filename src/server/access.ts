@@ -43,6 +43,18 @@ const binding = ({ body }: RouteInput): Need[] => [
   { kind: "topic", action: "read", exchange: body.exchange_name, key: body.key ?? body.Key ?? "" },
 ];
 
+/**
+ * [AUTH-6] A queue with a dead-letter exchange republishes into it: declaring one needs what
+ * publishing there would (write on the exchange, topic write on the key) and read on the queue, as
+ * RabbitMQ checks. Otherwise a queue of one's own would be a way to publish anywhere.
+ */
+export function deadLetterNeeds(queue: string, exchange: unknown, key: unknown): Need[] {
+  if (typeof exchange !== "string") return [];
+  const needs: Need[] = [resource("write", "exchange", exchange), resource("read", "queue", queue)];
+  if (typeof key === "string") needs.push({ kind: "topic", action: "write", exchange, key });
+  return needs;
+}
+
 /** Every route of the app, by `METHOD /path` as Elysia lists it. */
 export const ROUTE_ACCESS = {
   "GET /ping": PUBLIC,
@@ -64,7 +76,7 @@ export const ROUTE_ACCESS = {
   "GET /queues/:name": { needs: ({ params }) => [{ kind: "caller" }, resource("read", "queue", params.name!)] },
   "POST /exchanges": { needs: ({ body }) => [resource("configure", "exchange", body.name)] },
   "DELETE /exchanges/:name": { needs: ({ params }) => [resource("configure", "exchange", params.name!)] },
-  "POST /queues": { needs: ({ body }) => [resource("configure", "queue", body.name)] },
+  "POST /queues": { needs: ({ body }) => [resource("configure", "queue", body.name), ...deadLetterNeeds(body.name, body.dead_letter_exchange, body.dead_letter_routing_key)] },
   "DELETE /queues/:name": { needs: ({ params }) => [resource("configure", "queue", params.name!)] },
   "DELETE /queues/:name/messages": { needs: ({ params }) => [resource("read", "queue", params.name!)] },
   "GET /queues/:name/messages": { needs: ({ params }) => [resource("read", "queue", params.name!)] },
@@ -101,7 +113,7 @@ export const FRAME_ACCESS: { [T in ClientFrameType]: (frame: Extract<ClientFrame
   PING: () => [],
   AUTH: () => [],
   // A server-named queue is checked under the name the broker gives it (ws-hub.ts).
-  DECLARE_QUEUE: (f) => (f.name === undefined ? [] : [resource("configure", "queue", f.name)]),
+  DECLARE_QUEUE: (f) => (f.name === undefined ? [] : [resource("configure", "queue", f.name), ...deadLetterNeeds(f.name, f.args.deadLetterExchange, f.args.deadLetterRoutingKey)]),
   PUBLISH: (f) => [resource("write", "exchange", f.publish.exchange), { kind: "topic", action: "write", exchange: f.publish.exchange, key: f.publish.routingKey }],
 };
 

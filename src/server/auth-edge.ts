@@ -28,6 +28,17 @@ export type AuthMode = "none" | "guest" | "users";
 export const GUEST: Identity = LOOPBACK_GUEST;
 export const ANONYMOUS: Identity = UNAUTHENTICATED;
 
+/** A browser request from another origin: its Origin is not the host it was sent to (an opaque "null" origin counts). */
+export function crossOrigin(request: Request): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return false;
+  try {
+    return new URL(origin).host !== (request.headers.get("host") ?? "").toLowerCase();
+  } catch {
+    return true;
+  }
+}
+
 /** 127.0.0.0/8, ::1, and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined | null): boolean {
   if (address === undefined || address === null) return false;
@@ -86,6 +97,8 @@ export class AuthEdge {
     private readonly bootstrapping: () => boolean = () => false,
     /** The dashboard's logins (cookie sessions). */
     readonly sessions?: Sessions,
+    /** Origins ALLOWED_HOSTS names explicitly (not `*`): the operator's own pages, which may use the guest. */
+    private readonly originListed: (origin: string | null) => boolean = () => false,
   ) {}
 
   /** Whether a WebSocket must send AUTH first (it brought no credential and is not let in by the mode). */
@@ -94,9 +107,14 @@ export class AuthEdge {
   }
 
   /** The caller of a request or upgrade without credentials, by the mode alone. */
-  implicit(remote: string | undefined): EdgeAnswer {
+  implicit(remote: string | undefined, request?: Request): EdgeAnswer {
     if (this.mode === "none") return { caller: ANONYMOUS };
     if (this.mode === "guest" || (this.mode === "users" && this.bootstrapping())) {
+      // [AUTH-8] A page on another site runs in a browser on this machine too: its requests come
+      // from loopback, but it is not the guest.
+      if (request !== undefined && crossOrigin(request) && !this.originListed(request.headers.get("origin"))) {
+        return { problem: "a cross-origin browser request is not the loopback guest: configure users (USERS_FILE or JWT keys), or AUTH=none" };
+      }
       return isLoopback(remote)
         ? { caller: GUEST }
         : { problem: "no users are configured: only clients on this machine (loopback) are served, as RabbitMQ's guest; configure USERS_FILE or JWT keys" };
@@ -105,7 +123,7 @@ export class AuthEdge {
   }
 
   /** Checks a credential; counts failures per address (after a few, that address waits: 429). */
-  async verify(credential: Credential, remote: string | undefined): Promise<EdgeAnswer> {
+  async verify(credential: Credential, remote: string | undefined, request?: Request): Promise<EdgeAnswer> {
     const address = remote ?? "unknown";
     const allowed = this.backoff?.check(address);
     if (allowed !== undefined && allowed !== true) {
@@ -113,7 +131,7 @@ export class AuthEdge {
     }
     if (this.mode !== "users" || this.identify === undefined || this.bootstrapping()) {
       // Credentials where none are configured: the mode decides (a loopback guest needs none).
-      return this.implicit(remote);
+      return this.implicit(remote, request);
     }
     const found = await this.identify(credential);
     if (!found.ok) {
@@ -128,17 +146,20 @@ export class AuthEdge {
   async forRequest(request: Request, remote: string | undefined): Promise<EdgeAnswer> {
     const credential = credentialOf(request.headers.get("authorization"));
     if (!credential.ok) return { problem: credential.error.message, failed: true };
-    if (credential.value !== undefined) return this.verify(credential.value, remote);
+    if (credential.value !== undefined) return this.verify(credential.value, remote, request);
     const session = this.sessions?.get(sessionIdOf(request.headers.get("cookie")));
-    if (session !== undefined) {
+    // A guest's session is the guest's only from loopback, and only while the guest rule holds.
+    if (session !== undefined && (session.caller.via !== "loopback" || (isLoopback(remote) && !this.required))) {
       // [CSRF-1] A cookie comes with any request the browser makes, a cross-site one too: changing state also needs the token only our page can read.
+      // A login is exempt (it only replaces the session; a cross-site answer's cookie is never stored).
       const method = request.method;
-      if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && !sameToken(request.headers.get(CSRF_HEADER), session.csrf)) {
+      const login = method === "POST" && new URL(request.url).pathname === "/session";
+      if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && !login && !sameToken(request.headers.get(CSRF_HEADER), session.csrf)) {
         return { problem: `a session's request that changes state needs its ${CSRF_HEADER} header`, csrf: true };
       }
       return { caller: session.caller };
     }
-    return this.implicit(remote);
+    return this.implicit(remote, request);
   }
 
   /** A WebSocket upgrade: a bearer subprotocol, `?token=` when AUTH_URL_TOKEN allows it, an Authorization header; else the AUTH frame must come. */
@@ -146,7 +167,15 @@ export class AuthEdge {
     const fromProtocol = protocolToken(request.headers.get("sec-websocket-protocol"));
     const fromUrl = urlToken ? new URL(request.url).searchParams.get("token") ?? undefined : undefined;
     const token = fromProtocol ?? fromUrl;
-    if (token !== undefined) return this.verify({ bearer: token }, remote);
+    if (token !== undefined) return this.verify({ bearer: token }, remote, request);
+    if (request.headers.get("authorization") === null && sessionIdOf(request.headers.get("cookie")) !== undefined) {
+      // [AUTH-8] A session cookie opens a socket only for our own page (a sibling site shares SameSite), and only for the session's life.
+      if (crossOrigin(request)) return this.implicit(remote, request);
+      const session = this.sessions?.get(sessionIdOf(request.headers.get("cookie")));
+      if (session !== undefined && session.caller.via !== "loopback") {
+        return { caller: { ...session.caller, expiresAt: Math.min(session.caller.expiresAt ?? Number.POSITIVE_INFINITY, session.expiresAt) } };
+      }
+    }
     return this.forRequest(request, remote);
   }
 }

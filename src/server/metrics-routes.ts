@@ -3,6 +3,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE, prefersJson, renderPrometheus } from "./prometheus.ts";
 import { models } from "./schemas.ts";
+import { callerOf } from "./caller.ts";
 
 export type MetricsRoutesDeps = {
   broker: Broker;
@@ -25,7 +26,8 @@ export function metricsRoutes({ broker, metrics, queueLimit }: MetricsRoutesDeps
       "/metrics",
       ({ request, set }) => {
         set.headers.vary = "Accept";
-        if (prefersJson(request.headers.get("accept"))) return metrics() as never;
+        // The JSON (the database's path, the node) is for callers, as /metrics/json is; Prometheus gets the text.
+        if (prefersJson(request.headers.get("accept")) && callerOf(request) !== undefined) return metrics() as never;
         const text = renderPrometheus(metrics(), broker.queues(), { queueLimit, nowMs: Date.now() });
         return new Response(text, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, vary: "Accept" } }) as never;
       },

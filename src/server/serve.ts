@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import { AuthEdge, WS_PROTOCOL, type EdgeAnswer } from "./auth-edge.ts";
 import { attachCaller, attachRemote } from "./caller.ts";
 import type { ConnectionLimiter } from "./abuse/connection-limiter.ts";
+import { addressKey } from "./abuse/address.ts";
 import { newSocketState, type SocketState } from "./ws-session.ts";
 
 /**
@@ -110,8 +111,9 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
         : request;
     attachBody(routed, body);
     const remote = server.requestIP(request)?.address;
-    if (path === "/publish" && guards.publishRate !== undefined) {
-      const limited = httpRates.take(remote);
+    // Elysia routes /publish/ to /publish too; IPv6 addresses are counted by their /64 (a host may rotate within it).
+    if (guards.publishRate !== undefined && (path === "/publish" || path === "/publish/")) {
+      const limited = httpRates.take(addressKey(remote, 64));
       if (limited !== true) return rateLimited(limited.retryAfterMs);
     }
     const who = await edge.forRequest(request, remote);

@@ -26,7 +26,7 @@ export function sessionRoutes(edge: AuthEdge, secure: boolean, remoteOf: (reques
       const { token, user, key } = body.value;
       const credential = token !== undefined ? { bearer: token } : user !== undefined && key !== undefined ? { basic: { user, password: key } } : undefined;
       if (credential === undefined) return answer(fail(ErrorCodes.VALIDATION, "send {token} (an API key or a JWT) or {user, key}"), set) as never;
-      const who = await edge.verify(credential, remoteOf(request));
+      const who = await edge.verify(credential, remoteOf(request), request);
       if (who.retryAfterMs !== undefined) set.headers["retry-after"] = String(Math.ceil(who.retryAfterMs / 1000));
       if (who.caller === undefined) return answer(fail(who.code ?? ErrorCodes.UNAUTHORIZED, who.problem ?? "login failed"), set) as never;
       if (edge.sessions === undefined) return answer(fail(ErrorCodes.NOT_FOUND, "this broker keeps no sessions"), set) as never;

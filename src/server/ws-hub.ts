@@ -8,9 +8,18 @@ import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
 import { frameIdOf, parseClientFrame, type ClientFrame } from "./ws-frames.ts";
 import type { Logger } from "../log.ts";
-import { check, FRAME_ACCESS, unrestricted, type Need } from "./access.ts";
+import { check, deadLetterNeeds, FRAME_ACCESS, unrestricted, type Need } from "./access.ts";
 import { ANONYMOUS, type EdgeAnswer, type Identified } from "./auth-edge.ts";
 import { TOKEN_REFRESH_NOTICE_MS } from "./limits.ts";
+
+/** Frames a socket may send while its AUTH is being checked (an argon2 verify can take 50 ms); past it, 4001. */
+const MAX_FRAMES_WAITING_FOR_AUTH = 256;
+/** setTimeout fires at once past 2^31-1 ms (~24.8 days): a far deadline is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+function later(task: () => void, at: number, keep: (timer: ReturnType<typeof setTimeout>) => void): void {
+  const wait = at - Date.now();
+  keep(wait > MAX_TIMER_MS ? setTimeout(() => later(task, at, keep), MAX_TIMER_MS) : setTimeout(task, Math.max(0, wait)));
+}
 
 /** How the hub checks AUTH frames: the edge's verify (counts failures per address), the deadline, whether AUTH is required. */
 export type HubAuth = { verify(token: string, remote: string | undefined): Promise<EdgeAnswer>; timeoutMs: number; required: boolean };
@@ -105,7 +114,8 @@ export class WsHub implements DeliverySink {
     this.sockets.add(ws);
     this.opened++;
     this.logger?.info("connection.open", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
-    if (ws.data.caller === undefined && this.auth?.required !== true) ws.data.caller = ANONYMOUS;
+    // A hub without authentication (tests, AUTH=none wiring) lets everyone in; with it, the edge decided at the upgrade.
+    if (ws.data.caller === undefined && this.auth === undefined) ws.data.caller = ANONYMOUS;
     if (ws.data.caller !== undefined) return this.watchExpiry(ws);
     // [AUTH-2] No credential on the upgrade: AUTH must come first, and soon.
     const timeoutMs = this.auth?.timeoutMs ?? 0;
@@ -113,12 +123,19 @@ export class WsHub implements DeliverySink {
   }
 
   message(ws: Socket, raw: string | Buffer): void {
-    // Frames after an AUTH still being checked wait for it, in order.
-    if (ws.data.waitingForAuth !== undefined) return void ws.data.waitingForAuth.push(raw);
+    // Frames after an AUTH still being checked wait for it, in order (a bounded number).
+    if (ws.data.waitingForAuth !== undefined) {
+      if (ws.data.waitingForAuth.length >= MAX_FRAMES_WAITING_FOR_AUTH) return this.refuse(ws, `more than ${MAX_FRAMES_WAITING_FOR_AUTH} frames sent before AUTH was answered`);
+      return void ws.data.waitingForAuth.push(raw);
+    }
+    // [AUTH-2] Nothing but AUTH before AUTH: a binary frame is read as text below, so check it there too.
     try {
       // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
       const text = typeof raw === "string" ? raw : decodeUtf8(raw);
-      if (text === null) return void ws.send(errorFrame(ErrorCodes.BAD_JSON, "binary frame is not valid UTF-8"));
+      if (text === null) {
+        if (ws.data.caller === undefined) return this.refuse(ws, "send AUTH first (an API key or a JWT)");
+        return void ws.send(errorFrame(ErrorCodes.BAD_JSON, "binary frame is not valid UTF-8"));
+      }
       const parsed = parseClientFrame(text);
       if (parsed.ok && parsed.value.type === "AUTH") return this.authenticate(ws, parsed.value);
       // [AUTH-2] Nothing but AUTH before AUTH.
@@ -221,7 +238,7 @@ export class WsHub implements DeliverySink {
       }
       case "DECLARE_QUEUE": {
         const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
-        const named = this.denied(ws, [{ kind: "resource", action: "configure", type: "queue", name }]);
+        const named = frame.name !== undefined ? undefined : this.denied(ws, [{ kind: "resource", action: "configure", type: "queue", name }, ...deadLetterNeeds(name, frame.args.deadLetterExchange, frame.args.deadLetterRoutingKey)]);
         if (named !== undefined) return reject(named);
         void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
           if (!declared.ok) return reject(declared.error);
@@ -310,6 +327,8 @@ export class WsHub implements DeliverySink {
         ws.send(errorFrame(ErrorCodes.FORBIDDEN, `this connection is "${before.user}": a token for "${who.caller.user}" cannot replace it`, withId));
       } else {
         ws.data.caller = who.caller;
+        // A refreshed token may grant less: what it no longer allows goes, as after a permission change.
+        if (before !== undefined) this.prune(ws, who.caller);
         this.watchExpiry(ws);
         if (before === undefined) this.logger?.info("connection.authenticated", { connection: ws.data.connection, remote, user: who.caller.user });
         ws.send(replyFrame("AUTHENTICATED", { user: who.caller.user, expires_at: who.caller.expiresAt ?? null, ...withId }));
@@ -331,6 +350,9 @@ export class WsHub implements DeliverySink {
     ws.data.authTimer = undefined;
     const expiresAt = ws.data.caller?.expiresAt;
     if (expiresAt === undefined) return;
+    const keep = (timer: ReturnType<typeof setTimeout>) => {
+      ws.data.authTimer = timer;
+    };
     const close = () => {
       if (ws.data.caller?.expiresAt !== expiresAt) return;
       this.logger?.info("connection.token_expired", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
@@ -338,9 +360,9 @@ export class WsHub implements DeliverySink {
     };
     const notice = () => {
       ws.send(replyFrame("TOKEN_EXPIRING", { expires_at: expiresAt }));
-      ws.data.authTimer = setTimeout(close, Math.max(0, expiresAt - Date.now()));
+      later(close, expiresAt, keep);
     };
-    ws.data.authTimer = setTimeout(notice, Math.max(0, expiresAt - TOKEN_REFRESH_NOTICE_MS - Date.now()));
+    later(notice, expiresAt - TOKEN_REFRESH_NOTICE_MS, keep);
   }
 
   private denied(ws: Socket, needs: readonly Need[]): BrokerError | undefined {
@@ -358,9 +380,14 @@ export class WsHub implements DeliverySink {
    * (`recheck`: the Authenticator's). One whose user or key is gone is closed (4001); one that lost
    * a permission leaves what it may no longer read, each with an ERROR FORBIDDEN naming the queue.
    */
-  reauthorize(recheck: (caller: Identified) => Identified | undefined): void {
+  reauthorize(recheck: (caller: Identified) => Identified | undefined, guestAllowed = true): void {
     for (const ws of [...this.sockets]) {
       const before = ws.data.caller;
+      // The first user with a key ends the loopback guest's bootstrap: its sockets go too.
+      if (before?.via === "loopback" && !guestAllowed) {
+        this.refuse(ws, "users are configured now: authenticate");
+        continue;
+      }
       if (before === undefined || before.via === "loopback" || before.via === "none") continue;
       const again = recheck(before);
       if (again === undefined) {
@@ -368,16 +395,21 @@ export class WsHub implements DeliverySink {
         continue;
       }
       ws.data.caller = again;
-      for (const queue of [...ws.data.queues]) {
-        if (again.permissions.can("read", queue)) continue;
-        this.unsubscribe(ws, queue);
-        ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${again.user}"`, { queue_name: queue }));
-      }
-      for (const queue of [...ws.data.consuming]) {
-        if (again.permissions.can("read", queue)) continue;
-        this.cancel(ws, queue);
-        ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${again.user}"`, { queue_name: queue }));
-      }
+      this.prune(ws, again);
+    }
+  }
+
+  /** Subscriptions and consumers the caller may no longer read leave, each with an ERROR FORBIDDEN naming the queue. */
+  private prune(ws: Socket, caller: Identified): void {
+    for (const queue of [...ws.data.queues]) {
+      if (caller.permissions.can("read", queue)) continue;
+      this.unsubscribe(ws, queue);
+      ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${caller.user}"`, { queue_name: queue }));
+    }
+    for (const queue of [...ws.data.consuming]) {
+      if (caller.permissions.can("read", queue)) continue;
+      this.cancel(ws, queue);
+      ws.send(errorFrame(ErrorCodes.FORBIDDEN, `read access to queue "${queue}" was revoked for user "${caller.user}"`, { queue_name: queue }));
     }
   }
 

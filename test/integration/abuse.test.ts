@@ -55,8 +55,10 @@ test("PUBLISH_RATE_PER_CONNECTION: past the burst, WebSocket publishes get ERROR
     if (res.status === 429) retryAfter = res.headers.get("retry-after");
   }
   expect(statuses).toEqual([200, 200, 200, 429]);
+  // Elysia routes /publish/ to the same place: the same bucket.
+  expect((await fetch(`${broker.url}/publish/`, { method: "POST", body: JSON.stringify({ exchange_name: "", key: "nowhere", payload: 9 }) })).status).toBe(429);
   expect(Number(retryAfter)).toBeGreaterThan(0);
-  expect((await api(broker.url, "GET", "/metrics/json")).body.security.publish_rate_refused).toBe(3);
+  expect((await api(broker.url, "GET", "/metrics/json")).body.security.publish_rate_refused).toBe(4);
 });
 
 test("TLS_CERT_FILE and TLS_KEY_FILE: HTTPS and WSS on the same port, trusted with the CA", async () => {

@@ -8,11 +8,16 @@ import { api, removeDir, startBroker, type BrokerProcess } from "../support/brok
 
 let restricted: BrokerProcess;
 let open: BrokerProcess;
+let guest: BrokerProcess;
 beforeAll(async () => {
-  [restricted, open] = await Promise.all([startBroker({ env: { ALLOWED_HOSTS: "127.0.0.1,app.example.com" } }), startBroker()]);
+  [restricted, open, guest] = await Promise.all([
+    startBroker({ env: { ALLOWED_HOSTS: "127.0.0.1,app.example.com" } }),
+    startBroker({ env: { AUTH: "none" } }),
+    startBroker(),
+  ]);
 });
 afterAll(async () => {
-  for (const b of [restricted, open]) {
+  for (const b of [restricted, open, guest]) {
     await b.stop();
     removeDir(b.dataDir);
   }
@@ -71,10 +76,12 @@ describe("ALLOWED_HOSTS=127.0.0.1,app.example.com", () => {
     expect(list.headers.get("access-control-allow-origin")).toBe("http://app.example.com");
   });
 
-  test("a GET from another origin is answered without CORS headers (the browser keeps it from the page)", async () => {
+  test("a GET from another origin is answered without CORS headers (the browser keeps it from the page), and [AUTH-8] is not the guest", async () => {
     const res = await fetch(`${restricted.url}/queues`, { headers: { origin: "http://evil.com" } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(401);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    // The origin ALLOWED_HOSTS lists is the operator's own page: it may use the loopback guest.
+    expect((await fetch(`${restricted.url}/queues`, { headers: { origin: "http://app.example.com" } })).status).toBe(200);
   });
 
   test("non-browser clients (no Origin) are unaffected", async () => {
@@ -83,7 +90,18 @@ describe("ALLOWED_HOSTS=127.0.0.1,app.example.com", () => {
 });
 
 describe("ALLOWED_HOSTS=* (the seed's allow-all)", () => {
-  test("any origin may call the API, and is told so", async () => {
+  test("[AUTH-8] without users, a page from another origin is not the loopback guest: 401 for requests and WebSocket upgrades", async () => {
+    const res = await simplePost(guest.url, "http://anywhere.test", { name: "cors-guest" });
+    expect([res.status, (await res.json()).error.code]).toEqual([401, "UNAUTHORIZED"]);
+    expect((await api(guest.url, "GET", "/queues/cors-guest")).status).toBe(404);
+    const upgrade = await fetch(`${guest.url}/ws`, { headers: { origin: "http://anywhere.test", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+    expect(upgrade.status).toBe(401);
+    // Its own page (the dashboard) is: same origin as the broker.
+    const host = new URL(guest.url).host;
+    expect((await fetch(`${guest.url}/queues`, { headers: { origin: `http://${host}` } })).status).toBe(200);
+  });
+
+  test("with AUTH=none any origin may call the API, and is told so", async () => {
     const res = await simplePost(open.url, "http://anywhere.test", { name: "cors-any" });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe("http://anywhere.test");

@@ -186,6 +186,26 @@ describe("REST permission matrix", () => {
     expect((await as("alice", "POST", "/queues", { name: "alice.locked" })).body.error.code).toBe("FORBIDDEN");
   });
 
+  test("[AUTH-6] a dead-letter exchange needs write on it: a queue of one's own is no way to publish elsewhere (REST and DECLARE_QUEUE)", async () => {
+    const refused = await as("alice", "POST", "/queues", { name: "alice.dl", message_ttl: 0, dead_letter_exchange: "other.x", dead_letter_routing_key: "k" });
+    expect([refused.status, refused.body.error.code]).toEqual([403, "FORBIDDEN"]);
+    expect(refused.body.error.message).toContain('exchange "other.x"');
+    expect((await as("alice", "POST", "/queues", { name: "alice.dl", dead_letter_exchange: "alice.x" })).status).toBe(200);
+    const socket = await socketAs("alice");
+    socket.send({ type: "DECLARE_QUEUE", payload: { name: "alice.dl2", dead_letter_exchange: "other.x", id: "d" } });
+    socket.send({ type: "DECLARE_QUEUE", payload: { exclusive: true, dead_letter_exchange: "other.x", id: "e" } });
+    await socket.until((frames) => frames.some((f) => f.payload?.id === "d") && frames.some((f) => f.payload?.id === "e"));
+    for (const id of ["d", "e"]) expect(socket.frames.find((f) => f.payload?.id === id).payload.code).toBe("FORBIDDEN");
+  });
+
+  test("GET /metrics with Accept: application/json gives the JSON only with a credential; without one, the Prometheus text", async () => {
+    const anonymous = await fetch(`${broker.url}/metrics`, { headers: { accept: "application/json" } });
+    expect(anonymous.headers.get("content-type")).toContain("text/plain");
+    expect(await anonymous.text()).not.toContain(dir);
+    const withKey = await fetch(`${broker.url}/metrics`, { headers: { accept: "application/json", ...bearer("bob") } });
+    expect((await withKey.json()).store.backend).toBeDefined();
+  });
+
   test("lists show only what the caller has a permission on; an administrator sees all", async () => {
     const names = (rows: any[]) => rows.map((r) => r.name);
     const mine = names((await as("alice", "GET", "/queues")).body);
@@ -252,6 +272,10 @@ describe("credentials", () => {
     early.send({ type: "SUBSCRIBE", payload: { queue_name: "alice.q" } });
     expect(await early.untilClosed()).toBe(4001);
     expect(early.frames[0].payload.code).toBe("UNAUTHORIZED");
+    const binary = await TestSocket.open(broker.wsUrl);
+    sockets.push(binary);
+    binary.ws.send(new Uint8Array([0xff, 0xfe]));
+    expect(await binary.untilClosed()).toBe(4001);
     const silent = await TestSocket.open(broker.wsUrl);
     sockets.push(silent);
     expect(await silent.untilClosed()).toBe(4001);
@@ -288,6 +312,8 @@ describe("credentials", () => {
     expect([noToken.status, noToken.body.error.code]).toEqual([403, "FORBIDDEN"]);
     expect((await api(broker.url, "POST", "/queues", { name: "alice.csrf" }, withCookie({ "x-csrf-token": csrf_token }))).status).toBe(200);
     expect((await api(broker.url, "GET", "/session", undefined, withCookie())).body).toMatchObject({ user: "alice", admin: false, csrf_token });
+    // A new login with the cookie still set needs no token (it only replaces the session).
+    expect((await api(broker.url, "POST", "/session", { user: "alice", key: keys.alice.key }, withCookie())).status).toBe(200);
     // Logging out changes state too: without the token it is refused, with it the session ends.
     expect((await api(broker.url, "DELETE", "/session", undefined, withCookie())).status).toBe(403);
     expect((await api(broker.url, "DELETE", "/session", undefined, withCookie({ "x-csrf-token": csrf_token }))).status).toBe(200);
@@ -360,5 +386,23 @@ test("[AUTH-5] no users and a HOST beyond loopback: refuses to start, naming AUT
   } finally {
     open.kill("SIGKILL");
     await open.exited;
+  }
+});
+
+test("a USERS_FILE that does not exist yet: the loopback guest creates the first user and its key; after that, credentials are required", async () => {
+  const fresh = tempDir();
+  const path = join(fresh, "users.json");
+  const first = await startBroker({ dataDir: fresh, env: { USERS_FILE: path } });
+  try {
+    expect((await api(first.url, "PUT", "/users/ops", { admin: true, permissions: { configure: ".*", write: ".*", read: ".*" } })).status).toBe(200);
+    // A user without a key yet keeps the bootstrap open: it must be able to get its key.
+    const key = await api(first.url, "POST", "/users/ops/keys");
+    expect(key.status).toBe(200);
+    expect((await api(first.url, "GET", "/queues")).status).toBe(401);
+    expect((await api(first.url, "GET", "/queues", undefined, { authorization: `Bearer ${key.body.key}` })).status).toBe(200);
+    expect(await Bun.file(path).exists()).toBe(true);
+  } finally {
+    await first.stop();
+    removeDir(fresh);
   }
 });

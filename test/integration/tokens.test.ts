@@ -108,6 +108,25 @@ describe("live connections", () => {
     expect(socket.closeCode).toBeUndefined();
   });
 
+  test("a token whose exp is past setTimeout's reach (30 days) is not closed at once", async () => {
+    const socket = await open(await token("60", { expiresIn: 30 * 86_400 }));
+    socket.send({ type: "PING", payload: { id: "p" } });
+    await socket.until((frames) => frames.some((f) => f.type === "PONG"));
+    await Bun.sleep(200);
+    expect(socket.frames.map((f) => f.type)).toEqual(["AUTHENTICATED", "PONG"]);
+    expect(socket.closeCode).toBeUndefined();
+  });
+
+  test("a refresh with a token that grants less drops what it no longer allows", async () => {
+    await api(broker.url, "POST", "/queues", { name: "user.61.feed" }, withToken(await token("61")));
+    const socket = await open(await token("61"));
+    socket.send({ type: "SUBSCRIBE", payload: { queue_name: "user.61.feed", id: "s" } });
+    await socket.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    socket.send({ type: "AUTH", payload: { token: await token("61", { claim: { read: "^nothing$" } }), id: "narrow" } });
+    await socket.until((frames) => frames.some((f) => f.type === "ERROR" && f.payload.queue_name === "user.61.feed"));
+    expect(socket.frames.find((f) => f.type === "ERROR").payload.code).toBe("FORBIDDEN");
+  });
+
   test("a token for an unknown user with no claim grants nothing: 403", async () => {
     const bare = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("nobody").setIssuer(ISSUER).setExpirationTime("1h").sign(new TextEncoder().encode(SECRET));
     const res = await api(broker.url, "GET", "/queues", undefined, withToken(bare));

@@ -42,7 +42,7 @@ test("Authorization: Bearer and Basic parse; other schemes and malformed Basic a
 test("[CSRF-1] a session's GET needs no token; its POST needs the session's own", async () => {
   const sessions = new Sessions(() => 1_000);
   const edge = new AuthEdge("users", async () => ok(LOOPBACK_GUEST), undefined, () => false, sessions);
-  const { id, session } = sessions.create({ ...LOOPBACK_GUEST, user: "alice" });
+  const { id, session } = sessions.create({ ...LOOPBACK_GUEST, user: "alice", admin: false, via: "api_key" });
   const request = (method: string, headers: Record<string, string>) => new Request("http://localhost/queues", { method, headers: { cookie: `pubsub_session=${id}`, ...headers } });
   expect((await edge.forRequest(request("GET", {}), "10.0.0.1")).caller?.user).toBe("alice");
   expect((await edge.forRequest(request("POST", {}), "10.0.0.1")).csrf).toBe(true);
