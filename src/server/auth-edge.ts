@@ -39,6 +39,17 @@ export function crossOrigin(request: Request): boolean {
   }
 }
 
+/** A page served from this machine's loopback (a dev server on localhost:3000): a client of this machine, as the guest rule means. */
+export function loopbackOrigin(origin: string | null): boolean {
+  if (origin === null) return false;
+  try {
+    const host = new URL(origin).hostname;
+    return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" || isLoopback(host);
+  } catch {
+    return false;
+  }
+}
+
 /** 127.0.0.0/8, ::1, and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined | null): boolean {
   if (address === undefined || address === null) return false;
@@ -112,7 +123,8 @@ export class AuthEdge {
     if (this.mode === "guest" || (this.mode === "users" && this.bootstrapping())) {
       // [AUTH-8] A page on another site runs in a browser on this machine too: its requests come
       // from loopback, but it is not the guest.
-      if (request !== undefined && crossOrigin(request) && !this.originListed(request.headers.get("origin"))) {
+      const origin = request?.headers.get("origin") ?? null;
+      if (request !== undefined && crossOrigin(request) && !loopbackOrigin(origin) && !this.originListed(origin)) {
         return { problem: "a cross-origin browser request is not the loopback guest: configure users (USERS_FILE or JWT keys), or AUTH=none" };
       }
       return isLoopback(remote)

@@ -96,6 +96,8 @@ describe("ALLOWED_HOSTS=* (the seed's allow-all)", () => {
     expect((await api(guest.url, "GET", "/queues/cors-guest")).status).toBe(404);
     const upgrade = await fetch(`${guest.url}/ws`, { headers: { origin: "http://anywhere.test", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
     expect(upgrade.status).toBe(401);
+    // A page served from loopback (a dev server) is a client of this machine.
+    expect((await simplePost(guest.url, "http://localhost:3000", { name: "cors-dev" })).status).toBe(200);
     // Its own page (the dashboard) is: same origin as the broker.
     const host = new URL(guest.url).host;
     expect((await fetch(`${guest.url}/queues`, { headers: { origin: `http://${host}` } })).status).toBe(200);

@@ -49,3 +49,15 @@ test("[CSRF-1] a session's GET needs no token; its POST needs the session's own"
   expect((await edge.forRequest(request("POST", { "x-csrf-token": "wrong" }), "10.0.0.1")).csrf).toBe(true);
   expect((await edge.forRequest(request("POST", { "x-csrf-token": session.csrf }), "10.0.0.1")).caller?.user).toBe("alice");
 });
+
+test("[AUTH-8] without users a page from another site is not the guest; the broker's own page and loopback-served pages are", () => {
+  const edge = new AuthEdge("guest", undefined, undefined);
+  const from = (origin: string) => new Request("http://127.0.0.1:8060/queues", { headers: { origin, host: "127.0.0.1:8060" } });
+  expect(edge.implicit("127.0.0.1", from("https://evil.example")).caller).toBeUndefined();
+  expect(edge.implicit("127.0.0.1", from("null")).caller).toBeUndefined();
+  for (const origin of ["http://127.0.0.1:8060", "http://localhost:3000", "http://127.0.0.1:5173", "http://app.localhost:8080", "http://[::1]:3000"]) {
+    expect({ origin, guest: edge.implicit("127.0.0.1", from(origin)).caller === LOOPBACK_GUEST }).toEqual({ origin, guest: true });
+  }
+  const listed = new AuthEdge("guest", undefined, undefined, () => false, undefined, (origin) => origin === "https://app.example.com");
+  expect(listed.implicit("127.0.0.1", from("https://app.example.com")).caller).toBe(LOOPBACK_GUEST);
+});
