@@ -76,6 +76,7 @@ export const MEANINGS: Record<string, string> = {
   "KEY-3": "Strings inside JSON columns (headers, arguments, payload) are stored faithfully on every backend.",
   "LOCK-1": "One broker per database: a second one refuses to start; a broker that lost the lock cannot write.",
   "LOCK-2": "The Postgres lock is free the moment the store's close resolves, so a restart at once gets it.",
+  "LOCK-3": "A broker finding the Postgres lock held waits a few seconds for it: a broker killed a moment ago holds it until its backend exits, and a restart at once still starts.",
   "LIMIT-1": "Delayed messages count toward max_length and max_bytes: a delay never gets a publish past a reject-publish limit.",
   "MEM-1": "Memory stays bounded: 503 FLOW_CONTROL past MAX_QUEUED_BYTES, a non-reading subscriber closed, RSS bounded.",
   "MEM-2": "Retained history counts against MAX_QUEUED_BYTES, and stops counting once forgotten.",

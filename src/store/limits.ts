@@ -36,6 +36,14 @@ export const SQLITE_LOCK_WAIT_MS = 1_500;
 
 /** A broker that cannot reach its database at start exits well within 10 s, naming host and port. */
 export const POSTGRES_CONNECT_TIMEOUT_SECONDS = 4;
+/**
+ * A broker finding the database's lock held retries this long before it gives up [LOCK-3]: a
+ * broker killed a moment ago holds it until Postgres notices its connection is gone (its backend
+ * may be mid-statement), and a restart at once must not fail for that.
+ */
+export const POSTGRES_LOCK_WAIT_MS = 5_000;
+/** How often the held lock is tried again within POSTGRES_LOCK_WAIT_MS. */
+export const POSTGRES_LOCK_RETRY_MS = 100;
 /** A publish waits at most this long for the database: then 503, never an unbounded hang. */
 export const POSTGRES_WRITE_TIMEOUT_MS = 5_000;
 /** Rows per INSERT: group commit under load; the statement stays a few MB at most. */

@@ -1,9 +1,13 @@
 /**
  * Starting on Postgres: an unreachable server stops the broker fast with one line naming it, and
- * a second broker on the same database is refused while the first runs. [LOCK-1]
+ * a second broker on the same database is refused while the first runs [LOCK-1], after waiting a
+ * moment for a lock that a killed broker's session may still hold [LOCK-3].
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { BUN, MAIN, api, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
+import { SQL } from "bun";
+import { LOCK_KEY } from "../../src/store/postgres/database-lock.ts";
+import { until } from "../support/until.ts";
 import { createDatabase, type TestDatabase } from "./databases.ts";
 import { sparePort } from "./instance.ts";
 
@@ -71,6 +75,39 @@ test("[LOCK-1] a second broker on the same database refuses to start with a clea
   expect(answer.status).toBe(200);
   expect(answer.body.durable).toBe(1);
 }, 20_000);
+
+test("[LOCK-3] a lock still held when the broker starts (a killed broker's session not yet gone) is waited for: once released, the broker starts", async () => {
+  const other = await createDatabase();
+  // Another session holds the broker's lock, as a broker killed mid-statement leaves it for a moment.
+  const holder = new SQL({ url: other.url, max: 1 });
+  const [row] = await holder.unsafe(`select pg_try_advisory_lock(${LOCK_KEY}) as locked`);
+  expect(row.locked).toBe(true);
+  let startedAt = 0;
+  const starting = startBroker({ env: { DATABASE_URL: other.url } }).then((broker) => {
+    startedAt = performance.now();
+    return broker;
+  });
+  // Released once the broker is seen trying for it: connected to the database, not yet listening.
+  await until(async () => {
+    const [seen] = await holder.unsafe(`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+    return seen.n > 0;
+  }, 10_000, "the broker's connection");
+  await Bun.sleep(300);
+  expect(startedAt).toBe(0);
+  const releasedAt = performance.now();
+  await holder.unsafe(`select pg_advisory_unlock(${LOCK_KEY})`);
+  const broker = await starting;
+  try {
+    expect(startedAt).toBeGreaterThan(releasedAt);
+    const answer = await api(broker.url, "POST", "/queues", { name: "after-the-wait", durable: true });
+    expect(answer.status).toBe(200);
+  } finally {
+    await broker.kill9();
+    removeDir(broker.dataDir);
+    await holder.close();
+    await other.drop();
+  }
+}, 30_000);
 
 test("a bad DATABASE_URL stops the start with one line", async () => {
   const run = await runUntilExit("mysql://root@127.0.0.1/x");

@@ -67,7 +67,8 @@ describe("postgres store, Postgres only", () => {
   test("[LOCK-1] a second store on the same database is refused while the first one runs, and admitted after it closed", async () => {
     await wipe();
     const first = await openStore();
-    const refused = await PostgresStore.open(database.url).catch((e: Error) => e);
+    // No wait for the lock [LOCK-3]: held by a live store, it stays held.
+    const refused = await PostgresStore.open(database.url, { lockWaitMs: 0 }).catch((e: Error) => e);
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).message).toContain(`database "${database.name}" at 127.0.0.1:5432 is in use by another pubsub broker`);
     await first.close(new Map());

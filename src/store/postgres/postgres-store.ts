@@ -9,6 +9,8 @@ import { describeDbError } from "../db-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import {
   POSTGRES_CONNECT_TIMEOUT_SECONDS,
+  POSTGRES_LOCK_RETRY_MS,
+  POSTGRES_LOCK_WAIT_MS,
   POSTGRES_DELETE_BATCH_ROWS,
   POSTGRES_MAX_BATCH_BYTES,
   POSTGRES_MAX_BATCH_ROWS,
@@ -32,6 +34,8 @@ export type PostgresOptions = {
   log?: (line: string) => void;
   /** How long a write may wait for the database before its caller is answered STORE_UNAVAILABLE. */
   writeTimeoutMs?: number;
+  /** How long a held lock is tried again before open gives up [LOCK-3]. */
+  lockWaitMs?: number;
 };
 
 type Database = BunSQLDatabase<typeof schema>;
@@ -110,7 +114,7 @@ export class PostgresStore implements Store {
     });
     store = new PostgresStore(client, reader, target, options.log ?? (() => undefined), options.writeTimeoutMs ?? POSTGRES_WRITE_TIMEOUT_MS);
     try {
-      await store.start(options.migrate ?? true);
+      await store.start(options.migrate ?? true, options.lockWaitMs ?? POSTGRES_LOCK_WAIT_MS);
     } catch (error) {
       await client.close({ timeout: 0 }).catch(() => undefined);
       await reader.close({ timeout: 0 }).catch(() => undefined);
@@ -119,19 +123,25 @@ export class PostgresStore implements Store {
     return store;
   }
 
-  private async start(migrate: boolean): Promise<void> {
+  private async start(migrate: boolean, lockWaitMs: number): Promise<void> {
     const where = `${this.target.host}:${this.target.port}`;
-    let locked: boolean;
-    try {
-      locked = await tryLock(this.db);
-    } catch (error) {
-      throw new Error(`cannot connect to Postgres at ${where} (database "${this.target.database}"): ${oneLine(describeDbError(error))}`);
-    }
-    if (!locked) {
-      throw new Error(
-        `database "${this.target.database}" at ${where} is in use by another pubsub broker ` +
-          `(it holds advisory lock ${LOCK_KEY}); stop that broker or point DATABASE_URL at another database`,
-      );
+    const deadline = performance.now() + lockWaitMs;
+    for (;;) {
+      let locked: boolean;
+      try {
+        locked = await tryLock(this.db);
+      } catch (error) {
+        throw new Error(`cannot connect to Postgres at ${where} (database "${this.target.database}"): ${oneLine(describeDbError(error))}`);
+      }
+      if (locked) break;
+      // [LOCK-3] The holder may be a broker killed a moment ago whose backend has not exited yet.
+      if (performance.now() >= deadline) {
+        throw new Error(
+          `database "${this.target.database}" at ${where} is in use by another pubsub broker ` +
+            `(it holds advisory lock ${LOCK_KEY}, still after ${lockWaitMs / 1000} s); stop that broker or point DATABASE_URL at another database`,
+        );
+      }
+      await Bun.sleep(POSTGRES_LOCK_RETRY_MS);
     }
     this.sessionLocked = true;
     if (!migrate) return;
