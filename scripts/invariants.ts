@@ -45,6 +45,7 @@ export const MEANINGS: Record<string, string> = {
   "CRASH-CLIENT-1": "The client across kill -9 and SIGTERM: every publish confirmed, every message received, none twice unmarked.",
   "DEDUP-1": "A repeated message_id is confirmed with the original message's id and enqueued once, also after kill -9.",
   "DEDUP-2": "A publish that routed nowhere, or was refused, does not use up its message_id.",
+  "EDGE-1": "A plain POST /publish is answered at the edge, without Elysia: the same status, headers and body as the route, for every input and caller.",
   "DEPTH-1": "JSON nested deeper than 64 levels is refused before parsing (400 BAD_JSON): no stall, no 500.",
   "DEPTH-2": "A too-deep WebSocket frame is refused the same way, and its ERROR still names the frame's id.",
   "DISK-1": "Below DISK_FREE_LIMIT, publishes reaching a durable queue are refused whole (503 DISK_ALARM), transient ones flow, /readyz is 503; it clears by itself.",

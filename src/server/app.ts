@@ -24,7 +24,8 @@ import { dashboard } from "./dashboard.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import { metricsRoutes } from "./metrics-routes.ts";
 import { DEFAULT_METRICS_QUEUE_LIMIT } from "./prometheus.ts";
-import { parseBindingArgs, parsePublishRequest } from "./publish-fields.ts";
+import { parseBindingArgs } from "./publish-fields.ts";
+import { publishBody } from "./publish-route.ts";
 
 export type AppDeps = {
   broker: Broker;
@@ -57,7 +58,6 @@ const check = {
   exchange: bodyCheck<Static<typeof models.ExchangeDeclare>>(models.ExchangeDeclare, seed),
   queue: bodyCheck<Static<typeof models.QueueDeclare>>(models.QueueDeclare, seed),
   binding: bodyCheck<Static<typeof models.BindingRequest>>(models.BindingRequest, seed),
-  publish: bodyCheck<Static<typeof models.PublishRequest>>(models.PublishRequest, seed),
   deleteQueue: bodyCheck<Static<typeof DeleteQueueQuery>>(DeleteQueueQuery),
   deleteExchange: bodyCheck<Static<typeof DeleteExchangeQuery>>(DeleteExchangeQuery),
   bindingQuery: bodyCheck<Static<typeof BindingQuery>>(BindingQuery),
@@ -246,12 +246,8 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
     // ---- publish ----------------------------------------------------------------------------
     .post(
       "/publish",
-      ({ request, set }) =>
-        given(jsonBody(request, check.publish), set, (body) => {
-          // One parser for HTTP and WebSocket frames: the domain checks (headers, ids) live there.
-          const publish = parsePublishRequest(body as Record<string, unknown>);
-          return publish.ok ? broker.publish(publish.value) : (publish as Result<PublishResult>);
-        }),
+      // A plain POST /publish is answered at the edge (publish-route.ts), with these same checks.
+      async ({ request, set }) => answer(await publishBody(request, broker), set),
       {
         response: { 200: "PublishResult", ...E_WRITE, 404: "Error", 429: "Error" },
         detail: {

@@ -8,6 +8,7 @@ import { errorResponse } from "./http-errors.ts";
 import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "./limits.ts";
 import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
+import { publishAtEdge } from "./publish-route.ts";
 import type { WsHub } from "./ws-hub.ts";
 import type { Logger } from "../log.ts";
 import { AuthEdge, WS_PROTOCOL, type EdgeAnswer } from "./auth-edge.ts";
@@ -100,13 +101,15 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     if (request.body !== null) {
       const declared = request.headers.get("content-length");
       if (declared !== null && Number(declared) > config.maxPayloadBytes) return tooLarge(`is ${declared} bytes`, config.maxPayloadBytes);
-      const read = await readJsonBody(request, config.maxPayloadBytes);
+      const read = await readJsonBody(request, config.maxPayloadBytes, declared !== null);
       if (read.tooLarge) return tooLarge(`passed ${config.maxPayloadBytes} bytes`, config.maxPayloadBytes);
       body = read.body;
     }
+    // A plain POST /publish is answered here, not by Elysia (publish-route.ts).
+    const atEdge = path === "/publish" && queryStart < 0 && request.method === "POST";
     // The body is consumed: Elysia gets a request without one, and the parsed value beside it.
     const routed =
-      pathStart < SHORTEST_ROUTABLE_ORIGIN || request.body !== null
+      !atEdge && (pathStart < SHORTEST_ROUTABLE_ORIGIN || request.body !== null)
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
     attachBody(routed, body);
@@ -121,10 +124,10 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
     attachCaller(routed, who.caller, who.problem, who.code);
     attachRemote(routed, remote);
-    const response = await app.fetch(routed);
+    const response = await (atEdge ? publishAtEdge(routed, broker) : app.fetch(routed));
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
     if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
-      logger.info("management", { method: request.method, path: safeDecode(path), status: response.status, remote: server.requestIP(request)?.address });
+      logger.info("management", { method: request.method, path: safeDecode(path), status: response.status, remote });
     }
     return origin !== null && originAllowed ? withCors(response, origin) : response;
   }

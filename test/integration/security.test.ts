@@ -216,6 +216,43 @@ describe("REST permission matrix", () => {
   });
 });
 
+describe("[EDGE-1] POST /publish answered at the edge", () => {
+  // The edge answers a plain POST /publish itself (publish-route.ts); "/publish/" still goes
+  // through Elysia's route and access hook. Both must give the same answer to every input.
+  const CASES: Array<[Who, unknown]> = [
+    ["alice", { exchange_name: "alice.x", key: "k", payload: { n: 1 } }],
+    ["alice", { Exchange_Name: "alice.x", Key: "k", Payload: "seed spelling" }],
+    ["alice", { exchange_name: "alice.x", key: "k", payload: 1, extra: true }],
+    ["alice", { exchange_name: "alice.x", key: "k" }],
+    ["alice", { exchange_name: "alice.x", key: "k", payload: 1, headers: { __proto__: null, "": 1 } }],
+    ["alice", { exchange_name: "nope.x", key: "k", payload: 1 }],
+    ["alice", "not an object"],
+    ["bob", { exchange_name: "alice.x", key: "k", payload: 1 }],
+    ["anonymous", { exchange_name: "alice.x", key: "k", payload: 1 }],
+  ];
+  test("the same status, headers and body as Elysia's route, for allowed, refused and invalid publishes", async () => {
+    for (const [who, body] of CASES) {
+      const answers = await Promise.all(
+        ["/publish", "/publish/"].map(async (path) => {
+          const res = await fetch(`${broker.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...bearer(who) }, body: JSON.stringify(body) });
+          const text = await res.text();
+          return {
+            status: res.status,
+            type: res.headers.get("content-type"),
+            challenge: res.headers.get("www-authenticate"),
+            // A message's id is new per publish.
+            body: text.replace(/"id":"[^"]+"/, '"id":"…"'),
+          };
+        }),
+      );
+      expect({ who, body, answer: answers[0] }).toEqual({ who, body, answer: answers[1]! });
+    }
+    const raw = await fetch(`${broker.url}/publish`, { method: "POST", headers: { "content-type": "application/json", ...bearer("alice") }, body: "{bad" });
+    expect(raw.status).toBe(400);
+    expect((await raw.json()).error.code).toBe("BAD_JSON");
+  });
+});
+
 describe("WebSocket permission matrix", () => {
   type Row = { frame: unknown; allowed: Exclude<Who, "anonymous">; denied?: Exclude<Who, "anonymous"> };
   const ROWS: Record<keyof typeof clientPayloads, Row> = {

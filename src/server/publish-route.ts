@@ -1,0 +1,47 @@
+import type { Static } from "@sinclair/typebox";
+import type { Broker, PublishResult } from "../broker/broker.ts";
+import type { Result } from "../core/errors.ts";
+import { accessDenied } from "./access-hook.ts";
+import { bodyCheck } from "./body-check.ts";
+import { errorBody, statusOf } from "./http-errors.ts";
+import { parsePublishRequest } from "./publish-fields.ts";
+import { jsonBody } from "./request-body.ts";
+import { models } from "./schemas.ts";
+
+/**
+ * POST /publish, the hot route. Elysia's route (app.ts) documents it and answers what the edge does
+ * not take; the edge (serve.ts) answers a plain one itself, without rebuilding the request for
+ * Elysia: the same checks in the same order (access rule, body model, publish fields), the same
+ * answers, byte for byte. Elysia's per-request work was most of an HTTP publish's cost.
+ */
+const checkPublish = bodyCheck<Static<typeof models.PublishRequest>>(models.PublishRequest, { seedCaseInsensitive: true });
+
+/** The route's work once access is granted: the body's checks, then the broker. */
+export function publishBody(request: Request, broker: Broker): Result<PublishResult> | Promise<Result<PublishResult>> {
+  const body = jsonBody(request, checkPublish);
+  if (!body.ok) return body;
+  // One parser for HTTP and WebSocket frames: the domain checks (headers, ids) live there.
+  const publish = parsePublishRequest(body.value as Record<string, unknown>);
+  return publish.ok ? broker.publish(publish.value) : (publish as Result<PublishResult>);
+}
+
+const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
+const UNAUTHORIZED_HEADERS = { ...JSON_TYPE, "www-authenticate": 'Bearer realm="pubsub", Basic realm="pubsub"' };
+
+/** The edge's answer to POST /publish: what the access hook and the route would have answered. */
+export function publishAtEdge(request: Request, broker: Broker): Response | Promise<Response> {
+  const denied = accessDenied(request, "/publish", {}, {}, broker);
+  if (denied !== undefined) {
+    const status = statusOf(denied.code);
+    return new Response(JSON.stringify(errorBody(denied)), { status, headers: status === 401 ? UNAUTHORIZED_HEADERS : JSON_TYPE });
+  }
+  const result = publishBody(request, broker);
+  return result instanceof Promise ? result.then(respond) : respond(result);
+}
+
+/** The route's response model has exactly these fields, in this order (Elysia trims to it). */
+function respond(result: Result<PublishResult>): Response {
+  if (!result.ok) return new Response(JSON.stringify(errorBody(result.error)), { status: statusOf(result.error.code), headers: JSON_TYPE });
+  const { routed, durable, id, duplicate } = result.value;
+  return new Response(`{"routed":${routed},"durable":${durable},"id":${JSON.stringify(id)},"duplicate":${duplicate}}`, { headers: JSON_TYPE });
+}
