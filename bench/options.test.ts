@@ -36,3 +36,9 @@ test("connections scenario flags: defaults, --quick, and bounds", () => {
   expect(() => parseOptions(["--connections=100000"])).toThrow("--connections");
   expect(() => parseOptions(["--connect-concurrency=5000"])).toThrow("--connect-concurrency");
 });
+
+test("scenario 2 with a subscriber attached runs by default, in --quick too, and alone", () => {
+  expect(parseOptions([]).scenarios).toContain("publish-consumed");
+  expect(parseOptions(["--quick"]).scenarios).toContain("publish-consumed");
+  expect(parseOptions(["--scenarios=publish-consumed"]).scenarios).toEqual(["publish-consumed"]);
+});

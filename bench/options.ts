@@ -4,6 +4,7 @@ import type { TargetName } from "./targets/target.ts";
 export const SCENARIOS = [
   "startup",
   "publish",
+  "publish-consumed",
   "fanout",
   "workqueue",
   "consume",
@@ -77,13 +78,14 @@ export const USAGE = `usage: bun run bench/run.ts [options]
                                        pubsub-auth (JWT_SECRET, a JWT on every connection) in publish,
                                        fanout and connections, pubsub-keys (USERS_FILE, an API key) in
                                        publish and connections; pubsub-baseline is --baseline-cmd's build
-  --scenarios=startup,publish,fanout,workqueue,consume,confirm,latency,idle,connections,backlog
+  --scenarios=startup,publish,publish-consumed,fanout,workqueue,consume,confirm,latency,idle,connections,backlog
                                        which scenarios (default: all but backlog, which is long;
-                                       the stall row comes with publish)
+                                       the stall row comes with publish; publish-consumed is scenario
+                                       2's durable row with a subscriber/consumer reading every message)
   --runs=3                             runs per row, the row shows the median
   --warmup=1 --seconds=2               seconds of warm-up and of measurement per throughput run
   --quick                              1 run, 0.5 s warm-up, 1 s measured, 2 s latency, 2,000 idle: a smoke test
-  --inflight=64 --publish-procs=1      scenario 2: HTTP requests in flight, load processes
+  --inflight=64 --publish-procs=1      scenario 2 (and publish-consumed): HTTP requests in flight, load processes
   --subscriber-procs=2 --window=20000  scenarios 3, 5: processes holding subscribers/consumers, publisher window
   --fanout-queues=true                 scenario 3: also pubsub with one queue per subscriber
   --consumers=4 --prefetch=50          scenario 5: competing consumers and their prefetch

@@ -29,7 +29,7 @@ export function markdownTable(rows: Row[]): string {
     "| --- | --- | ---: | ---: | ---: | --- | --- |",
   ];
   for (const row of rows) {
-    const notes = row.skipped ? `skipped: ${row.skipped}` : row.notes.join("; ");
+    const notes = row.skipped ? `${row.failed ? "**failed**" : "skipped"}: ${row.skipped}` : row.notes.join("; ");
     lines.push(
       `| ${escape(row.scenario)} | ${row.target} | ${formatValue(row.value, row.unit)} | ${ratio(row, rows, "raw")} | ` +
         `${ratio(row, rows, "rabbitmq")} | ${formatRuns(row)} | ${escape(notes)} |`,

@@ -14,6 +14,8 @@ export type Row = {
   notes: string[];
   /** Why there is no value. */
   skipped?: string;
+  /** The value is missing because a run failed (not because the target is unreachable or the scenario does not apply). */
+  failed?: boolean;
 };
 
 export function median(values: number[]): number | null {
@@ -25,6 +27,11 @@ export function median(values: number[]): number | null {
 
 export function skippedRow(scenario: string, target: string, unit: Unit, reason: string): Row {
   return { scenario, target, unit, value: null, runs: [], notes: [], skipped: reason };
+}
+
+/** A row whose runs failed: skipped, and counted by run.ts's exit status. */
+export function failedRow(scenario: string, target: string, unit: Unit, reason: string): Row {
+  return { ...skippedRow(scenario, target, unit, reason), failed: true };
 }
 
 export function errorMessage(error: unknown): string {

@@ -17,6 +17,7 @@ import { skippedRow, type Row } from "./row.ts";
 import { confirmedPublishScenario, wsConfirmScenario } from "./scenarios/confirmed-publish.ts";
 import { BACKLOG_MAX_QUEUED_BYTES, backlogScenario } from "./scenarios/backlog.ts";
 import { connectionsScenario } from "./scenarios/connections.ts";
+import { CONSUMER_PREFETCH, consumedPublishScenario } from "./scenarios/consumed-publish.ts";
 import { consumeScenario } from "./scenarios/consume.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { idleScenario } from "./scenarios/idle.ts";
@@ -36,7 +37,11 @@ onInterrupt(async () => rmSync(workDir, { recursive: true, force: true }));
 const startedAt = performance.now();
 
 
-async function main(options: BenchOptions): Promise<void> {
+/** Services already running, not started by the harness: a failed run of theirs is reported but does not fail the bench. */
+const SERVICES: readonly string[] = ["rabbitmq", "nats"];
+
+/** Resolves with the exit status: 1 if a scenario crashed or a run of a target the harness starts failed. */
+async function main(options: BenchOptions): Promise<number> {
   const context: TargetContext = {
     workDir,
     repoRoot,
@@ -76,6 +81,7 @@ async function main(options: BenchOptions): Promise<void> {
   const scenarios = {
     startup: startupScenario,
     publish: confirmedPublishScenario,
+    "publish-consumed": consumedPublishScenario,
     fanout: fanoutScenario,
     workqueue: workQueueScenario,
     consume: consumeScenario,
@@ -88,10 +94,19 @@ async function main(options: BenchOptions): Promise<void> {
   const takesPart = (target: Target, scenario: ScenarioName) => !target.scenarios || target.scenarios.includes(scenario);
   /** Row label → the scenario that produced it. */
   const producedBy = new Map<string, ScenarioName>();
+  const crashed: string[] = [];
   for (const name of options.scenarios) {
     const scenarioStart = performance.now();
     log(`scenario ${name} …`);
-    const scenarioRows = await scenarios[name](available.filter((target) => takesPart(target, name)), options);
+    let scenarioRows: Row[];
+    try {
+      scenarioRows = await scenarios[name](available.filter((target) => takesPart(target, name)), options);
+    } catch (error) {
+      // The other scenarios still run and print; the exit status says one crashed.
+      log(`scenario ${name} crashed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+      crashed.push(name);
+      continue;
+    }
     for (const row of scenarioRows) {
       log(`  ${row.scenario} | ${row.target} | ${row.value ?? row.skipped}`);
       producedBy.set(row.scenario, name);
@@ -144,6 +159,14 @@ async function main(options: BenchOptions): Promise<void> {
     log(`wrote ${path}${kept.length ? ` (keeping ${kept.length} hand-written section(s))` : ""}`);
   }
   log(`done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+  const failed = rows.filter((row) => row.failed);
+  for (const row of failed) log(`failed: ${row.scenario} | ${row.target} | ${row.skipped}`);
+  const ours = failed.filter((row) => !SERVICES.includes(row.target.split(",")[0]!));
+  if (crashed.length || ours.length) {
+    log(`FAILED: ${crashed.length} scenario(s) crashed${crashed.length ? ` (${crashed.join(", ")})` : ""}, ${ours.length} row(s) of targets the harness starts failed`);
+    return 1;
+  }
+  return 0;
 }
 
 /** Which pubsub was measured: the executable's build time and the source it came from. */
@@ -176,7 +199,9 @@ function settingsLines(options: BenchOptions): string[] {
       `${seconds(options.measureMs)} measured; payload 256 bytes. A run during which other work took more than 30% of a ` +
       `core is set aside and repeated (at most ${options.runs} extra runs per row)`,
     `load generators: child \`bun\` processes (raw-socket HTTP/1.1 and WebSocket clients for pubsub/raw, amqplib and ` +
-      `nats for RabbitMQ and NATS). Scenario 2: ${options.publishProcs} process(es), ${options.inflight} requests in flight. ` +
+      `nats for RabbitMQ and NATS). Scenario 2: ${options.publishProcs} process(es), ${options.inflight} requests in flight; ` +
+      `its row with a subscriber attached adds 1 reader process (pubsub, raw: a WebSocket subscriber; RabbitMQ, NATS: a ` +
+      `consumer acking every message, prefetch ${CONSUMER_PREFETCH}). ` +
       `Scenario 3: 1 publisher process + up to ${options.subscriberProcs} subscriber processes, publisher at most ` +
       `${options.window.toLocaleString("en-US")} messages ahead of the slowest subscriber. Scenario 5: 1 publisher process ` +
       `(at most ${options.window.toLocaleString("en-US")} messages ahead of the acks) + ${Math.min(options.consumers, options.subscriberProcs)} ` +
@@ -224,11 +249,12 @@ function log(line: string): void {
   console.error(`bench: ${line}`);
 }
 
+let status = 1;
 try {
-  await main(options);
+  status = await main(options);
 } finally {
   killAll();
   rmSync(workDir, { recursive: true, force: true });
 }
 // Client libraries may keep sockets or timers alive; the run is over.
-process.exit(0);
+process.exit(status);

@@ -38,6 +38,7 @@ const histogram = newHistogram();
 let issued = 0;
 let outstanding = 0;
 let completed = 0;
+let confirmedTotal = 0;
 let lastConfirmAt = start;
 let errors = 0;
 let firstError: string | null = null;
@@ -64,6 +65,7 @@ async function keepPublishing(slot: number): Promise<void> {
       await publisher.publish(slot);
       const answeredAt = performance.now();
       lastConfirmAt = answeredAt;
+      confirmedTotal += 1;
       if (countMode || (answeredAt >= measureStart && answeredAt < measureEnd)) completed += 1;
       if (countMode || sentAt >= measureStart) record(histogram, answeredAt - sentAt);
     } catch (error) {
@@ -100,6 +102,7 @@ if (countMode && completed < limit) endedEarly ??= retry || performance.now() >=
 tell({
   kind: "result",
   completed,
+  confirmedTotal,
   errors,
   firstError,
   measuredMs: countMode ? performance.now() - start : Math.min(performance.now(), measureEnd) - measureStart,

@@ -114,6 +114,8 @@ export type ConfirmedPublishResult = {
   kind: "result";
   /** Requests answered 2xx (or confirmed) inside the measurement window. */
   completed: number;
+  /** Every request answered 2xx (or confirmed), warm-up and drain included: what a reader should get. */
+  confirmedTotal?: number;
   errors: number;
   firstError: string | null;
   measuredMs: number;

@@ -13,7 +13,7 @@ import { LoadProcess } from "../load/process-handle.ts";
 import type { ConfirmedPublishSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { StallReading, Target } from "../targets/target.ts";
 import { cpuNote, cpuPerUnitNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -25,8 +25,10 @@ const READY_TIMEOUT_MS = 20_000;
 /** The stall reading is taken this long after the broker was ready: its 10 s window then misses start-up. */
 const STALL_READ_AFTER_READY_MS = 10_500;
 
-type PublishRun = {
+export type PublishRun = {
   rate: number;
+  /** Confirms over the whole run, warm-up and drain included. */
+  confirmedTotal: number;
   errors: number;
   firstError: string | null;
   p50: number | null;
@@ -38,7 +40,7 @@ type PublishRun = {
 
 export const STALL_SCENARIO = "4. worst event-loop stall within the last 10 s, at the end of confirmed publishing (GET /metrics)";
 
-type PublishSetup = { durable: boolean; transport: "http" | "ws"; inflight: number; processes: number; readStall: boolean };
+export type PublishSetup = { durable: boolean; transport: "http" | "ws"; inflight: number; processes: number; readStall: boolean };
 
 export async function confirmedPublishScenario(targets: Target[], options: BenchOptions): Promise<Row[]> {
   const rows: Row[] = [];
@@ -58,7 +60,7 @@ export async function confirmedPublishScenario(targets: Target[], options: Bench
       const setup: PublishSetup = { durable, transport: "http", inflight: options.inflight, processes: options.publishProcs, readStall };
       const { runs, discarded, failure } = await repeatClean(options.runs, () => publishOnce(target, setup, options));
       if (failure) {
-        rows.push(skippedRow(scenario, target.name, "req/s", failure));
+        rows.push(failedRow(scenario, target.name, "req/s", failure));
         continue;
       }
       rows.push(publishRow(scenario, target.name, runs, setup, discarded));
@@ -94,12 +96,20 @@ export async function wsConfirmScenario(targets: Target[], options: BenchOptions
     }
     const setup: PublishSetup = { durable: true, transport: "ws", inflight: options.confirmInflight, processes: 1, readStall: false };
     const { runs, discarded, failure } = await repeatClean(options.runs, () => publishOnce(target, setup, options));
-    rows.push(failure ? skippedRow(scenario, target.name, "msg/s", failure) : { ...publishRow(scenario, target.name, runs, setup, discarded), unit: "msg/s" });
+    rows.push(failure ? failedRow(scenario, target.name, "msg/s", failure) : { ...publishRow(scenario, target.name, runs, setup, discarded), unit: "msg/s" });
   }
   return rows;
 }
 
-function publishRow(scenario: string, target: string, runs: PublishRun[], setup: PublishSetup, discarded: number): Row {
+/** `reader` (scenario 2 with a subscriber attached): `load` is the reader's process ("1 subscriber process"), `notes` what it got; shown after the load. */
+export function publishRow(
+  scenario: string,
+  target: string,
+  runs: PublishRun[],
+  setup: PublishSetup,
+  discarded: number,
+  reader?: { load: string; notes: string[] },
+): Row {
   const rates = runs.map((run) => run.rate);
   const errors = runs.reduce((sum, run) => sum + run.errors, 0);
   const firstError = runs.find((run) => run.firstError)?.firstError;
@@ -107,7 +117,8 @@ function publishRow(scenario: string, target: string, runs: PublishRun[], setup:
     median(runs.map(pick).filter((value): value is number => value !== null))?.toFixed(2) ?? "?";
   const notes = [
     runs[0]?.note ?? "",
-    `load: ${setup.processes} process(es), ${setup.inflight} in flight`,
+    `load: ${setup.processes} process(es), ${setup.inflight} in flight${reader ? ` + ${reader.load}` : ""}`,
+    ...(reader?.notes ?? []),
     `latency p50 ${latency((run) => run.p50)} ms, p99 ${latency((run) => run.p99)} ms`,
     cpuNote(runs.map((run) => run.cpu)),
     cpuPerUnitNote(runs, setup.transport === "http" ? "request" : "message"),
@@ -141,13 +152,23 @@ async function publishOnce(target: Target, setup: PublishSetup, options: BenchOp
   }
 }
 
-async function driveLoad(
+/**
+ * Another load process measured over the same window as the publishers (a subscriber reading
+ * what they publish): its CPU is metered with theirs, and its count read when the window opens and closes.
+ */
+export type WindowWatcher = { pid: number; count(): number };
+
+/** One run's publishing, and the watcher's count per second over the same window (null without one). */
+export type LoadMeasurement = Omit<PublishRun, "stall" | "note"> & { watchedRate: number | null };
+
+export async function driveLoad(
   spec: ConfirmedPublishSpec,
   brokerPid: number | null,
   helperPids: number[],
   setup: PublishSetup,
   options: BenchOptions,
-): Promise<Omit<PublishRun, "stall" | "note">> {
+  watcher?: WindowWatcher,
+): Promise<LoadMeasurement> {
   const processes = Array.from({ length: setup.processes }, () => new LoadProcess("confirmed-publish"));
   try {
     processes.forEach((load, i) =>
@@ -165,19 +186,24 @@ async function driveLoad(
     for (const result of results) result.catch(() => {}); // awaited below; this only marks them handled
     for (const load of processes) load.send({ kind: "go" });
     await Bun.sleep(options.warmupMs);
-    const meter = new CpuMeter([brokerPid ?? -1, ...processes.map((load) => load.pid)], helperPids);
+    const meter = new CpuMeter([brokerPid ?? -1, ...processes.map((load) => load.pid), ...(watcher ? [watcher.pid] : [])], helperPids);
+    const watchedFrom = watcher?.count() ?? 0;
+    const windowStart = performance.now();
     await Bun.sleep(options.measureMs);
     const { perPid, other, helpers } = meter.read();
+    const watchedRate = watcher ? ((watcher.count() - watchedFrom) * 1000) / (performance.now() - windowStart) : null;
     const [broker = null, ...load] = perPid;
     const answers = await Promise.all(results);
     const histogram = merge(answers.map((answer) => answer.latencyBuckets));
     return {
       rate: answers.reduce((sum, answer) => sum + (answer.measuredMs > 0 ? (answer.completed * 1000) / answer.measuredMs : 0), 0),
+      confirmedTotal: answers.reduce((sum, answer) => sum + (answer.confirmedTotal ?? answer.completed), 0),
       errors: answers.reduce((sum, answer) => sum + answer.errors, 0),
       firstError: answers.find((answer) => answer.firstError)?.firstError ?? null,
       p50: percentileMs(histogram, 0.5),
       p99: percentileMs(histogram, 0.99),
       cpu: { broker: brokerPid === null ? null : broker, load, other, helpers },
+      watchedRate,
     };
   } finally {
     await Promise.all(processes.map((load) => load.finish()));

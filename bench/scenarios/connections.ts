@@ -13,7 +13,7 @@ import { LoadProcess } from "../load/process-handle.ts";
 import type { ConnectSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { Target } from "../targets/target.ts";
 import { cpuNote, cpuPerUnitNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -54,7 +54,7 @@ export async function connectionsScenario(targets: Target[], options: BenchOptio
     }
     const { runs, discarded, failure } = await repeatClean(options.runs, () => brokerOnce(target, options));
     if (failure) {
-      rows.push(skippedRow(scenario, target.name, "conn/s", failure));
+      rows.push(failedRow(scenario, target.name, "conn/s", failure));
       continue;
     }
     const labels = [...new Set(runs.flatMap((run) => run.ways.map((way) => way.label)))];

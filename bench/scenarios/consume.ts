@@ -13,7 +13,7 @@ import type { Progress } from "../load/messages.ts";
 import { PAYLOAD_MARKER, type ConsumerSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { Target } from "../targets/target.ts";
 import { prefill } from "./confirmed-publish.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
@@ -58,7 +58,7 @@ export async function consumeScenario(targets: Target[], options: BenchOptions):
     const { runs, discarded, failure } = await repeatClean(options.runs, () => consumeOnce(target, options));
     options.consumePrefetches.forEach((prefetch, i) => {
       if (failure) {
-        rows.push(skippedRow(label(prefetch), target.name, "msg/s", failure));
+        rows.push(failedRow(label(prefetch), target.name, "msg/s", failure));
         return;
       }
       const phases = runs.map((run) => run.phases[i]!);

@@ -11,7 +11,7 @@ import { LoadProcess } from "../load/process-handle.ts";
 import { PAYLOAD_MARKER, type FanoutSpec, type SubscriberSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, type Row } from "../row.ts";
 import type { FanoutLayout, Target } from "../targets/target.ts";
 import { cpuNote, cpuPerUnitNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -47,7 +47,7 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
     for (const { target, label, layout } of variants) {
       const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options, layout));
       if (failure) {
-        rows.push(skippedRow(scenario, label, "msg/s", failure));
+        rows.push(failedRow(scenario, label, "msg/s", failure));
         continue;
       }
       const rates = runs.map((run) => run.rate);

@@ -17,7 +17,7 @@ import type { StampedPublisher } from "../load/protocols/roles.ts";
 import { nowUs, type SubscriberSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter, rssKib } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { Target } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -65,7 +65,7 @@ export async function idleScenario(targets: Target[], options: BenchOptions): Pr
     }
     const { runs, discarded, failure } = await repeatClean(options.runs, () => idleOnce(target, options));
     if (failure) {
-      rows.push(skippedRow(rssLabel, target.name, "KiB", failure), skippedRow(broadcastLabel, target.name, "ms", failure));
+      rows.push(failedRow(rssLabel, target.name, "KiB", failure), failedRow(broadcastLabel, target.name, "ms", failure));
       continue;
     }
     const processes = Math.min(options.idleProcs, options.idleConnections);

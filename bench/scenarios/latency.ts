@@ -11,7 +11,7 @@ import type { FromLoad } from "../load/messages.ts";
 import { nowUs, PAYLOAD_MARKER, type FanoutSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, type Row } from "../row.ts";
 import type { StallReading, Target } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -49,7 +49,7 @@ export async function latencyScenario(targets: Target[], options: BenchOptions):
     const { runs, discarded, failure } = await repeatClean(options.runs, () => latencyOnce(target, options));
     for (const { label: percentile, pick } of PERCENTILES) {
       if (failure) {
-        rows.push(skippedRow(label(percentile), target.name, "ms", failure));
+        rows.push(failedRow(label(percentile), target.name, "ms", failure));
         continue;
       }
       const values = runs.map(pick);

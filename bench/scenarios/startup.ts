@@ -4,7 +4,7 @@
  */
 import type { BenchOptions } from "../options.ts";
 import { rssKib } from "../proc-stats.ts";
-import { errorMessage, median, skippedRow, type Row } from "../row.ts";
+import { errorMessage, failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { Target } from "../targets/target.ts";
 
 const STARTUP = "1. start-up: spawn → first 200 of GET /ping";
@@ -35,8 +35,8 @@ export async function startupScenario(targets: Target[], options: BenchOptions):
         }
       }
     } catch (error) {
-      rows.push(skippedRow(STARTUP, target.name, "ms", errorMessage(error)));
-      rows.push(skippedRow(IDLE_RSS, target.name, "MiB", errorMessage(error)));
+      rows.push(failedRow(STARTUP, target.name, "ms", errorMessage(error)));
+      rows.push(failedRow(IDLE_RSS, target.name, "MiB", errorMessage(error)));
       continue;
     }
     rows.push({ scenario: STARTUP, target: target.name, unit: "ms", value: median(startups), runs: startups, notes: [] });

@@ -11,7 +11,7 @@ import type { Progress } from "../load/messages.ts";
 import { PAYLOAD_MARKER, type ConsumerSpec } from "../load/specs.ts";
 import type { BenchOptions } from "../options.ts";
 import { CpuMeter } from "../proc-stats.ts";
-import { median, skippedRow, type Row } from "../row.ts";
+import { failedRow, median, skippedRow, type Row } from "../row.ts";
 import type { Target, WorkQueueSpec } from "../targets/target.ts";
 import { cpuNote, type CpuUse } from "./cpu-note.ts";
 import { discardedNote, repeatClean } from "./repeat.ts";
@@ -47,7 +47,7 @@ export async function workQueueScenario(targets: Target[], options: BenchOptions
     }
     const { runs, discarded, failure } = await repeatClean(options.runs, () => workOnce(target, options));
     if (failure) {
-      rows.push(skippedRow(scenario, target.name, "msg/s", failure));
+      rows.push(failedRow(scenario, target.name, "msg/s", failure));
       continue;
     }
     const rates = runs.map((run) => run.rate);

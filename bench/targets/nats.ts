@@ -7,7 +7,7 @@
 import type { NatsConnection } from "nats";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
-import type { BacklogSpec, IdleSpec, Plan, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
+import type { BacklogSpec, ConsumedPublishSpec, IdleSpec, Plan, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
 
 const HOST = "127.0.0.1";
 const PORT = 4222;
@@ -79,6 +79,25 @@ export function natsTarget(): Target {
           return {
             spec: { protocol: "jetstream", servers: SERVERS, subject },
             note: `JetStream ${durable ? "file" : "memory"} stream, acked publish`,
+            cleanup: async () => {
+              await manager.streams.delete(stream);
+            },
+          };
+        },
+        async consumedPublishPlan(prefetch): Promise<Plan<ConsumedPublishSpec>> {
+          const stream = `BENCH_CONSUMED_${suffix}`;
+          const subject = `bench.consumed.${suffix}`;
+          // Work-queue retention: an acked message leaves the stream, as from RabbitMQ's queue.
+          const manager = await workStream(stream, subject);
+          await manager.consumers.add(stream, pullConsumer("reader", prefetch));
+          return {
+            spec: {
+              publish: { protocol: "jetstream", servers: SERVERS, subject },
+              reader: { role: "consumer", spec: { protocol: "jetstream", servers: SERVERS, stream, consumer: "reader", prefetch } },
+            },
+            note:
+              `JetStream file stream (work-queue retention), acked publish; one durable pull consumer (explicit ack, ` +
+              `max_ack_pending ${prefetch}), consume({max_messages: ${prefetch}}), msg.ack() per message`,
             cleanup: async () => {
               await manager.streams.delete(stream);
             },

@@ -26,6 +26,7 @@ import { mintJwt, mintJwts, newJwtSecret, writeUsersFile } from "./credentials.t
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
 import type {
   BacklogSpec,
+  ConsumedPublishSpec,
   FanoutLayout,
   IdleSpec,
   Plan,
@@ -153,6 +154,23 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
       // Read at call time: a restart (scenario 10) listens on a new port.
       const api = (path: string, body: unknown) => callApi(broker.baseUrl, "POST", path, body, authorization);
       const wsOf = () => ({ protocol: "ws", host: broker.host, port: broker.port, path: "/ws", ...credential }) as const;
+      /** Scenario 2's topology: a direct exchange, `queue` bound to it with the key "bench". */
+      const declareDirect = async (queue: string, durable: boolean) => {
+        await api("/exchanges", { name: "bench.direct", type: "direct" }).catch(ignoreExists);
+        await api("/queues", { name: queue, durable });
+        await api("/bindings", { exchange_name: "bench.direct", queue_name: queue, key: "bench" });
+      };
+      const httpPublishSpec = (): ConfirmedPublishSpec => ({
+        protocol: "http",
+        host: broker.host,
+        port: broker.port,
+        path: "/publish",
+        body: publishBody("bench.direct", "bench"),
+        // One bound queue: every answer must say it routed to exactly one.
+        expectBody: '"routed"\\s*:\\s*1\\b',
+        ...credential,
+      });
+      const httpAuthNote = `HTTP POST /publish, keep-alive, Authorization: Bearer <${variant === "keys" ? "API key" : "JWT"}> on every request`;
 
       return {
         get pid() {
@@ -165,9 +183,7 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
         helperPids: variant === "postgres" ? () => pidsByName("postgres") : undefined,
         async confirmedPublishPlan(durable, transport = "http"): Promise<Plan<ConfirmedPublishSpec>> {
           const queue = durable ? "bench.durable" : "bench.transient";
-          await api("/exchanges", { name: "bench.direct", type: "direct" }).catch(ignoreExists);
-          await api("/queues", { name: queue, durable });
-          await api("/bindings", { exchange_name: "bench.direct", queue_name: queue, key: "bench" });
+          await declareDirect(queue, durable);
           if (transport === "ws") {
             return {
               spec: { protocol: "ws-confirm", host: broker.host, port: broker.port, path: "/ws", exchange: "bench.direct", key: "bench", ...credential },
@@ -175,18 +191,16 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
               cleanup: async () => {},
             };
           }
+          return { spec: httpPublishSpec(), note: token === undefined ? undefined : httpAuthNote, cleanup: async () => {} };
+        },
+        async consumedPublishPlan(): Promise<Plan<ConsumedPublishSpec>> {
+          const queue = "bench.durable";
+          await declareDirect(queue, true);
           return {
-            spec: {
-              protocol: "http",
-              host: broker.host,
-              port: broker.port,
-              path: "/publish",
-              body: publishBody("bench.direct", "bench"),
-              // One bound queue: every answer must say it routed to exactly one.
-              expectBody: '"routed"\\s*:\\s*1\\b',
-              ...credential,
-            },
-            note: token === undefined ? undefined : `HTTP POST /publish, keep-alive, Authorization: Bearer <${variant === "keys" ? "API key" : "JWT"}> on every request`,
+            spec: { publish: httpPublishSpec(), reader: { role: "subscriber", spec: { ...wsOf(), subscribeFrame: subscribeFrame(queue) } } },
+            note:
+              `${token === undefined ? "HTTP POST /publish, keep-alive" : httpAuthNote}, to a durable queue; one WebSocket subscriber ` +
+              `on it (SUBSCRIBE, no acks) receiving every message${authNote}`,
             cleanup: async () => {},
           };
         },

@@ -7,7 +7,7 @@ import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { pidByName } from "../proc-stats.ts";
 import { duBytes } from "./disk-usage.ts";
 import { controlAvailable, stopAppThen, type CliResult } from "./rabbitmqctl.ts";
-import type { BacklogSpec, Plan, Restarted, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
+import type { BacklogSpec, ConsumedPublishSpec, Plan, Restarted, Target, TargetInstance, WorkQueueSpec } from "./target.ts";
 
 const URL = "amqp://guest:guest@127.0.0.1:5672";
 /** Where RabbitMQ keeps its data (the node's mnesia directory, message stores and queue indexes). */
@@ -82,6 +82,26 @@ export function rabbitmqTarget(options: RabbitmqOptions = { restart: true }): Ta
             note: durable
               ? "durable classic queue, persistent messages, publisher confirms"
               : "transient classic queue, publisher confirms",
+            cleanup: async () => {
+              await channel.deleteQueue(queue);
+              await channel.deleteExchange(exchange);
+            },
+          };
+        },
+        async consumedPublishPlan(prefetch): Promise<Plan<ConsumedPublishSpec>> {
+          const exchange = `bench.direct.${suffix}`;
+          const queue = `bench.consumed.${suffix}`;
+          await channel.assertExchange(exchange, "direct", { durable: true, autoDelete: false });
+          await channel.assertQueue(queue, { durable: true, autoDelete: false });
+          await channel.bindQueue(queue, exchange, "bench");
+          return {
+            spec: {
+              publish: { protocol: "amqp", url: URL, exchange, routingKey: "bench", persistent: true },
+              reader: { role: "consumer", spec: { protocol: "amqp", url: URL, queue, prefetch } },
+            },
+            note:
+              `durable classic queue, persistent messages, publisher confirms; one consumer on its own connection, ` +
+              `basic.qos(${prefetch}), manual ack per message`,
             cleanup: async () => {
               await channel.deleteQueue(queue);
               await channel.deleteExchange(exchange);

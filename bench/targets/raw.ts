@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { ConfirmedPublishSpec, FanoutSpec } from "../load/specs.ts";
 import { launchBroker, readStall } from "./broker-process.ts";
 import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
-import type { IdleSpec, Plan, Target, TargetContext, TargetInstance } from "./target.ts";
+import type { ConsumedPublishSpec, IdleSpec, Plan, Target, TargetContext, TargetInstance } from "./target.ts";
 
 const TOPIC = "bench.topic";
 const NO_ACKS = "does not apply: a bare relay has no queues, consumers or acknowledgements";
@@ -46,6 +46,18 @@ export function rawTarget(context: TargetContext): Target {
         async confirmedPublishPlan(): Promise<Plan<ConfirmedPublishSpec>> {
           const spec = { protocol: "http", host: broker.host, port: broker.port, path: "/publish" } as const;
           return { spec: { ...spec, body: publishBody(TOPIC, "bench"), expectBody: '"routed"' }, cleanup: async () => {} };
+        },
+        async consumedPublishPlan(): Promise<Plan<ConsumedPublishSpec>> {
+          const spec = { protocol: "http", host: broker.host, port: broker.port, path: "/publish" } as const;
+          return {
+            spec: {
+              // The subscriber is on the topic before the first answer: it must say one socket got it.
+              publish: { ...spec, body: publishBody(TOPIC, "bench"), expectBody: '"routed":1\\b' },
+              reader: { role: "subscriber", spec: { ...ws, subscribeFrame: subscribeFrame(TOPIC) } },
+            },
+            note: "no disk: HTTP POST /publish to one topic, one subscriber socket on it (the ceiling)",
+            cleanup: async () => {},
+          };
         },
         async fanoutPlan(subscribers): Promise<Plan<FanoutSpec>> {
           return {

@@ -22,6 +22,16 @@ export type Plan<Spec> = { spec: Spec; cleanup(): Promise<void>; /** Shown in th
 /** Scenario 5: one publisher streaming into a queue, competing consumers acknowledging. */
 export type WorkQueueSpec = { publisher: StreamPublisherSpec; consumers: ConsumerSpec[] };
 
+/**
+ * Scenario 2's durable row with a reader attached: confirmed publishing while one reader takes
+ * every message. pubsub and raw: a WebSocket subscriber (no acks); RabbitMQ and NATS: a consumer
+ * acknowledging every message.
+ */
+export type ConsumedPublishSpec = {
+  publish: ConfirmedPublishSpec;
+  reader: { role: "subscriber"; spec: SubscriberSpec } | { role: "consumer"; spec: ConsumerSpec };
+};
+
 /** Scenarios 6 and 10: fill a durable queue with confirmed publishes, then drain it with consumers. */
 export type BacklogSpec = {
   prefill: ConfirmedPublishSpec;
@@ -97,6 +107,8 @@ export interface TargetInstance {
   helperPids?(): number[];
   /** Publishing that the broker confirms (scenarios 2 and 7); `ws`: pubsub's PUBLISH frames with an id. */
   confirmedPublishPlan?(durable: boolean, transport?: "http" | "ws"): Promise<Plan<ConfirmedPublishSpec>>;
+  /** Confirmed HTTP publishing to a durable queue with a reader attached; `prefetch`: the consumer's window, where it has one. */
+  consumedPublishPlan?(prefetch: number): Promise<Plan<ConsumedPublishSpec>>;
   /** Every subscriber receives every message (scenarios 3 and 8). */
   fanoutPlan?(subscribers: number, layout?: FanoutLayout): Promise<Plan<FanoutSpec>>;
   workQueuePlan?(consumers: number, prefetch: number): Promise<Plan<WorkQueueSpec>>;
