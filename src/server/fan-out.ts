@@ -48,6 +48,8 @@ export class FanOut<S> {
   private unchecked = 0;
   private uncheckedReset = false;
   private readonly uncheckedBudget: number;
+  /** What waits for the turn to end: publishers paused while this turn was saturated. */
+  private afterTurnWork: (() => void)[] = [];
 
   /** `cut` detaches a slow subscriber from every queue before it returns, and closes it with 4008. */
   constructor(
@@ -55,6 +57,22 @@ export class FanOut<S> {
     private readonly cut: (ws: ServerWebSocket<S>) => void,
   ) {
     this.uncheckedBudget = uncheckedTurnBytes(maxBufferBytes);
+  }
+
+  /**
+   * [FLOW-1] True once this turn handed Bun's topics half of what they may hold unseen. A publisher
+   * then waits for the next turn (ws-hub pauses it) instead of its frames going one socket at a
+   * time, a write each: so a publisher faster than its subscribers is slowed by TCP, as RabbitMQ's
+   * and NATS' are, and the fan-out keeps going through Bun's topics.
+   */
+  get saturated(): boolean {
+    return this.unchecked >= this.uncheckedBudget >> 1;
+  }
+
+  /** Runs `work` at the start of the next turn, once this turn's topic frames were written out. */
+  afterTurn(work: () => void): void {
+    this.afterTurnWork.push(work);
+    this.scheduleTurnEnd();
   }
 
   /** `server`: the one the socket came through, which publishes to the queue's topic. */
@@ -148,11 +166,18 @@ export class FanOut<S> {
 
   private countUnchecked(bytes: number): void {
     this.unchecked += bytes;
+    this.scheduleTurnEnd();
+  }
+
+  private scheduleTurnEnd(): void {
     if (this.uncheckedReset) return;
     this.uncheckedReset = true;
     setImmediate(() => {
       this.unchecked = 0;
       this.uncheckedReset = false;
+      const work = this.afterTurnWork;
+      this.afterTurnWork = [];
+      for (const run of work) run();
     });
   }
 }

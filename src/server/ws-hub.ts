@@ -123,11 +123,42 @@ export class WsHub implements DeliverySink {
   }
 
   message(ws: Socket, raw: string | Buffer): void {
+    // [FLOW-1] Behind frames deferred to a later turn: in order. Bun reads no more once paused.
+    if (ws.data.inbox !== undefined) return void ws.data.inbox.push(raw);
+    this.take(ws, raw, false);
+  }
+
+  /** One frame, now, or (`force` aside) in a later turn if this turn's fan-out is saturated. */
+  private take(ws: Socket, raw: string | Buffer, force: boolean): void {
     // Frames after an AUTH still being checked wait for it, in order (a bounded number).
     if (ws.data.waitingForAuth !== undefined) {
       if (ws.data.waitingForAuth.length >= MAX_FRAMES_WAITING_FOR_AUTH) return this.refuse(ws, `more than ${MAX_FRAMES_WAITING_FOR_AUTH} frames sent before AUTH was answered`);
       return void ws.data.waitingForAuth.push(raw);
     }
+    if (!force && this.fanOut.saturated) {
+      ws.data.inbox = [raw];
+      ws.pause();
+      return this.fanOut.afterTurn(() => this.readInbox(ws));
+    }
+    this.read(ws, raw);
+  }
+
+  /** [FLOW-1] A paused socket's deferred frames, in order, until the turn saturates again; then reading resumes. */
+  private readInbox(ws: Socket): void {
+    const inbox = ws.data.inbox;
+    if (inbox === undefined || !this.sockets.has(ws)) return;
+    ws.data.inbox = undefined;
+    for (let i = 0; i < inbox.length; i++) {
+      if (this.fanOut.saturated) {
+        ws.data.inbox = inbox.slice(i);
+        return this.fanOut.afterTurn(() => this.readInbox(ws));
+      }
+      this.take(ws, inbox[i]!, true);
+    }
+    ws.resume();
+  }
+
+  private read(ws: Socket, raw: string | Buffer): void {
     // [AUTH-2] Nothing but AUTH before AUTH: a binary frame is read as text below, so check it there too.
     try {
       // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
@@ -414,6 +445,10 @@ export class WsHub implements DeliverySink {
   }
 
   close(ws: Socket, code?: number): void {
+    // [FLOW-1] What it sent before it closed is handled before it goes, as it would have been unpaused.
+    const inbox = ws.data.inbox;
+    ws.data.inbox = undefined;
+    if (inbox !== undefined && this.sockets.has(ws)) for (const raw of inbox) this.take(ws, raw, true);
     clearTimeout(ws.data.authTimer);
     ws.data.release();
     if (this.sockets.has(ws)) {

@@ -33,6 +33,8 @@ export type SocketState = {
   publishRate: { take(n?: number): true | { retryAfterMs: number } } | undefined;
   /** Frames that came while its AUTH was being checked, handled in order after it. */
   waitingForAuth: (string | Buffer)[] | undefined;
+  /** [FLOW-1] Frames read while the socket was paused for a saturated turn, handled in order in the next ones. */
+  inbox: (string | Buffer)[] | undefined;
   /** The server the socket came through: it publishes to the topics the socket subscribes to. */
   readonly server: Server<SocketState>;
   /** Queues this socket subscribes to. */
@@ -55,6 +57,7 @@ export const newSocketState = (server: Server<SocketState>, remoteAddress: strin
   caller,
   authTimer: undefined,
   waitingForAuth: undefined,
+    inbox: undefined,
   release: () => {},
   publishRate: undefined,
   server,
