@@ -121,6 +121,8 @@ function seedEnvelope(frame: unknown): unknown {
 }
 
 function renameCaseInsensitive(o: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  // Every frame's payload comes here (a PUBLISH has no queue_name): copy only when a key is renamed.
+  if (!Object.keys(o).some((key) => key !== key.toLowerCase() && names.includes(key.toLowerCase()))) return o;
   const out = { ...o };
   for (const key of Object.keys(o)) {
     const name = names.find((n) => n === key.toLowerCase());
