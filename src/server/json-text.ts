@@ -28,7 +28,7 @@ const CLOSE_OBJECT = 0x7d;
  */
 export function tooDeep(text: string, maxDepth = MAX_JSON_DEPTH): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
-  if (text.length <= maxDepth * 2) return ranges;
+  if (text.length <= maxDepth * 2 || !opensMoreThan(text, maxDepth)) return ranges;
   let depth = 0;
   let start = -1;
   for (let i = 0; i < text.length; i++) {
@@ -47,6 +47,15 @@ export function tooDeep(text: string, maxDepth = MAX_JSON_DEPTH): Array<[number,
   }
   if (start >= 0) ranges.push([start, text.length - 1]);
   return ranges;
+}
+
+/** Whether `text` has more than `n` brackets that open: if not, nothing in it nests deeper. Native indexOf, not a loop per character. */
+function opensMoreThan(text: string, n: number): boolean {
+  let count = 0;
+  for (const bracket of ["{", "["]) {
+    for (let at = text.indexOf(bracket); at >= 0; at = text.indexOf(bracket, at + 1)) if (++count > n) return true;
+  }
+  return false;
 }
 
 function closingQuote(text: string, open: number): number {
