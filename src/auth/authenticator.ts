@@ -79,6 +79,8 @@ export function createAuthenticator({ users, jwt }: AuthenticatorOptions): Authe
   };
 }
 
+const claims = new WeakMap<VerifiedToken, ReturnType<typeof parsePermissions>>();
+
 /**
  * A verified token's identity. A known user: their permissions narrowed by the claim (a token can
  * only restrict), admin only without a claim. An unknown user: the claim alone, never admin. No
@@ -87,7 +89,9 @@ export function createAuthenticator({ users, jwt }: AuthenticatorOptions): Authe
 function identityOfToken(token: VerifiedToken, users: UserDirectory | undefined): Result<Identity> {
   let tokenPermissions: Permissions | undefined;
   if (token.claim !== undefined) {
-    const parsed = parsePermissions(token.claim, token.sub, "token pubsub claim");
+    // The verifier hands out the same object for a token while it is valid: its claim is compiled once.
+    let parsed = claims.get(token);
+    if (parsed === undefined) claims.set(token, (parsed = parsePermissions(token.claim, token.sub, "token pubsub claim")));
     if (!parsed.ok) {
       const error: TokenRejection = { code: ErrorCodes.TOKEN_INVALID, message: parsed.error.message, reason: "claims" };
       return { ok: false, error };

@@ -11,7 +11,7 @@ import { createLocalJWKSet, importSPKI, jwtVerify, type CryptoKey, type JSONWebK
 import { errorOf, ErrorCodes, fail, ok, type BrokerError, type Result } from "../core/errors.ts";
 import { utf8ByteLength, printableProblem } from "../core/names.ts";
 import { MAX_NAME_BYTES } from "../core/limits.ts";
-import { MIN_HS256_SECRET_BYTES } from "./limits.ts";
+import { MIN_HS256_SECRET_BYTES, VERIFIED_JWT_ENTRIES } from "./limits.ts";
 import { isObject } from "./permissions.ts";
 
 export type JwtVerifierOptions = {
@@ -42,6 +42,13 @@ export const PERMISSION_CLAIM = "pubsub";
 type KeyResolver = (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
 
 export class JwtVerifier {
+  /**
+   * Tokens that verified, until they expire. Exact: what a verify checks besides the clock (the
+   * signature, alg, iss, aud, sub, nbf already passed) is fixed for a token and the key material is
+   * loaded once, so a token that verified once verifies again until its exp.
+   */
+  private readonly verified = new Map<string, { value: VerifiedToken; until: number }>();
+
   private constructor(
     /** The algorithms this verifier accepts, from its key material. */
     readonly algorithms: readonly string[],
@@ -60,12 +67,13 @@ export class JwtVerifier {
     if (!Number.isFinite(tolerance) || tolerance < 0) return invalid("clockToleranceSeconds must be a number of seconds, 0 or more");
 
     const algorithms: string[] = [];
-    let secret: Uint8Array | undefined;
+    let secret: CryptoKey | undefined;
     if (options.secret !== undefined) {
       if (utf8ByteLength(options.secret) < MIN_HS256_SECRET_BYTES) {
         return invalid(`the JWT secret must be at least ${MIN_HS256_SECRET_BYTES} bytes (HS256's key is 256 bits), got ${utf8ByteLength(options.secret)}`);
       }
-      secret = new TextEncoder().encode(options.secret);
+      // Imported once: given bytes, jose imports the HMAC key again on every verify.
+      secret = await crypto.subtle.importKey("raw", new TextEncoder().encode(options.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
       algorithms.push("HS256");
     }
     let publicKey: { alg: string; key: CryptoKey } | undefined;
@@ -93,13 +101,31 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<TokenResult> {
+    const now = (this.options.now ?? Date.now)();
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (now < known.until) return { ok: true, value: known.value };
+      this.verified.delete(token);
+    }
+    const result = await this.verifyNow(token, now);
+    if (result.ok) this.remember(token, result.value);
+    return result;
+  }
+
+  /** jose's exp check, with the tolerance: valid while now < (exp + tolerance) seconds. */
+  private remember(token: string, value: VerifiedToken): void {
+    if (this.verified.size >= VERIFIED_JWT_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { value, until: value.expiresAt + (this.options.clockToleranceSeconds ?? 0) * 1000 });
+  }
+
+  private async verifyNow(token: string, now: number): Promise<TokenResult> {
     const options = {
       algorithms: [...this.algorithms],
       requiredClaims: ["exp", "sub"],
       ...(this.options.issuer !== undefined && { issuer: this.options.issuer }),
       ...(this.options.audience !== undefined && { audience: this.options.audience }),
       clockTolerance: this.options.clockToleranceSeconds ?? 0,
-      currentDate: new Date((this.options.now ?? Date.now)()),
+      currentDate: new Date(now),
     };
     let payload: JWTPayload;
     try {

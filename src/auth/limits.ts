@@ -24,6 +24,12 @@ export const KEY_SECRET_BYTES = 32;
 /** Random bytes in a key's id: 64 bits, enough that two keys never collide; the id is not secret. */
 export const KEY_ID_BYTES = 8;
 
+/**
+ * Verified JWTs remembered until they expire: a client that sends its token on every HTTP request
+ * pays jose's verify once. Bounded (the oldest goes first) like the verified API keys.
+ */
+export const VERIFIED_JWT_ENTRIES = 10_000;
+
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits. */
 export const MIN_HS256_SECRET_BYTES = 32;
 

@@ -98,6 +98,33 @@ describe("happy paths", () => {
   });
 });
 
+describe("[JWT-CACHE-1] a verified token is remembered until it expires, never past", () => {
+  test("valid to the last millisecond before exp (+ tolerance), TOKEN_EXPIRED from then on, as without the cache", async () => {
+    for (const tolerance of [0, 30]) {
+      let clock = now();
+      const v = await verifier({ secret: SECRET, clockToleranceSeconds: tolerance, now: () => clock });
+      const token = await sign("HS256", secretBytes(SECRET), { exp: NOW_S + 60 });
+      expect((await v.verify(token)).ok).toBe(true);
+      clock = (NOW_S + 60 + tolerance) * 1000 - 1;
+      const last = await v.verify(token);
+      expect(last.ok && last.value.expiresAt).toBe((NOW_S + 60) * 1000);
+      clock += 1;
+      await expectRejected(v, token, "expired", ErrorCodes.TOKEN_EXPIRED);
+      // A fresh verifier (no memory) gives the same verdict at that instant.
+      const fresh = await verifier({ secret: SECRET, clockToleranceSeconds: tolerance, now: () => clock });
+      await expectRejected(fresh, token, "expired", ErrorCodes.TOKEN_EXPIRED);
+    }
+  });
+  test("a token that was refused is not remembered: not yet valid, then valid once nbf passes", async () => {
+    let clock = now();
+    const v = await verifier({ secret: SECRET, now: () => clock });
+    const token = await sign("HS256", secretBytes(SECRET), { nbf: NOW_S + 10 });
+    await expectRejected(v, token, "not_yet_valid");
+    clock += 10_000;
+    expect((await v.verify(token)).ok).toBe(true);
+  });
+});
+
 describe("refused tokens", () => {
   let hs: JwtVerifier;
   let rs: JwtVerifier;
