@@ -1,7 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { Broker } from "../broker/broker.ts";
-import { ErrorCodes, type BrokerError } from "../core/errors.ts";
-import { check, PUBLIC_DOCUMENTS, ROUTE_ACCESS, unrestricted, type Rule } from "./access.ts";
+import { ErrorCodes, type BrokerError, type ErrorCode } from "../core/errors.ts";
+import { check, PUBLIC_DOCUMENTS, ROUTE_ACCESS, unrestricted, type Caller, type Rule } from "./access.ts";
 import { seedFieldNames } from "./body-check.ts";
 import { callerOf, problemOf } from "./caller.ts";
 import { parsedBody } from "./request-body.ts";
@@ -22,7 +22,21 @@ const SEED_BODIES: Record<string, TSchema> = {
  * (401) whose permissions cover what the route touches (403).
  */
 export function accessDenied(request: Request, route: string, params: Record<string, string>, query: Record<string, string | undefined>, broker: Broker): BrokerError | undefined {
-  const method = request.method === "HEAD" ? "GET" : request.method;
+  return accessDeniedTo(request.method, route, params, query, broker, callerOf(request), problemOf(request), parsedBody(request));
+}
+
+/** The same verdict for what rides beside a request (the edge's POST /publish has it at hand). */
+export function accessDeniedTo(
+  requestMethod: string,
+  route: string,
+  params: Record<string, string>,
+  query: Record<string, string | undefined>,
+  broker: Broker,
+  caller: Caller | undefined,
+  problem: { message: string; code?: ErrorCode } | undefined,
+  raw: unknown,
+): BrokerError | undefined {
+  const method = requestMethod === "HEAD" ? "GET" : requestMethod;
   const key = `${method} ${route}`;
   const rule = (ROUTE_ACCESS as Record<string, Rule>)[key];
   if (rule === undefined) {
@@ -30,14 +44,11 @@ export function accessDenied(request: Request, route: string, params: Record<str
     return { code: ErrorCodes.FORBIDDEN, message: `no access rule for ${key}` };
   }
   if ("public" in rule) return undefined;
-  const caller = callerOf(request);
   if (caller === undefined) {
     // The edge's verdict, with its code: TOKEN_EXPIRED tells a client to refresh, FORBIDDEN (403) is a valid token that grants nothing.
-    const problem = problemOf(request);
     return { code: problem?.code ?? ErrorCodes.UNAUTHORIZED, message: problem?.message ?? "authentication required: send Authorization: Bearer <API key or JWT> (or Basic)" };
   }
   if (unrestricted(caller)) return undefined;
-  const raw = parsedBody(request);
   const seedModel = SEED_BODIES[key];
   const body = seedModel === undefined ? raw : seedFieldNames(seedModel, raw);
   const needs = rule.needs({ params, body: typeof body === "object" && body !== null ? body : {}, query });

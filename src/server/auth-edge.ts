@@ -154,8 +154,8 @@ export class AuthEdge {
     return { caller: found.value, credential };
   }
 
-  /** A request: its Authorization header, else what the mode allows. */
-  async forRequest(request: Request, remote: string | undefined): Promise<EdgeAnswer> {
+  /** A request: its Authorization header, else what the mode allows. Without a credential to verify, answered at once (no promise). */
+  forRequest(request: Request, remote: string | undefined): EdgeAnswer | Promise<EdgeAnswer> {
     const credential = credentialOf(request.headers.get("authorization"));
     if (!credential.ok) return { problem: credential.error.message, failed: true };
     if (credential.value !== undefined) return this.verify(credential.value, remote, request);

@@ -1,11 +1,12 @@
 import type { Static } from "@sinclair/typebox";
 import type { Broker, PublishResult } from "../broker/broker.ts";
-import type { Result } from "../core/errors.ts";
-import { accessDenied } from "./access-hook.ts";
+import type { ErrorCode, Result } from "../core/errors.ts";
+import type { Caller } from "./access.ts";
+import { accessDeniedTo } from "./access-hook.ts";
 import { bodyCheck } from "./body-check.ts";
 import { errorBody, statusOf } from "./http-errors.ts";
 import { parsePublishRequest } from "./publish-fields.ts";
-import { jsonBody } from "./request-body.ts";
+import { checkedBody, jsonBody } from "./request-body.ts";
 import { models } from "./schemas.ts";
 
 /**
@@ -18,7 +19,10 @@ const checkPublish = bodyCheck<Static<typeof models.PublishRequest>>(models.Publ
 
 /** The route's work once access is granted: the body's checks, then the broker. */
 export function publishBody(request: Request, broker: Broker): Result<PublishResult> | Promise<Result<PublishResult>> {
-  const body = jsonBody(request, checkPublish);
+  return publishParsed(jsonBody(request, checkPublish), broker);
+}
+
+function publishParsed(body: Result<Static<typeof models.PublishRequest>>, broker: Broker): Result<PublishResult> | Promise<Result<PublishResult>> {
   if (!body.ok) return body;
   // One parser for HTTP and WebSocket frames: the domain checks (headers, ids) live there.
   const publish = parsePublishRequest(body.value as Record<string, unknown>);
@@ -28,14 +32,20 @@ export function publishBody(request: Request, broker: Broker): Result<PublishRes
 const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
 const UNAUTHORIZED_HEADERS = { ...JSON_TYPE, "www-authenticate": 'Bearer realm="pubsub", Basic realm="pubsub"' };
 
-/** The edge's answer to POST /publish: what the access hook and the route would have answered. */
-export function publishAtEdge(request: Request, broker: Broker): Response | Promise<Response> {
-  const denied = accessDenied(request, "/publish", {}, {}, broker);
+/** What the edge found about a request before its route: the parsed body, who sent it (or why nobody). */
+export type EdgeFindings = { body: Result<unknown> | undefined; caller: Caller | undefined; problem: { message: string; code?: ErrorCode } | undefined };
+
+/**
+ * The edge's answer to POST /publish: what the access hook and the route would have answered.
+ * Handed what the edge found directly, not through the WeakMaps beside a request Elysia reads.
+ */
+export function publishAtEdge(found: EdgeFindings, broker: Broker): Response | Promise<Response> {
+  const denied = accessDeniedTo("POST", "/publish", {}, {}, broker, found.caller, found.problem, found.body?.ok ? found.body.value : undefined);
   if (denied !== undefined) {
     const status = statusOf(denied.code);
     return new Response(JSON.stringify(errorBody(denied)), { status, headers: status === 401 ? UNAUTHORIZED_HEADERS : JSON_TYPE });
   }
-  const result = publishBody(request, broker);
+  const result = publishParsed(checkedBody(found.body, checkPublish), broker);
   return result instanceof Promise ? result.then(respond) : respond(result);
 }
 

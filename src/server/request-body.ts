@@ -38,7 +38,11 @@ export function parsedBody(request: Request): unknown {
 
 /** The request's JSON body, checked against its route's model. */
 export function jsonBody<T>(request: Request, check: BodyCheck<T>): Result<T> {
-  const body = parsedBodies.get(request);
+  return checkedBody(parsedBodies.get(request), check);
+}
+
+/** A parsed body (undefined: there was none), checked against a route's model. */
+export function checkedBody<T>(body: Result<unknown> | undefined, check: BodyCheck<T>): Result<T> {
   if (body === undefined) return fail(ErrorCodes.BAD_JSON, "request body is required: a JSON object");
   return body.ok ? check(body.value) : body;
 }

@@ -112,19 +112,25 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       !atEdge && (pathStart < SHORTEST_ROUTABLE_ORIGIN || request.body !== null)
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
-    attachBody(routed, body);
+    if (!atEdge) attachBody(routed, body);
     const remote = server.requestIP(request)?.address;
     // Elysia routes /publish/ to /publish too; IPv6 addresses are counted by their /64 (a host may rotate within it).
     if (guards.publishRate !== undefined && (path === "/publish" || path === "/publish/")) {
       const limited = httpRates.take(addressKey(remote, 64));
       if (limited !== true) return rateLimited(limited.retryAfterMs);
     }
-    const who = await edge.forRequest(request, remote);
+    const found = edge.forRequest(request, remote);
+    const who = found instanceof Promise ? await found : found;
     if (who.retryAfterMs !== undefined) return tooManyFailures(who);
     if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
+    if (atEdge) {
+      const problem = who.caller === undefined && who.problem !== undefined ? { message: who.problem, code: who.code } : undefined;
+      const answer = await publishAtEdge({ body, caller: who.caller, problem }, broker);
+      return origin !== null && originAllowed ? withCors(answer, origin) : answer;
+    }
     attachCaller(routed, who.caller, who.problem, who.code);
     attachRemote(routed, remote);
-    const response = await (atEdge ? publishAtEdge(routed, broker) : app.fetch(routed));
+    const response = await app.fetch(routed);
     // Management actions (who, what, the outcome): every state-changing route but the hot /publish.
     if (logger !== undefined && isStateChanging(request.method) && path !== "/publish") {
       logger.info("management", { method: request.method, path: safeDecode(path), status: response.status, remote });
