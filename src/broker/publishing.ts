@@ -69,15 +69,11 @@ export class Publishing {
       this.refusedForFlow(now);
       return fail(ErrorCodes.FLOW_CONTROL, `the broker holds ${gauge.bytes} message bytes in memory, its limit (MAX_QUEUED_BYTES); publish later`);
     }
-    const message: PublishedMessage = {
-      id: deps.newId(),
-      exchange: request.exchange,
-      routingKey: request.routingKey,
-      headers: request.headers,
-      body: request.body,
-      timestamp: now,
-      ...(messageId === undefined ? {} : { messageId }),
-    };
+    // Built without a spread: copying properties was a measurable share of the fan-out path.
+    const message: PublishedMessage =
+      messageId === undefined
+        ? { id: deps.newId(), exchange: request.exchange, routingKey: request.routingKey, headers: request.headers, body: request.body, timestamp: now }
+        : { id: deps.newId(), exchange: request.exchange, routingKey: request.routingKey, headers: request.headers, body: request.body, timestamp: now, messageId };
     // Validate before any side effect: a full reject-publish queue refuses the whole publish.
     const bytes = messageBytes(message);
     const full = routed.value.find((q) => !q.admits(bytes));

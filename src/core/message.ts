@@ -22,24 +22,23 @@ export type PublishedMessage = {
 /** Defined in limits.ts; also exported here, beside messageBytes, which adds it. */
 export { MESSAGE_OVERHEAD_BYTES };
 
+/** Each message's headers, as JSON, measured once however many queues it reaches. */
 const sizes = new WeakMap<PublishedMessage, number>();
 
 /**
  * What a message counts toward `max_bytes`, the queue's `bytes` and MAX_QUEUED_BYTES: the length of
  * its body (the payload as JSON text), routing key, exchange name, id and headers (as JSON), in
  * UTF-16 code units (one per character of ASCII text), plus MESSAGE_OVERHEAD_BYTES. Headers count
- * because they grow (x-death) and a publisher chooses them. Computed once per message, however
+ * because they grow (x-death) and a publisher chooses them. Headers are measured once per message, however
  * many queues it reaches.
  */
 export function messageBytes(m: PublishedMessage): number {
-  let bytes = sizes.get(m);
-  if (bytes !== undefined) return bytes;
-  let headers = 0;
+  const plain = m.body.length + m.routingKey.length + m.exchange.length + m.id.length + MESSAGE_OVERHEAD_BYTES;
+  // Only headers cost anything to measure; a WeakMap entry per message (GC work) only for those.
   for (const _ in m.headers) {
-    headers = JSON.stringify(m.headers).length;
-    break;
+    let headers = sizes.get(m);
+    if (headers === undefined) sizes.set(m, (headers = JSON.stringify(m.headers).length));
+    return plain + headers;
   }
-  bytes = m.body.length + m.routingKey.length + m.exchange.length + m.id.length + headers + MESSAGE_OVERHEAD_BYTES;
-  sizes.set(m, bytes);
-  return bytes;
+  return plain;
 }

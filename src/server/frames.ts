@@ -13,12 +13,19 @@ export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: Consumer
     consumer === undefined
       ? ""
       : `,"delivery_tag":${consumer.tag},"redelivered":${consumer.redelivered},"delivery_count":${consumer.deliveries}`;
-  return (
-    `{"type":"MESSAGE","unique_id":"${m.id}","body":${m.body},"TTL":0,"queue":${queueJson},` +
-    `"seq":${entry.seq},"exchange":${jsonString(m.exchange)},"routing_key":${jsonString(m.routingKey)},` +
-    `"headers":${jsonHeaders(m.headers)},"timestamp":${m.timestamp}${owned}}`
-  );
+  // A message routed to several queues is framed for each in a row: its own fields are made once.
+  if (m !== framed) {
+    framed = m;
+    head = `{"type":"MESSAGE","unique_id":"${m.id}","body":${m.body},"TTL":0,"queue":`;
+    tail = `,"exchange":${jsonString(m.exchange)},"routing_key":${jsonString(m.routingKey)},"headers":${jsonHeaders(m.headers)},"timestamp":${m.timestamp}`;
+  }
+  return `${head}${queueJson},"seq":${entry.seq}${tail}${owned}}`;
 }
+
+/** The last message framed, and the parts of its frame that do not depend on the queue. */
+let framed: Entry["message"] | undefined;
+let head = "";
+let tail = "";
 
 export const errorFrame = (code: string, message: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ type: "ERROR", payload: { code, message, ...extra } });

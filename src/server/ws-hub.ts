@@ -1,6 +1,6 @@
 import type { Broker, PublishResult, SubscribeResult } from "../broker/broker.ts";
 import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-sink.ts";
-import { ErrorCodes, type BrokerError, type ErrorCode, type Result } from "../core/errors.ts";
+import { ErrorCodes, fail, type BrokerError, type ErrorCode, type Result } from "../core/errors.ts";
 import type { Entry } from "../core/queue.ts";
 import { deliveryFrame, errorFrame, replyFrame } from "./frames.ts";
 import { decodeUtf8 } from "./json-text.ts";
@@ -187,18 +187,20 @@ export class WsHub implements DeliverySink {
   private handle(ws: Socket, frame: ClientFrame): void {
     // [SLOW-1] A subscriber cut for being slow only waits for its close frame.
     if (this.cut.has(ws)) return;
+    // [AUTH-1] What the frame touches, against the connection's permissions (nothing to build for full access).
+    const caller = ws.data.caller;
+    if (caller !== undefined && !unrestricted(caller)) {
+      const denied = this.denied(ws, (FRAME_ACCESS[frame.type] as (f: ClientFrame) => readonly Need[])(frame));
+      if (denied !== undefined) return void ws.send(errorFrame(denied.code, denied.message, frame.id === undefined ? {} : { id: frame.id }));
+    }
+    // The hot frame, without the closures the others share.
+    if (frame.type === "PUBLISH") return this.publish(ws, frame);
     const { broker } = this;
     const withId = frame.id === undefined ? {} : { id: frame.id };
     const reject = (error: BrokerError): void => void ws.send(errorFrame(error.code, error.message, withId));
     const reply = (type: string, payload: Record<string, unknown>): void => {
       if (frame.id !== undefined) ws.send(replyFrame(type, { ...payload, ...withId }));
     };
-    // [AUTH-1] What the frame touches, against the connection's permissions (nothing to build for full access).
-    const caller = ws.data.caller;
-    if (caller !== undefined && !unrestricted(caller)) {
-      const denied = this.denied(ws, (FRAME_ACCESS[frame.type] as (f: ClientFrame) => readonly Need[])(frame));
-      if (denied !== undefined) return reject(denied);
-    }
     switch (frame.type) {
       case "SUBSCRIBE": {
         if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
@@ -281,23 +283,29 @@ export class WsHub implements DeliverySink {
       }
       case "PING":
         return void ws.send(replyFrame("PONG", withId));
-      case "PUBLISH": {
-        // PUBLISH_RATE_PER_CONNECTION: refused, not queued (the client slows down on the ERROR).
-        const limited = ws.data.publishRate?.take();
-        if (limited !== undefined && limited !== true) {
-          return reject({ code: ErrorCodes.RATE_LIMITED, message: `publishing faster than PUBLISH_RATE_PER_CONNECTION allows; retry in ${limited.retryAfterMs} ms` });
-        }
-        const answer = (result: Result<PublishResult>): void => {
-          if (!result.ok) return reject(result.error);
-          reply("CONFIRM", { routed: result.value.routed, ...(result.value.duplicate ? { duplicate: true } : {}) });
-        };
-        const result = broker.publish(frame.publish);
-        // Transient-only publishes answer synchronously; durable ones once committed.
-        if (result instanceof Promise) result.then(answer, () => reject({ code: ErrorCodes.INTERNAL, message: "publish failed" }));
-        else answer(result);
-        return;
-      }
     }
+  }
+
+  private publish(ws: Socket, frame: Extract<ClientFrame, { type: "PUBLISH" }>): void {
+    // PUBLISH_RATE_PER_CONNECTION: refused, not queued (the client slows down on the ERROR).
+    const limited = ws.data.publishRate?.take();
+    if (limited !== undefined && limited !== true) {
+      return this.answerPublish(ws, frame.id, fail(ErrorCodes.RATE_LIMITED, `publishing faster than PUBLISH_RATE_PER_CONNECTION allows; retry in ${limited.retryAfterMs} ms`));
+    }
+    const result = this.broker.publish(frame.publish);
+    // Transient-only publishes answer synchronously; durable ones once committed.
+    if (!(result instanceof Promise)) return this.answerPublish(ws, frame.id, result);
+    result.then(
+      (done) => this.answerPublish(ws, frame.id, done),
+      () => this.answerPublish(ws, frame.id, fail(ErrorCodes.INTERNAL, "publish failed")),
+    );
+  }
+
+  /** CONFIRM when the frame had an id, ERROR whether or not it had one. */
+  private answerPublish(ws: Socket, id: string | number | undefined, result: Result<PublishResult>): void {
+    if (!result.ok) return void ws.send(errorFrame(result.error.code, result.error.message, id === undefined ? {} : { id }));
+    if (id === undefined) return;
+    ws.send(replyFrame("CONFIRM", result.value.duplicate ? { routed: result.value.routed, duplicate: true, id } : { routed: result.value.routed, id }));
   }
 
   drain(ws: Socket): void {

@@ -81,7 +81,8 @@ export interface Router {
   /** Removes an equal binding; false when there was none. */
   unbind(binding: Binding): boolean;
   /** Every queue the message reaches, each named once, in no promised order. */
-  route(message: Routable): string[];
+  /** The queues, each once; the caller must not change the array (a router may hand out the same one again). */
+  route(message: Routable): readonly string[];
 }
 
 /** One exchange type, the way RabbitMQ's exchange-type behaviour is one module each. */
