@@ -48,7 +48,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
     auth.authenticator === undefined ? undefined : (credential) => auth.authenticator!.authenticate(credential),
     backoff,
     // Until a user with a key exists: the first user made over the API must still get its key.
-    () => auth.jwt === undefined && !(auth.users?.list().some((user) => user.keys.length > 0) ?? false),
+    () => auth.jwt === undefined && (auth.users?.keyCount ?? 0) === 0,
     sessions,
     config.allowedHosts.length === 0 ? () => false : (origin) => hostGuard(config.allowedHosts).allowsOrigin(origin),
   );

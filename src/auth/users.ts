@@ -75,6 +75,11 @@ export class UserDirectory {
     return users.ok ? ok(new UserDirectory(users.value, options)) : users;
   }
 
+  /** Keys of all users together: the bootstrap (no key yet) asks on every request, so no list is built. */
+  get keyCount(): number {
+    return this.#keyOwners.size;
+  }
+
   /** How many users there are: none means the loopback guest rule applies. */
   get size(): number {
     return this.#users.size;
