@@ -122,7 +122,7 @@ function seedEnvelope(frame: unknown): unknown {
 
 function renameCaseInsensitive(o: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   // Every frame's payload comes here (a PUBLISH has no queue_name): copy only when a key is renamed.
-  if (!Object.keys(o).some((key) => key !== key.toLowerCase() && names.includes(key.toLowerCase()))) return o;
+  if (!needsRename(o, names)) return o;
   const out = { ...o };
   for (const key of Object.keys(o)) {
     const name = names.find((n) => n === key.toLowerCase());
@@ -132,4 +132,13 @@ function renameCaseInsensitive(o: Record<string, unknown>, names: readonly strin
     }
   }
   return out;
+}
+
+/** Whether some key of `o` is one of `names` in other letter case (a loop, not a closure per frame). */
+function needsRename(o: Record<string, unknown>, names: readonly string[]): boolean {
+  for (const key in o) {
+    const lower = key.toLowerCase();
+    if (lower !== key && names.includes(lower)) return true;
+  }
+  return false;
 }
