@@ -99,11 +99,10 @@ export class FanOut<S> {
     return sockets;
   }
 
-  /** Hands the frame to every subscriber of the queue; false when some subscriber has unsent data. */
-  broadcast(queue: string, frame: string): boolean {
+  /** Hands the frame (`bytes` of UTF-8) to every subscriber of the queue; false when some subscriber has unsent data. */
+  broadcast(queue: string, frame: string, bytes = Buffer.byteLength(frame)): boolean {
     const topic = this.subscribers.get(queue);
     if (topic === undefined || topic.sockets.size === 0) return true;
-    const bytes = Buffer.byteLength(frame);
     if (this.unchecked + bytes > this.uncheckedBudget) return this.sendEach(topic.sockets, frame);
     this.countUnchecked(bytes);
     // Bun reports the worst subscriber as it was before this frame: bytes when none had unsent data,

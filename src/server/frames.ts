@@ -8,7 +8,7 @@ import type { Entry } from "../core/queue.ts";
  */
 export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: ConsumerFields): string {
   const m = entry.message;
-  const queueJson = jsonNames.get(queue) ?? remember(queue);
+  const queueJson = (jsonNames.get(queue) ?? remember(queue)).json;
   const owned =
     consumer === undefined
       ? ""
@@ -18,26 +18,52 @@ export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: Consumer
     framed = m;
     head = `{"type":"MESSAGE","unique_id":"${m.id}","body":${m.body},"TTL":0,"queue":`;
     tail = `,"exchange":${jsonString(m.exchange)},"routing_key":${jsonString(m.routingKey)},"headers":${jsonHeaders(m.headers)},"timestamp":${m.timestamp}`;
+    partBytes = -1;
   }
   return `${head}${queueJson},"seq":${entry.seq}${tail}${owned}}`;
+}
+
+/**
+ * The UTF-8 length of the subscriber frame deliveryFrame(queue, entry) just made, from its parts:
+ * the message's measured once, however many queues it reaches. Buffer.byteLength on each frame
+ * flattened and scanned it, and then Bun encoded it again.
+ */
+export function lastFrameBytes(queue: QueueRef, entry: Entry): number {
+  if (partBytes < 0) partBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  const name = jsonNames.get(queue) ?? remember(queue);
+  // `,"seq":` is 7 bytes, the closing brace 1.
+  return partBytes + name.bytes + 7 + digits(entry.seq) + 1;
 }
 
 /** The last message framed, and the parts of its frame that do not depend on the queue. */
 let framed: Entry["message"] | undefined;
 let head = "";
 let tail = "";
+/** UTF-8 bytes of head and tail together; -1 until measured. */
+let partBytes = -1;
+
+/** Decimal digits of a whole number ≥ 0. */
+function digits(n: number): number {
+  let count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count++;
+  }
+  return count;
+}
 
 export const errorFrame = (code: string, message: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ type: "ERROR", payload: { code, message, ...extra } });
 
 export const replyFrame = (type: string, payload: Record<string, unknown>): string => JSON.stringify({ type, payload });
 
-/** Each queue's name as JSON, made once: it is in every frame the queue sends. */
-const jsonNames = new WeakMap<QueueRef, string>();
-const remember = (queue: QueueRef): string => {
+/** Each queue's name as JSON, and its UTF-8 length, made once: it is in every frame the queue sends. */
+const jsonNames = new WeakMap<QueueRef, { json: string; bytes: number }>();
+const remember = (queue: QueueRef): { json: string; bytes: number } => {
   const json = JSON.stringify(queue.name);
-  jsonNames.set(queue, json);
-  return json;
+  const name = { json, bytes: Buffer.byteLength(json) };
+  jsonNames.set(queue, name);
+  return name;
 };
 
 /** Nothing to escape: quotes alone make valid JSON, far cheaper than JSON.stringify per frame. */

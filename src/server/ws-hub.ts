@@ -2,7 +2,7 @@ import type { Broker, PublishResult, SubscribeResult } from "../broker/broker.ts
 import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-sink.ts";
 import { ErrorCodes, fail, type BrokerError, type ErrorCode, type Result } from "../core/errors.ts";
 import type { Entry } from "../core/queue.ts";
-import { deliveryFrame, errorFrame, replyFrame } from "./frames.ts";
+import { deliveryFrame, errorFrame, lastFrameBytes, replyFrame } from "./frames.ts";
 import { decodeUtf8 } from "./json-text.ts";
 import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
@@ -77,7 +77,8 @@ export class WsHub implements DeliverySink {
   // ---- DeliverySink ---------------------------------------------------------------------------
 
   toSubscribers(queue: QueueRef, entry: Entry): boolean {
-    return this.fanOut.broadcast(queue.name, deliveryFrame(queue, entry));
+    const frame = deliveryFrame(queue, entry);
+    return this.fanOut.broadcast(queue.name, frame, lastFrameBytes(queue, entry));
   }
 
   toConsumer(consumer: string, queue: QueueRef, entry: Entry, fields: ConsumerFields): void {
