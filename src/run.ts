@@ -23,6 +23,7 @@ import { openAuth } from "./server/open-auth.ts";
 import { Sessions } from "./server/sessions.ts";
 import { remoteOf } from "./server/caller.ts";
 import { hostGuard } from "./server/allowed-hosts.ts";
+import { messageIds } from "./broker/message-ids.ts";
 import type { Identity } from "./auth/identity.ts";
 
 
@@ -71,7 +72,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
       store,
       clock: systemClock,
       scheduler: realScheduler,
-      newId: () => crypto.randomUUID(),
+      newId: messageIds(),
       checkpointMs: config.checkpointSeconds * 1000,
       ackTimeoutMs: config.ackTimeoutMs,
       dedupWindowMs: config.dedupWindowSeconds * 1000,
