@@ -16,8 +16,10 @@ import { mintJwts, newJwtSecret, writeUsersFile } from "./targets/credentials.ts
 const calls = Number(process.argv.find((arg) => arg.startsWith("--calls="))?.slice(8) ?? 20_000);
 const CLAIM = { configure: ".*", write: ".*", read: ".*" };
 
+/** Calls `call(i)` for i in [0, n) after a warm-up on i in [n, n + WARM_UP) (distinct inputs stay unseen). */
+const WARM_UP = 2_000;
 async function perCall(label: string, n: number, call: (i: number) => unknown): Promise<void> {
-  for (let i = 0; i < Math.min(n, 2_000); i++) await call(i); // warm-up: JIT, caches
+  for (let i = n; i < n + WARM_UP; i++) await call(i); // warm-up: JIT
   const startedAt = performance.now();
   for (let i = 0; i < n; i++) await call(i);
   const us = ((performance.now() - startedAt) * 1000) / n;
@@ -25,7 +27,9 @@ async function perCall(label: string, n: number, call: (i: number) => unknown): 
 }
 
 const secret = newJwtSecret();
-const tokens = await mintJwts(secret, calls);
+// Distinct tokens for each row that wants them, warm-up included: a token verified once is remembered [JWT-CACHE-1].
+const tokens = await mintJwts(secret, calls + WARM_UP);
+const otherTokens = await mintJwts(secret, calls + WARM_UP);
 const verifier = await JwtVerifier.create({ secret });
 if (!verifier.ok) throw new Error(verifier.error.message);
 const dir = mkdtempSync(join(tmpdir(), "auth-cost-"));
@@ -47,7 +51,8 @@ try {
   console.log(`Bun ${Bun.version}, ${calls.toLocaleString("en-US")} calls each, one at a time, awaited\n`);
   console.log("| check | per call | calls |\n| --- | ---: | ---: |");
   await perCall("JwtVerifier.verify (jose jwtVerify, HS256), a distinct token each", calls, (i) => verifier.value.verify(tokens[i]!));
-  await perCall("authenticate(Bearer JWT): verify + the claim's permissions compiled", calls, (i) => jwtOnly.authenticate({ bearer: tokens[i]! }));
+  await perCall("authenticate(Bearer JWT): verify + the claim's permissions compiled, a distinct token each", calls, (i) => jwtOnly.authenticate({ bearer: otherTokens[i]! }));
+  await perCall("authenticate(Bearer JWT), the same token again (a client's every request): remembered until its exp", calls, () => jwtOnly.authenticate({ bearer: tokens[0]! }));
   await perCall("parsePermissions(claim) alone (3 regular expressions compiled)", calls, () => parsePermissions(CLAIM, "bench"));
   await perCall("authenticate(Bearer API key), verified-key cache hit (SHA-256 + compare)", calls, () => keysOnly.authenticate({ bearer: key }));
   await perCall("permissions.can(write, exchange), cached answer", calls * 50, () => permissions.can("write", "bench.direct"));
