@@ -176,7 +176,14 @@ export class FanOut<S> {
       this.uncheckedReset = false;
       const work = this.afterTurnWork;
       this.afterTurnWork = [];
-      for (const run of work) run();
+      for (const run of work) {
+        // One failing piece of work must not leave the others' publishers paused.
+        try {
+          run();
+        } catch (error) {
+          console.error(`deferred fan-out work failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        }
+      }
     });
   }
 }

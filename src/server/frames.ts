@@ -29,6 +29,7 @@ export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: Consumer
  * flattened and scanned it, and then Bun encoded it again.
  */
 export function lastFrameBytes(queue: QueueRef, entry: Entry): number {
+  if (entry.message !== framed) return Buffer.byteLength(deliveryFrame(queue, entry));
   if (partBytes < 0) partBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   const name = jsonNames.get(queue) ?? remember(queue);
   // `,"seq":` is 7 bytes, the closing brace 1.

@@ -125,7 +125,14 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
     if (who.csrf === true) return errorResponse({ code: ErrorCodes.FORBIDDEN, message: who.problem ?? "CSRF token missing" });
     if (atEdge) {
       const problem = who.caller === undefined && who.problem !== undefined ? { message: who.problem, code: who.code } : undefined;
-      const answer = await publishAtEdge({ body, caller: who.caller, problem }, broker);
+      let answer: Response;
+      try {
+        answer = await publishAtEdge({ body, caller: who.caller, problem }, broker);
+      } catch (error) {
+        // What Elysia's onError answered, with the CORS headers a browser needs to read it.
+        logger?.error("request.failed", { msg: error instanceof Error ? error.message : String(error) });
+        answer = errorResponse({ code: ErrorCodes.INTERNAL, message: "internal error" });
+      }
       return origin !== null && originAllowed ? withCors(answer, origin) : answer;
     }
     attachCaller(routed, who.caller, who.problem, who.code);

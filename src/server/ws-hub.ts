@@ -129,8 +129,8 @@ export class WsHub implements DeliverySink {
     this.take(ws, raw, false);
   }
 
-  /** One frame, now, or (`force` aside) in a later turn if this turn's fan-out is saturated. */
-  private take(ws: Socket, raw: string | Buffer, force: boolean): void {
+  /** One frame, now, or (`force` aside) in a later turn if this turn's fan-out is saturated. `closing`: see close(). */
+  private take(ws: Socket, raw: string | Buffer, force: boolean, closing = false): void {
     // Frames after an AUTH still being checked wait for it, in order (a bounded number).
     if (ws.data.waitingForAuth !== undefined) {
       if (ws.data.waitingForAuth.length >= MAX_FRAMES_WAITING_FOR_AUTH) return this.refuse(ws, `more than ${MAX_FRAMES_WAITING_FOR_AUTH} frames sent before AUTH was answered`);
@@ -141,25 +141,30 @@ export class WsHub implements DeliverySink {
       ws.pause();
       return this.fanOut.afterTurn(() => this.readInbox(ws));
     }
-    this.read(ws, raw);
+    this.read(ws, raw, closing);
   }
 
-  /** [FLOW-1] A paused socket's deferred frames, in order, until the turn saturates again; then reading resumes. */
+  /**
+   * [FLOW-1] A paused socket's deferred frames, in order, until the turn saturates again; then
+   * reading resumes. A frame may close the socket (a slow-subscriber cut, a refusal): Bun would
+   * deliver nothing after that, so the rest is dropped too.
+   */
   private readInbox(ws: Socket): void {
     const inbox = ws.data.inbox;
     if (inbox === undefined || !this.sockets.has(ws)) return;
     ws.data.inbox = undefined;
     for (let i = 0; i < inbox.length; i++) {
+      if (!this.sockets.has(ws)) return;
       if (this.fanOut.saturated) {
         ws.data.inbox = inbox.slice(i);
         return this.fanOut.afterTurn(() => this.readInbox(ws));
       }
       this.take(ws, inbox[i]!, true);
     }
-    ws.resume();
+    if (this.sockets.has(ws)) ws.resume();
   }
 
-  private read(ws: Socket, raw: string | Buffer): void {
+  private read(ws: Socket, raw: string | Buffer, closing = false): void {
     // [AUTH-2] Nothing but AUTH before AUTH: a binary frame is read as text below, so check it there too.
     try {
       // A binary frame is read as the same JSON text, but strictly: invalid UTF-8 is refused, never replaced [UTF8-2].
@@ -177,6 +182,10 @@ export class WsHub implements DeliverySink {
         const id = frameIdOf(text);
         return void ws.send(errorFrame(parsed.error.code, parsed.error.message, id === undefined ? {} : { id }));
       }
+      // [FLOW-1] At the close, only what still means something once the connection is gone: its
+      // publishes, acks and declares. A subscription, a consumer or an exclusive queue made now
+      // would outlive it (its cleanup has run, or runs before an async declare lands).
+      if (closing && !meaningfulAtClose(parsed.value)) return;
       this.handle(ws, parsed.value);
     } catch (error) {
       // A bug in one frame's handling must cost that frame, not the broker.
@@ -207,7 +216,7 @@ export class WsHub implements DeliverySink {
         if (ws.data.queues.has(frame.queue)) return reply("SUBSCRIBED", { queue_name: frame.queue });
         const waiting = this.subscribing.get(ws)?.get(frame.queue);
         // A repeat while the first waits for its history: handled once that one is.
-        if (waiting !== undefined) return void waiting.then(() => this.handle(ws, frame));
+        if (waiting !== undefined) return void waiting.then(() => this.sockets.has(ws) && this.handle(ws, frame));
         const pending = this.subscribing.get(ws) ?? new Map<string, Promise<unknown>>();
         // [HIST-2] With a replay from the store, the rest happens in the turn that made it (ready).
         const subscribed = broker.subscribe(frame.queue, ws.data.connection, frame.since, (result) => {
@@ -229,7 +238,7 @@ export class WsHub implements DeliverySink {
 
       case "UNSUBSCRIBE": {
         const waiting = this.subscribing.get(ws)?.get(frame.queue);
-        if (waiting !== undefined) return void waiting.then(() => this.handle(ws, frame));
+        if (waiting !== undefined) return void waiting.then(() => this.sockets.has(ws) && this.handle(ws, frame));
         if (!ws.data.queues.has(frame.queue)) {
           return reject({ code: ErrorCodes.SUBSCRIPTION_NOT_FOUND, message: `not subscribed to queue "${frame.queue}"` });
         }
@@ -457,7 +466,16 @@ export class WsHub implements DeliverySink {
     // [FLOW-1] What it sent before it closed is handled before it goes, as it would have been unpaused.
     const inbox = ws.data.inbox;
     ws.data.inbox = undefined;
-    if (inbox !== undefined && this.sockets.has(ws)) for (const raw of inbox) this.take(ws, raw, true);
+    if (inbox !== undefined && this.sockets.has(ws)) {
+      for (const raw of inbox) {
+        try {
+          this.take(ws, raw, true, true);
+        } catch (error) {
+          // The connection's cleanup below must run whatever a frame did.
+          this.logger?.error("frame.failed", { connection: ws.data.connection, msg: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+        }
+      }
+    }
     clearTimeout(ws.data.authTimer);
     ws.data.release();
     if (this.sockets.has(ws)) {
@@ -560,5 +578,19 @@ export class WsHub implements DeliverySink {
   /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */
   closeAll(): void {
     for (const ws of this.sockets) ws.close(CloseCodes.GOING_AWAY, "broker shutting down");
+  }
+}
+
+/** [FLOW-1] The frames a closing connection's inbox still gets handled: see WsHub.close(). */
+function meaningfulAtClose(frame: ClientFrame): boolean {
+  switch (frame.type) {
+    case "PUBLISH":
+    case "ACK":
+    case "NACK":
+      return true;
+    case "DECLARE_QUEUE":
+      return !frame.args.exclusive;
+    default:
+      return false;
   }
 }

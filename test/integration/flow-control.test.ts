@@ -93,3 +93,26 @@ test("[FLOW-1] a publisher that closes right after sending (perhaps while paused
   // The broker serves on.
   expect((await api(broker.url, "GET", "/ping")).status).toBe(200);
 }, 90_000);
+
+test("[FLOW-1] a publisher that closes while paused leaves nothing behind: no consumer, subscriber or exclusive queue made by the frames after its flood", async () => {
+  const subscribers = await fanoutTo("flow-leak");
+  expect((await api(broker.url, "POST", "/queues", { name: "flow-leak-c" })).status).toBe(200);
+  // Enough to saturate a turn (10 queues × ~330 bytes a frame), little enough to arrive with the close in one read.
+  const FLOOD = 2_000;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const publisher = await connect();
+    for (let n = 0; n < FLOOD; n++) publisher.send(publishFrame("flow-leak", attempt * FLOOD + n));
+    publisher.send(JSON.stringify({ type: "DECLARE_QUEUE", id: "x", payload: { name: `flow-leak-x${attempt}`, exclusive: true } }));
+    publisher.send(JSON.stringify({ type: "CONSUME", id: "c", payload: { queue_name: "flow-leak-c", prefetch: 10 } }));
+    publisher.send(JSON.stringify({ type: "SUBSCRIBE", id: "s", payload: { queue_name: "flow-leak-c" } }));
+    publisher.close();
+    await until(() => subscribers.every((s) => s.received === (attempt + 1) * FLOOD), 30_000, "the flood delivered");
+    // The connection's cleanup has run once its close is seen: nothing of it stays.
+    await until(async () => {
+      const c = (await api(broker.url, "GET", "/queues/flow-leak-c")).body;
+      const x = await api(broker.url, "GET", `/queues/flow-leak-x${attempt}`);
+      return c.consumers === 0 && c.subscribers === 0 && x.status === 404;
+    }, 5_000, "no consumer, subscriber or exclusive queue left by the closed publisher");
+  }
+  expect(subscribers.map((s) => s.outOfOrder)).toEqual(Array(QUEUES).fill(0));
+}, 120_000);
