@@ -11,7 +11,7 @@ import { userRoutes } from "./user-routes.ts";
 import { sessionRoutes } from "./session-routes.ts";
 import { AuthEdge } from "./auth-edge.ts";
 import type { UserDirectory } from "../auth/users.ts";
-import { errorBody, statusOf } from "./http-errors.ts";
+import { errorBody, HTTP_CHALLENGE, statusOf } from "./http-errors.ts";
 import { paged, wantsPage } from "./list-paging.ts";
 import { opsRoutes, type OpsDeps } from "./ops-routes.ts";
 import { answer, queryParams, type Answer } from "./route-helpers.ts";
@@ -116,7 +116,7 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
       const denied = accessDenied(request, route, params as Record<string, string>, query, broker);
       if (denied === undefined) return;
       set.status = statusOf(denied.code);
-      if (statusOf(denied.code) === 401) set.headers["www-authenticate"] = 'Bearer realm="pubsub", Basic realm="pubsub"';
+      if (statusOf(denied.code) === 401) set.headers["www-authenticate"] = HTTP_CHALLENGE;
       return errorBody(denied);
     })
     .use(swaggerDocs(version))

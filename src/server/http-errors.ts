@@ -41,6 +41,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 export const statusOf = (code: ErrorCode): number => STATUS[code] ?? 500;
 
+/** What a 401 of the REST API asks for: a bearer token (API key or JWT), or Basic. */
+export const HTTP_CHALLENGE = 'Bearer realm="pubsub", Basic realm="pubsub"';
+
 export const errorBody = (error: BrokerError) => ({ error: { code: error.code, message: error.message } });
 
 export const errorResponse = (error: BrokerError, headers?: Record<string, string>): Response =>

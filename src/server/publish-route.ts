@@ -4,7 +4,7 @@ import type { ErrorCode, Result } from "../core/errors.ts";
 import type { Caller } from "./access.ts";
 import { accessDeniedTo } from "./access-hook.ts";
 import { bodyCheck } from "./body-check.ts";
-import { errorBody, statusOf } from "./http-errors.ts";
+import { errorResponse, HTTP_CHALLENGE, statusOf } from "./http-errors.ts";
 import { parsePublishRequest } from "./publish-fields.ts";
 import { checkedBody, jsonBody } from "./request-body.ts";
 import { models } from "./schemas.ts";
@@ -30,7 +30,6 @@ function publishParsed(body: Result<Static<typeof models.PublishRequest>>, broke
 }
 
 const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
-const UNAUTHORIZED_HEADERS = { ...JSON_TYPE, "www-authenticate": 'Bearer realm="pubsub", Basic realm="pubsub"' };
 
 /** What the edge found about a request before its route: the parsed body, who sent it (or why nobody). */
 export type EdgeFindings = { body: Result<unknown> | undefined; caller: Caller | undefined; problem: { message: string; code?: ErrorCode } | undefined };
@@ -41,17 +40,14 @@ export type EdgeFindings = { body: Result<unknown> | undefined; caller: Caller |
  */
 export function publishAtEdge(found: EdgeFindings, broker: Broker): Response | Promise<Response> {
   const denied = accessDeniedTo("POST", "/publish", {}, {}, broker, found.caller, found.problem, found.body?.ok ? found.body.value : undefined);
-  if (denied !== undefined) {
-    const status = statusOf(denied.code);
-    return new Response(JSON.stringify(errorBody(denied)), { status, headers: status === 401 ? UNAUTHORIZED_HEADERS : JSON_TYPE });
-  }
+  if (denied !== undefined) return errorResponse(denied, statusOf(denied.code) === 401 ? { "www-authenticate": HTTP_CHALLENGE } : undefined);
   const result = publishParsed(checkedBody(found.body, checkPublish), broker);
   return result instanceof Promise ? result.then(respond) : respond(result);
 }
 
 /** The route's response model has exactly these fields, in this order (Elysia trims to it). */
 function respond(result: Result<PublishResult>): Response {
-  if (!result.ok) return new Response(JSON.stringify(errorBody(result.error)), { status: statusOf(result.error.code), headers: JSON_TYPE });
+  if (!result.ok) return errorResponse(result.error);
   const { routed, durable, id, duplicate } = result.value;
   return new Response(`{"routed":${routed},"durable":${durable},"id":${JSON.stringify(id)},"duplicate":${duplicate}}`, { headers: JSON_TYPE });
 }
