@@ -34,7 +34,11 @@ const value = (row: Row | undefined) => (row ? formatValue(row.value, row.unit) 
 const atLeast = (ratio: number | null, bound: number) => (ratio === null ? null : ratio >= bound);
 const atMost = (ratio: number | null, bound: number) => (ratio === null ? null : ratio <= bound);
 
-/** Fan-out where pubsub's subscribers share one queue: ≥ 0.9× raw and ≥ NATS core. */
+/**
+ * Fan-out where pubsub's subscribers share one queue: ≥ 0.9× raw (one frame per message, as raw
+ * sends) and ≥ NATS core, which the issue lets the batched subscription [BATCH-1] meet: the better
+ * of the two rows counts there.
+ */
 function fanout(subscribers: 1 | 10): Goal {
   const label = `${subscribers} subscriber${subscribers > 1 ? "s" : ""}`;
   return {
@@ -42,12 +46,14 @@ function fanout(subscribers: 1 | 10): Goal {
     goal: `Fan-out to ${label}${subscribers > 1 ? " of one queue" : ""} ≥ 0.9× raw and ≥ NATS core`,
     check(rows) {
       const scenario = startsWith(`3. delivered msg/s, fan-out to ${label},`);
-      const [pubsub, raw, nats] = ["pubsub", "raw", "nats"].map((target) => find(rows, scenario, target));
+      const [pubsub, batched, raw, nats] = ["pubsub", "pubsub, batched", "raw", "nats"].map((target) => find(rows, scenario, target));
+      const best = (batched?.value ?? 0) > (pubsub?.value ?? 0) ? batched : pubsub;
       const ofRaw = times(pubsub, raw);
-      const ofNats = times(pubsub, nats);
+      const ofNats = times(best, nats);
+      const batchedText = batched ? `; batched ${value(batched)} = ${ratioText(times(batched, raw))} raw, ${ratioText(times(batched, nats))} NATS` : "";
       return {
         conditions: [atLeast(ofRaw, 0.9), atLeast(ofNats, 1)],
-        detail: `pubsub ${value(pubsub)} vs raw ${value(raw)} = ${ratioText(ofRaw)}, vs NATS core ${value(nats)} = ${ratioText(ofNats)}.`,
+        detail: `pubsub ${value(pubsub)} vs raw ${value(raw)} = ${ratioText(ofRaw)}, vs NATS core ${value(nats)} = ${ratioText(times(pubsub, nats))}${batchedText}.`,
       };
     },
   };
@@ -62,9 +68,11 @@ const ISSUE_12: Goal[] = [
     check(rows) {
       const scenario = startsWith("3. delivered msg/s, fan-out to 10 subscribers,");
       const pubsub = find(rows, scenario, "pubsub, 10 queues");
+      const batched = find(rows, scenario, "pubsub, 10 queues, batched");
       const raw = find(rows, scenario, "raw");
       const ratio = times(pubsub, raw);
-      return { conditions: [atLeast(ratio, 0.5)], detail: `pubsub, a queue per subscriber, ${value(pubsub)} vs raw ${value(raw)} = ${ratioText(ratio)}.` };
+      const batchedText = batched ? `; batched ${value(batched)} = ${ratioText(times(batched, raw))}` : "";
+      return { conditions: [atLeast(ratio, 0.5)], detail: `pubsub, a queue per subscriber, ${value(pubsub)} vs raw ${value(raw)} = ${ratioText(ratio)}${batchedText}.` };
     },
   },
   {

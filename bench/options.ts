@@ -38,6 +38,8 @@ export type BenchOptions = {
   window: number;
   /** Scenario 3: also measure pubsub with a queue per subscriber (the "N queues" row). */
   fanoutQueues: boolean;
+  /** Scenario 3: also pubsub's subscribers with `batch: true` [BATCH-1]. */
+  fanoutBatched: boolean;
   /** Scenario 5: consumers and their prefetch. */
   consumers: number;
   prefetch: number;
@@ -88,6 +90,7 @@ export const USAGE = `usage: bun run bench/run.ts [options]
   --inflight=64 --publish-procs=1      scenario 2 (and publish-consumed): HTTP requests in flight, load processes
   --subscriber-procs=2 --window=20000  scenarios 3, 5: processes holding subscribers/consumers, publisher window
   --fanout-queues=true                 scenario 3: also pubsub with one queue per subscriber
+  --fanout-batched=true                scenario 3: also pubsub's subscribers asking for MESSAGES frames (SUBSCRIBE batch: true)
   --consumers=4 --prefetch=50          scenario 5: competing consumers and their prefetch
   --consume-prefetch=1,10,100          scenario 6: prefetches measured, one phase each …
   --consume-budget=5000,20000,60000    … acknowledging at most this many messages (the queue is pre-filled with the sum + 10%)
@@ -114,7 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(match[1]!, match[2] ?? "true");
   }
   const known = ["targets", "scenarios", "runs", "warmup", "seconds", "quick", "inflight", "publish-procs",
-    "subscriber-procs", "window", "fanout-queues", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
+    "subscriber-procs", "window", "fanout-queues", "fanout-batched", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
     "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "connections", "connect-concurrency", "baseline-cmd", "backlog-messages", "backlog-payload",
     "backlog-minutes", "backlog-restart-rabbitmq", "postgres", "pubsub-cmd", "results", "help"];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown flag --${flag}\n${USAGE}`);
@@ -160,6 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     subscriberProcs: number("subscriber-procs", 2, 1, 8),
     window: number("window", 20_000, 100, 1_000_000),
     fanoutQueues: (flags.get("fanout-queues") ?? "true") !== "false",
+    fanoutBatched: (flags.get("fanout-batched") ?? "true") !== "false",
     consumers: number("consumers", 4, 1, 64),
     prefetch: number("prefetch", 50, 1, 10_000),
     consumePrefetches,

@@ -39,7 +39,8 @@ export type StreamPublisherSpec =
 export type FanoutPublisherSpec = StreamPublisherSpec;
 
 export type SubscriberSpec =
-  | { protocol: "ws"; host: string; port: number; path: string; subscribeFrame: string; token?: string }
+  /** `batched`: the SUBSCRIBE asks for MESSAGES frames [BATCH-1], each counted as the messages it holds. */
+  | { protocol: "ws"; host: string; port: number; path: string; subscribeFrame: string; token?: string; batched?: boolean }
   /** Declares its own exclusive queue bound to `exchange`, consumes with auto-ack. */
   | { protocol: "amqp"; url: string; exchange: string }
   | { protocol: "nats"; servers: string; subject: string }

@@ -30,6 +30,8 @@ const MAX_MESSAGES = 200_000_000;
 
 /** pubsub and its variants that take part in fan-out also get the "N queues" row. */
 const QUEUE_LAYOUT_TARGETS: readonly string[] = ["pubsub", "pubsub-auth", "pubsub-baseline"];
+/** [BATCH-1] Batched subscribers: today's build only (an older one refuses the field). */
+const BATCHED_TARGETS: readonly string[] = ["pubsub"];
 
 type FanoutRun = { rate: number; loss: number; resyncs: number; cpu: CpuUse; note: string | undefined };
 
@@ -37,15 +39,17 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
   const rows: Row[] = [];
   for (const subscribers of SUBSCRIBER_COUNTS) {
     const scenario = `3. delivered msg/s, fan-out to ${subscribers} subscriber${subscribers > 1 ? "s" : ""}, transient`;
-    const variants: Array<{ target: Target; label: string; layout: FanoutLayout }> = [];
+    const variants: Array<{ target: Target; label: string; layout: FanoutLayout; batch: boolean }> = [];
     for (const target of targets) {
-      variants.push({ target, label: target.name, layout: "one-queue" });
-      if (QUEUE_LAYOUT_TARGETS.includes(target.name) && subscribers > 1 && options.fanoutQueues) {
-        variants.push({ target, label: `${target.name}, ${subscribers} queues`, layout: "queue-per-subscriber" });
-      }
+      const queueLayouts = QUEUE_LAYOUT_TARGETS.includes(target.name) && subscribers > 1 && options.fanoutQueues;
+      const batched = BATCHED_TARGETS.includes(target.name) && options.fanoutBatched;
+      variants.push({ target, label: target.name, layout: "one-queue", batch: false });
+      if (batched) variants.push({ target, label: `${target.name}, batched`, layout: "one-queue", batch: true });
+      if (queueLayouts) variants.push({ target, label: `${target.name}, ${subscribers} queues`, layout: "queue-per-subscriber", batch: false });
+      if (queueLayouts && batched) variants.push({ target, label: `${target.name}, ${subscribers} queues, batched`, layout: "queue-per-subscriber", batch: true });
     }
-    for (const { target, label, layout } of variants) {
-      const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options, layout));
+    for (const { target, label, layout, batch } of variants) {
+      const { runs, discarded, failure } = await repeatClean(options.runs, () => fanoutOnce(target, subscribers, options, layout, batch));
       if (failure) {
         rows.push(failedRow(scenario, label, "msg/s", failure));
         continue;
@@ -73,11 +77,11 @@ export async function fanoutScenario(targets: Target[], options: BenchOptions): 
   return rows;
 }
 
-async function fanoutOnce(target: Target, subscribers: number, options: BenchOptions, layout: FanoutLayout): Promise<FanoutRun> {
+async function fanoutOnce(target: Target, subscribers: number, options: BenchOptions, layout: FanoutLayout, batch: boolean): Promise<FanoutRun> {
   const instance = await target.start();
   try {
     if (!instance.fanoutPlan) throw new Error("no fan-out on this target");
-    const plan = await instance.fanoutPlan(subscribers, layout);
+    const plan = await instance.fanoutPlan(subscribers, layout, batch);
     try {
       const measured = await driveFanout(plan.spec, instance.pid, options);
       return { ...measured, note: plan.note };

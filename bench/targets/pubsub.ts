@@ -23,7 +23,7 @@ import { onInterrupt } from "../processes.ts";
 import { callApi, launchBroker, readStall, type BrokerProcess } from "./broker-process.ts";
 import { directoryBytes, postgresDatabaseBytes } from "./disk-usage.ts";
 import { mintJwt, mintJwts, newJwtSecret, writeUsersFile } from "./credentials.ts";
-import { publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
+import { batchedSubscribeFrame, publishBody, publishFrame, subscribeFrame } from "./seed-wire.ts";
 import type {
   BacklogSpec,
   ConsumedPublishSpec,
@@ -204,7 +204,7 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
             cleanup: async () => {},
           };
         },
-        async fanoutPlan(subscribers, layout: FanoutLayout = "one-queue"): Promise<Plan<FanoutSpec>> {
+        async fanoutPlan(subscribers, layout: FanoutLayout = "one-queue", batch = false): Promise<Plan<FanoutSpec>> {
           await api("/exchanges", { name: "bench.fanout", type: "fanout" }).catch(ignoreExists);
           const queues =
             layout === "one-queue" ? ["bench.fanout.all"] : Array.from({ length: subscribers }, (_, i) => `bench.fanout.${i}`);
@@ -215,13 +215,16 @@ export function pubsubTarget(context: TargetContext, variant: PubsubVariant = "s
           return {
             spec: {
               publisher: { ...wsOf(), publishFrame: publishFrame("bench.fanout", "") },
-              subscribers: Array.from({ length: subscribers }, (_, i) => ({ ...wsOf(), subscribeFrame: subscribeFrame(queues[i % queues.length]!) })),
+              subscribers: Array.from({ length: subscribers }, (_, i) => {
+                const queue = queues[i % queues.length]!;
+                return batch ? { ...wsOf(), subscribeFrame: batchedSubscribeFrame(queue), batched: true } : { ...wsOf(), subscribeFrame: subscribeFrame(queue) };
+              }),
             },
             cleanup: async () => {},
             note:
               layout === "one-queue"
-                ? `fanout exchange → 1 transient queue, ${subscribers} subscriber(s) on it (one Bun topic)${authNote}`
-                : `fanout exchange → ${subscribers} transient queues, one subscriber each${authNote}`,
+                ? `fanout exchange → 1 transient queue, ${subscribers} subscriber(s) on it (one Bun topic)${batchNote(batch)}${authNote}`
+                : `fanout exchange → ${subscribers} transient queues, one subscriber each${batchNote(batch)}${authNote}`,
           };
         },
         async workQueuePlan(consumers, prefetch): Promise<Plan<WorkQueueSpec>> {
@@ -345,3 +348,7 @@ function redact(url: string): string {
     return url;
   }
 }
+
+/** [BATCH-1] What the batched rows measure, in their note. */
+const batchNote = (batch: boolean): string =>
+  batch ? "; SUBSCRIBE with batch: true, so each turn's deliveries come as one MESSAGES frame (counted as the messages it holds)" : "";

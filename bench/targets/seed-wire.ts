@@ -12,3 +12,8 @@ export function publishFrame(exchange: string, key: string): string {
 export function subscribeFrame(queue: string): string {
   return JSON.stringify({ type: "SUBSCRIBE", payload: { queue_name: queue } });
 }
+
+/** pubsub's opt-in batched subscription [BATCH-1]: not the seed's, which has no `batch`. */
+export function batchedSubscribeFrame(queue: string): string {
+  return JSON.stringify({ type: "SUBSCRIBE", payload: { queue_name: queue, batch: true } });
+}

@@ -110,7 +110,8 @@ export interface TargetInstance {
   /** Confirmed HTTP publishing to a durable queue with a reader attached; `prefetch`: the consumer's window, where it has one. */
   consumedPublishPlan?(prefetch: number): Promise<Plan<ConsumedPublishSpec>>;
   /** Every subscriber receives every message (scenarios 3 and 8). */
-  fanoutPlan?(subscribers: number, layout?: FanoutLayout): Promise<Plan<FanoutSpec>>;
+  /** `batch`: pubsub's subscribers ask for MESSAGES frames [BATCH-1] (pubsub only). */
+  fanoutPlan?(subscribers: number, layout?: FanoutLayout, batch?: boolean): Promise<Plan<FanoutSpec>>;
   workQueuePlan?(consumers: number, prefetch: number): Promise<Plan<WorkQueueSpec>>;
   /** `payloadBytes`: the filling publishes' payload size (default: PAYLOAD_BYTES). */
   backlogPlan?(payloadBytes?: number): Promise<Plan<BacklogSpec>>;

@@ -231,6 +231,11 @@ export class PubsubClient {
         if (frame.delivery_tag !== undefined) this.consumers.get(frame.queue)?.deliver(frame);
         else this.subscriptions.get(frame.queue)?.deliver(frame);
         return;
+      case "MESSAGES": {
+        const subscription = this.subscriptions.get(frame.queue);
+        if (subscription !== undefined) for (const message of frame.messages) subscription.deliver(message);
+        return;
+      }
       case "GAP":
         this.subscriptions.get(frame.payload.queue_name)?.gap(frame.payload);
         return;

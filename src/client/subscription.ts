@@ -22,6 +22,12 @@ export type SubscribeOptions<Body = unknown> = {
   onError?: (error: unknown, message: Message<Body>) => void;
   /** Messages remembered to drop redeliveries (default 10 000; 0 turns it off). */
   dedupeWindow?: number;
+  /**
+   * Ask the broker for batches [BATCH-1]: the messages one turn of its event loop hands this queue
+   * come as one MESSAGES frame when there are several, far cheaper for both sides at high rates. The
+   * handler still gets them one at a time, in order; nothing else changes.
+   */
+  batch?: boolean;
 };
 
 /** Called once per message, in queue order; the next call waits for the promise it returns. */
@@ -86,7 +92,8 @@ export class SubscriptionSession<Body> implements Session, Subscription {
         if (created && this.attachedOnce) this.queueRecreated();
       }
       const since = this.seen.last ?? this.initialSince;
-      await connection.request("SUBSCRIBE", since === undefined ? { queue_name: this.queue } : { queue_name: this.queue, since });
+      const batch = this.options.batch === true ? { batch: true } : {};
+      await connection.request("SUBSCRIBE", since === undefined ? { queue_name: this.queue, ...batch } : { queue_name: this.queue, since, ...batch });
       this.attachedOnce = true;
       this.ready.resolve(this);
     } catch (error) {

@@ -71,6 +71,8 @@ export type ConsumerFields = {
 /** A broker → client frame, as parsed; replies carry the `id` of the frame they answer. */
 export type InboundFrame =
   | ({ type: "MESSAGE" } & Message & Partial<ConsumerFields>)
+  /** A batching subscription's deliveries of one turn [BATCH-1]: MESSAGE frames, in seq order. */
+  | { type: "MESSAGES"; count: number; queue: string; messages: ({ type: "MESSAGE" } & Message)[] }
   | { type: "GAP"; payload: { queue_name: string; since: number; first_available_seq: number } }
   | { type: "ERROR"; payload: { code: string; message: string; id?: string | number; queue_name?: string } }
   | { type: "CONFIRM"; payload: { id: string | number; routed: number; duplicate?: boolean } }

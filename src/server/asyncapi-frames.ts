@@ -25,6 +25,7 @@ export const clientFrameText: { [T in ClientFrameType]: ClientFrameText } = {
     examples: [
       { name: "subscribe", summary: "Subscribe, asking for a SUBSCRIBED reply", payload: { type: "SUBSCRIBE", payload: { queue_name: "billing", id: 1 } } },
       { name: "resume", summary: "Resume after the last seq received", payload: { type: "SUBSCRIBE", payload: { queue_name: "feed", since: 41 } } },
+      { name: "batched", summary: "Subscribe, receiving each turn's deliveries as one MESSAGES frame", payload: { type: "SUBSCRIBE", payload: { queue_name: "feed", batch: true } } },
     ],
   },
   UNSUBSCRIBE: {
@@ -130,7 +131,7 @@ const delivery = {
 };
 
 /** Frames the broker sends on its own (not only as replies), as send operations. */
-export const unsolicited: ServerFrameName[] = ["Delivery", "ConsumerDelivery", "Gap", "Error", "TokenExpiring"];
+export const unsolicited: ServerFrameName[] = ["Delivery", "Batch", "ConsumerDelivery", "Gap", "Error", "TokenExpiring"];
 
 export const serverFrameText: { [N in ServerFrameName]: FrameText } = {
   Delivery: {
@@ -139,6 +140,19 @@ export const serverFrameText: { [N in ServerFrameName]: FrameText } = {
     description:
       "`unique_id`, `body` and `TTL` are the seed's. Each subscriber gets each message once, whole and in seq order, or is closed with 4008 (see the channel).",
     examples: [{ name: "delivery", summary: "A delivery", payload: delivery }],
+  },
+  Batch: {
+    title: "Deliveries to a batching subscriber",
+    summary: "Several messages of a queue in one frame, for a SUBSCRIBE with batch: true",
+    description:
+      "What one turn of the broker's event loop hands the queue, when it is more than one message (at most 1,000 or 64 KiB of them; one message comes as a plain MESSAGE). Written when the turn ends: a reply sent in that turn may come first; an UNSUBSCRIBE's reply comes after every message sent.",
+    examples: [
+      {
+        name: "batch",
+        summary: "Two deliveries",
+        payload: { type: "MESSAGES", count: 2, queue: "billing", messages: [delivery, { ...delivery, unique_id: "0193a3b2-6f1e-7c8a-9d21-5b7e3c0f4a12", seq: 43 }] },
+      },
+    ],
   },
   ConsumerDelivery: {
     title: "Delivery to a consumer",

@@ -1,5 +1,6 @@
 import type { Server, ServerWebSocket } from "bun";
-import { MIN_UNCHECKED_TURN_BYTES, SCAN_EVERY_BYTES } from "./limits.ts";
+import { batchFrame, batchFrameBytes } from "./frames.ts";
+import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MIN_UNCHECKED_TURN_BYTES, SCAN_EVERY_BYTES } from "./limits.ts";
 
 /**
  * Bytes the hub may hand to Bun's topics in one turn of the event loop. Bun holds small published
@@ -23,9 +24,25 @@ export const bunBackpressureLimit = (maxBufferBytes: number, maxFrameBytes: numb
 export const SLOW_SUBSCRIBER = { code: 4008, reason: "slow subscriber: unsent data passed SUBSCRIBER_MAX_BUFFER_BYTES" } as const;
 
 export const topicOf = (queue: string): string => `queue:${queue}`;
+/** [BATCH-1] The topic of a queue's batching subscribers, who get its MESSAGES frames. */
+export const batchTopicOf = (queue: string): string => `batch:${queue}`;
 
-/** One queue's topic: its name (made once), the server that publishes to it, its subscribers. */
-type QueueTopic<S> = { readonly name: string; readonly server: Server<S>; readonly sockets: Set<ServerWebSocket<S>> };
+/**
+ * One queue's topics: their names (made once), the server that publishes to them, its subscribers:
+ * those who get a frame per message, and those who asked for batches, with the deliveries waiting
+ * for this turn's end to go to them as one frame.
+ */
+type QueueTopic<S> = {
+  readonly queue: string;
+  readonly name: string;
+  readonly batchName: string;
+  readonly queueJson: string;
+  readonly server: Server<S>;
+  readonly sockets: Set<ServerWebSocket<S>>;
+  readonly batched: Set<ServerWebSocket<S>>;
+  pending: string[];
+  pendingBytes: number;
+};
 
 /** ServerWebSocket.readyState of an open socket. */
 const OPEN = 1;
@@ -50,6 +67,8 @@ export class FanOut<S> {
   private readonly uncheckedBudget: number;
   /** What waits for the turn to end: publishers paused while this turn was saturated. */
   private afterTurnWork: (() => void)[] = [];
+  /** [BATCH-1] Queues with deliveries waiting for the turn's end to go to their batching subscribers. */
+  private toFlush: QueueTopic<S>[] = [];
 
   /** `cut` detaches a slow subscriber from every queue before it returns, and closes it with 4008. */
   constructor(
@@ -75,48 +94,103 @@ export class FanOut<S> {
     this.scheduleTurnEnd();
   }
 
-  /** `server`: the one the socket came through, which publishes to the queue's topic. */
-  subscribe(queue: string, ws: ServerWebSocket<S>, server: Server<S>): void {
+  /**
+   * `server`: the one the socket came through, which publishes to the queue's topics. `batch`: it gets
+   * the deliveries of a turn as one MESSAGES frame [BATCH-1]. What waits for this turn's end goes out
+   * first, to those already subscribed: the newcomer's replay covers it, never twice.
+   */
+  subscribe(queue: string, ws: ServerWebSocket<S>, server: Server<S>, batch = false): void {
     let topic = this.subscribers.get(queue);
-    if (topic === undefined) this.subscribers.set(queue, (topic = { name: topicOf(queue), server, sockets: new Set() }));
-    ws.subscribe(topic.name);
-    topic.sockets.add(ws);
+    if (topic === undefined) {
+      topic = { queue, name: topicOf(queue), batchName: batchTopicOf(queue), queueJson: JSON.stringify(queue), server, sockets: new Set(), batched: new Set(), pending: [], pendingBytes: 0 };
+      this.subscribers.set(queue, topic);
+    }
+    this.flush(topic);
+    ws.subscribe(batch ? topic.batchName : topic.name);
+    (batch ? topic.batched : topic.sockets).add(ws);
     // A replay may have left it with unsent data.
     if (ws.getBufferedAmount() > 0) this.suspect.add(queue);
   }
 
+  /** What waits for this turn's end goes to it first: every message published while it was subscribed. */
   unsubscribe(queue: string, ws: ServerWebSocket<S>): void {
-    ws.unsubscribe(topicOf(queue));
-    this.subscribers.get(queue)?.sockets.delete(ws);
+    const topic = this.subscribers.get(queue);
+    if (topic === undefined) return;
+    this.flush(topic);
+    if (topic.batched.delete(ws)) ws.unsubscribe(topic.batchName);
+    if (topic.sockets.delete(ws)) ws.unsubscribe(topic.name);
   }
 
-  /** The queue is gone: every subscriber leaves its topic; returns them. */
+  /** The queue is gone: what waits goes out, then every subscriber leaves its topic; returns them. */
   removeQueue(queue: string): ServerWebSocket<S>[] {
-    const sockets = [...(this.subscribers.get(queue)?.sockets ?? [])];
-    for (const ws of sockets) ws.unsubscribe(topicOf(queue));
+    const topic = this.subscribers.get(queue);
+    if (topic === undefined) return [];
+    this.flush(topic);
+    for (const ws of topic.sockets) ws.unsubscribe(topic.name);
+    for (const ws of topic.batched) ws.unsubscribe(topic.batchName);
     this.subscribers.delete(queue);
     this.suspect.delete(queue);
-    return sockets;
+    return [...topic.sockets, ...topic.batched];
   }
 
   /** Hands the frame (`bytes` of UTF-8) to every subscriber of the queue; false when some subscriber has unsent data. */
   broadcast(queue: string, frame: string, bytes = Buffer.byteLength(frame)): boolean {
     const topic = this.subscribers.get(queue);
-    if (topic === undefined || topic.sockets.size === 0) return true;
+    if (topic === undefined) return true;
+    if (topic.batched.size > 0) this.hold(topic, frame, bytes);
+    if (topic.sockets.size === 0) return !this.suspect.has(queue);
     if (this.unchecked + bytes > this.uncheckedBudget) return this.sendEach(topic.sockets, frame);
     this.countUnchecked(bytes);
-    // Bun reports the worst subscriber as it was before this frame: bytes when none had unsent data,
-    // -1 when one had (the frame is queued for it too), 0 when one was past Bun's limit, which the
-    // hub never lets happen (bunBackpressureLimit).
-    if (topic.server.publish(topic.name, frame) > 0) {
-      this.suspect.delete(queue);
+    return this.publish(topic, topic.name, frame, bytes);
+  }
+
+  /**
+   * Publishes to one of the queue's topics. Bun reports the worst subscriber as it was before this
+   * frame: bytes when none had unsent data, -1 when one had (the frame is queued for it too), 0 when
+   * one was past Bun's limit, which the hub never lets happen (bunBackpressureLimit).
+   */
+  private publish(topic: QueueTopic<S>, name: string, frame: string, bytes: number): boolean {
+    if (topic.server.publish(name, frame) > 0) {
+      this.suspect.delete(topic.queue);
       return true;
     }
-    this.suspect.add(queue);
+    this.suspect.add(topic.queue);
     this.sinceScan += bytes;
     // After the publish: a subscriber closed now has this frame too, before its close frame.
     if (this.sinceScan > SCAN_EVERY_BYTES) this.scan();
     return false;
+  }
+
+  /**
+   * [BATCH-1] A delivery for the queue's batching subscribers: it waits for the end of this turn (or
+   * until a batch is full) with the others, and they go as one frame. Counted as handed to Bun now,
+   * so flow control [FLOW-1] sees it this turn.
+   */
+  private hold(topic: QueueTopic<S>, frame: string, bytes: number): void {
+    if (topic.pending.length === 0) this.toFlush.push(topic);
+    topic.pending.push(frame);
+    topic.pendingBytes += bytes;
+    this.countUnchecked(bytes);
+    if (topic.pendingBytes >= MAX_BATCH_BYTES || topic.pending.length >= MAX_BATCH_MESSAGES) this.flush(topic);
+  }
+
+  /**
+   * What waits goes to the queue's batching subscribers: one MESSAGE frame if it is one delivery,
+   * else one MESSAGES frame. Past this turn's unchecked budget, one socket at a time (sendOrCut).
+   */
+  private flush(topic: QueueTopic<S>): void {
+    const pending = topic.pending;
+    if (pending.length === 0) return;
+    const frame = pending.length === 1 ? pending[0]! : batchFrame(topic.queueJson, pending);
+    const bytes = pending.length === 1 ? topic.pendingBytes : batchFrameBytes(topic.queueJson, pending.length, topic.pendingBytes);
+    topic.pending = [];
+    topic.pendingBytes = 0;
+    if (topic.batched.size === 0) return;
+    if (this.unchecked > this.uncheckedBudget) {
+      if (!this.sendEach(topic.batched, frame)) this.suspect.add(topic.queue);
+      return;
+    }
+    this.publish(topic, topic.batchName, frame, bytes);
   }
 
   /** A subscribe's replay, frame by frame; false when the socket was cut (it resumes from the last seq it got). */
@@ -128,7 +202,9 @@ export class FanOut<S> {
   private scan(): void {
     this.sinceScan = 0;
     for (const queue of this.suspect) {
-      for (const ws of [...(this.subscribers.get(queue)?.sockets ?? [])]) {
+      const topic = this.subscribers.get(queue);
+      if (topic === undefined) continue;
+      for (const ws of [...topic.sockets, ...topic.batched]) {
         if (ws.getBufferedAmount() > this.maxBufferBytes) this.cut(ws);
       }
     }
@@ -172,6 +248,10 @@ export class FanOut<S> {
     if (this.uncheckedReset) return;
     this.uncheckedReset = true;
     setImmediate(() => {
+      // [BATCH-1] This turn's batches, counted in its budget, go out before the next one's.
+      const batches = this.toFlush;
+      this.toFlush = [];
+      for (const topic of batches) this.flush(topic);
       this.unchecked = 0;
       this.uncheckedReset = false;
       const work = this.afterTurnWork;

@@ -66,6 +66,15 @@ export const SCAN_EVERY_BYTES = 64 << 10;
 export const MIN_UNCHECKED_TURN_BYTES = 64 << 10;
 
 /**
+ * [BATCH-1] A batching subscriber's MESSAGES frame holds at most this many bytes of deliveries (and
+ * MAX_BATCH_MESSAGES of them): the rest of the turn starts another. Bounded so a client's read buffer
+ * and a scan's look at unsent data stay small; 64 KiB already makes a frame's own cost per message
+ * negligible (~120 messages of 256 bytes).
+ */
+export const MAX_BATCH_BYTES = 64 << 10;
+export const MAX_BATCH_MESSAGES = 1_000;
+
+/**
  * How long a subscriber cut for being slow may take to read what was sent to it before its close
  * frame is queued anyway; Bun then gives it 16 s more (its ping timeout at idleTimeout 120) and
  * drops the connection. Well inside the idle timeout, which would drop it with no close frame.

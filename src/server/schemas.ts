@@ -309,7 +309,15 @@ const FrameId = t.Optional(t.Union([t.String(), t.Number()]));
 const QueueName = t.String({ description: "The queue" });
 const Tag = t.Integer({ minimum: 0, description: "The delivery_tag of a MESSAGE this connection received" });
 export const frameModels = {
-  SubscribeFrame: t.Object({ queue_name: QueueName, since: t.Optional(t.Union([t.Integer({ minimum: 0 }), t.Null()])), id: FrameId }, closed),
+  SubscribeFrame: t.Object(
+    {
+      queue_name: QueueName,
+      since: t.Optional(t.Union([t.Integer({ minimum: 0 }), t.Null()])),
+      batch: t.Optional(t.Boolean({ description: "true: the deliveries of one turn come as one MESSAGES frame when there are several (off by default)" })),
+      id: FrameId,
+    },
+    closed,
+  ),
   QueueFrame: t.Object({ queue_name: QueueName, id: FrameId }, closed),
   ConsumeFrame: t.Object({ queue_name: QueueName, prefetch: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PREFETCH })), id: FrameId }, closed),
   AckFrame: t.Object({ delivery_tag: Tag, id: FrameId }, closed),

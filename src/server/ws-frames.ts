@@ -12,7 +12,7 @@ type Id = string | number | undefined;
 
 /** Frames a client may send. `id` is optional: when present the broker answers with a frame naming it. */
 export type ClientFrame =
-  | { type: "SUBSCRIBE"; queue: string; since?: number; id: Id }
+  | { type: "SUBSCRIBE"; queue: string; since?: number; batch: boolean; id: Id }
   | { type: "UNSUBSCRIBE"; queue: string; id: Id }
   | { type: "CONSUME"; queue: string; prefetch: number; id: Id }
   | { type: "CANCEL"; queue: string; id: Id }
@@ -40,7 +40,7 @@ const READERS: { [T in ClientFrameType]: Reader<T> } = {
     // null is "no since", as a client that always sends the field means it.
     const since = payload.since ?? undefined;
     if (since !== undefined && !isWhole(since)) return fail(ErrorCodes.VALIDATION, "since must be a whole number (a seq) or null");
-    return ok({ type: "SUBSCRIBE", queue: payload.queue_name as string, since, id });
+    return ok({ type: "SUBSCRIBE", queue: payload.queue_name as string, since, batch: payload.batch === true, id });
   },
   UNSUBSCRIBE: (payload, id) => ok({ type: "UNSUBSCRIBE", queue: payload.queue_name as string, id }),
   CANCEL: (payload, id) => ok({ type: "CANCEL", queue: payload.queue_name as string, id }),

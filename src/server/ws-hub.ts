@@ -349,7 +349,7 @@ export class WsHub implements DeliverySink {
         // subscriber resumes from the last seq it got.
         if (!this.fanOut.sendAll(ws, replay.map((entry) => deliveryFrame(queue, entry)))) return;
         ws.data.queues.add(frame.queue);
-        this.fanOut.subscribe(frame.queue, ws, ws.data.server);
+        this.fanOut.subscribe(frame.queue, ws, ws.data.server, frame.batch);
     this.broker.attached(frame.queue, frame.since);
     // [HIST-2] A replay cut short at the buffer limit: the subscriber resumes from its last seq.
     if (subscribed.value.truncated === true) this.cutSlow(ws);

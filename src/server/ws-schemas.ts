@@ -106,6 +106,15 @@ export const serverFrames = {
     },
     { ...closed, description: "A message for a consumer on this connection: it stays the consumer's until ACK or NACK" },
   ),
+  Batch: t.Object(
+    {
+      type: t.Literal("MESSAGES"),
+      count: t.Integer({ minimum: 2, description: "How many deliveries it holds (first, so a reader can count without parsing)" }),
+      queue: QueueName,
+      messages: t.Array(t.Object(deliveryFields, closed), { minItems: 2, description: "MESSAGE frames exactly as they would have come one by one, in seq order" }),
+    },
+    { ...closed, description: "Deliveries of one turn to a subscriber that asked for batch (BATCH-1)" },
+  ),
   Gap: reply(
     "GAP",
     {

@@ -42,6 +42,16 @@ describe("subscribe", () => {
     expect(overlapped).toBe(false);
   });
 
+  test("[BATCH-1] batch: true gets the backlog and bursts in MESSAGES frames, still one message per handler call, in order", async () => {
+    await admin.queues.declare({ name: "batched-feed" });
+    for (const n of range(1, 50)) await admin.publish("", "batched-feed", n);
+    const received: number[] = [];
+    await client().subscribe<number>("batched-feed", (m) => void received.push(m.body), { batch: true });
+    await Promise.all(range(51, 2_000).map((n) => admin.publish("", "batched-feed", n)));
+    await until(() => received.length === 2_000, 10_000, "2,000 messages");
+    expect(received).toEqual(range(1, 2_000));
+  });
+
   test("a message carries its queue, seq, exchange, routing key, headers and timestamp", async () => {
     await admin.exchanges.declare({ name: "shapes", type: "topic" });
     await admin.queues.declare({ name: "shapes-q" });

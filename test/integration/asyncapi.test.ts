@@ -123,7 +123,7 @@ test("every example fits its message's schema; the broker takes every client exa
 
 test("every frame a real broker sends fits the document, and every broker frame it documents is seen", async () => {
   await post("/exchanges", { name: "aa-x", type: "direct", durable: false });
-  for (const [name, args] of [["aa-sub", {}], ["aa-jobs", {}], ["aa-gap", { history_size: 2 }], ["aa-del", {}]] as const) await post("/queues", { name, ...args });
+  for (const [name, args] of [["aa-sub", {}], ["aa-jobs", {}], ["aa-gap", { history_size: 2 }], ["aa-del", {}], ["aa-batch", {}]] as const) await post("/queues", { name, ...args });
   await post("/bindings", { exchange_name: "aa-x", queue_name: "aa-sub", key: "k" });
 
   // A subscriber: SUBSCRIBED, deliveries, UNSUBSCRIBED, and ERROR S001 for a second UNSUBSCRIBE.
@@ -140,6 +140,12 @@ test("every frame a real broker sends fits the document, and every broker frame 
   subscriber.send({ type: "UNSUBSCRIBE", payload: { queue_name: "aa-sub", id: 2 } });
   subscriber.send({ type: "UNSUBSCRIBE", payload: { queue_name: "aa-sub", id: 3 } });
   await subscriber.until((frames) => frames.some((f) => f.type === "ERROR" && f.payload.id === 3));
+
+  // A batching subscriber [BATCH-1]: a waiting backlog is handed out in one turn, so one MESSAGES frame.
+  for (const n of [1, 2, 3]) await post("/publish", { exchange_name: "", key: "aa-batch", payload: n });
+  const batched = await open();
+  batched.send({ type: "SUBSCRIBE", payload: { queue_name: "aa-batch", batch: true } });
+  await batched.until((frames) => frames.some((f) => f.type === "MESSAGES"));
 
   // A consumer: CONSUMING, deliveries (one redelivered), ACKED, NACKED, CANCELLED.
   const consumer = await open();
@@ -201,7 +207,7 @@ test("every frame a real broker sends fits the document, and every broker frame 
 
   const seen = new Set<string>();
   const candidates = brokerMessages();
-  for (const socket of [subscriber, publisher, consumer, other, steady, resumed, orphan, authed]) {
+  for (const socket of [subscriber, batched, publisher, consumer, other, steady, resumed, orphan, authed]) {
     for (const frame of socket.frames) {
       const fits = candidates.filter((name) => typeOf(messages()[name]) === frame.type && validatorOf(name)(frame));
       expect({ frame, fits: fits.length > 0 }).toEqual({ frame, fits: true });

@@ -52,7 +52,7 @@ export async function openStampedPublisher(spec: StreamPublisherSpec): Promise<S
 export async function openSubscriber(spec: SubscriberSpec, onPayload?: PayloadListener): Promise<Subscriber> {
   switch (spec.protocol) {
     case "ws":
-      return openWsSubscriber(spec.host, spec.port, spec.path, spec.subscribeFrame, onPayload, spec.token);
+      return openWsSubscriber(spec.host, spec.port, spec.path, spec.subscribeFrame, onPayload, spec.token, spec.batched === true);
     case "amqp":
       return (await import("./amqp.ts")).openAmqpSubscriber(spec.url, spec.exchange, onPayload);
     case "nats":

@@ -84,6 +84,27 @@ describe("WsFrameReader", () => {
   });
 });
 
+describe("[BATCH-1] counting batched deliveries", () => {
+  const message = (seq: number) => `{"type":"MESSAGE","unique_id":"u${seq}","body":"bench-payload:x","TTL":0,"queue":"q","seq":${seq}}`;
+  const batch = (from: number, count: number) =>
+    Buffer.from(`{"type":"MESSAGES","count":${count},"queue":"q","messages":[${Array.from({ length: count }, (_, i) => message(from + i)).join(",")}]}`);
+  const stream = Buffer.concat([serverFrame(0x1, Buffer.from(message(1))), serverFrame(0x1, batch(2, 12)), serverFrame(0x1, batch(14, 300)), serverFrame(0x1, Buffer.from(message(314)))]);
+
+  test.each([1, 3, 29, 64, 1 << 20])("a MESSAGES frame counts as its count, in chunks of %i bytes", (size) => {
+    const reader = new WsFrameReader(() => {});
+    reader.countBatches = true;
+    for (let at = 0; at < stream.length; at += size) reader.feed(stream.subarray(at, at + size));
+    expect(reader.messages).toBe(314);
+    expect(reader.firstMessage).toBe(message(1));
+  });
+
+  test("without countBatches a frame is one message, whatever it holds", () => {
+    const reader = new WsFrameReader(() => {});
+    reader.feed(stream);
+    expect(reader.messages).toBe(4);
+  });
+});
+
 describe("stamps", () => {
   test("a stamp written into a frame is read back from the delivery", () => {
     const frame = zeroMaskTextFrame(JSON.stringify({ type: "PUBLISH", payload: { payload: benchPayload() } }));

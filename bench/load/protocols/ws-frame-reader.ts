@@ -31,6 +31,11 @@ export class WsFrameReader {
   messages = 0;
   firstMessage: string | null = null;
   onMessage: MessageListener | null = null;
+  /**
+   * pubsub's batched deliveries [BATCH-1]: a MESSAGES frame counts as the `count` messages it holds,
+   * read from its fixed prefix (the rest is not parsed).
+   */
+  countBatches = false;
 
   constructor(private readonly onControl: (opcode: number, payload: Buffer) => void) {}
 
@@ -67,7 +72,7 @@ export class WsFrameReader {
       }
       if (!data) this.kept = [];
       else if (this.frameOpcode !== OPCODE_CONTINUATION) {
-        const keep = this.onMessage !== null || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
+        const keep = this.onMessage !== null || this.countBatches || (this.firstMessage === null && length <= FIRST_MESSAGE_KEEP_BYTES);
         this.kept = keep ? [] : null;
       } // A continuation adds to whatever its message keeps.
       this.remaining = length;
@@ -86,12 +91,26 @@ export class WsFrameReader {
     if (!this.frameFin || this.messageOpcode === 0) return;
     const payload = whole ?? (this.kept ? (this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept)) : null);
     this.kept = null;
-    this.messages += 1;
+    this.messages += this.countBatches && payload ? batchCount(payload) : 1;
     if (this.firstMessage === null && payload && payload.length <= FIRST_MESSAGE_KEEP_BYTES) {
       this.firstMessage = payload.toString("utf8");
     }
     if (this.onMessage && payload) this.onMessage(payload);
   }
+}
+
+const BATCH_PREFIX = Buffer.from('{"type":"MESSAGES","count":');
+
+/** The messages a MESSAGES frame holds (its `count`, right after the prefix), or 1 for any other frame. */
+export function batchCount(payload: Buffer): number {
+  if (payload.length <= BATCH_PREFIX.length || payload.compare(BATCH_PREFIX, 0, BATCH_PREFIX.length, 0, BATCH_PREFIX.length) !== 0) return 1;
+  let count = 0;
+  for (let at = BATCH_PREFIX.length; at < payload.length; at++) {
+    const digit = payload[at]! - 48;
+    if (digit < 0 || digit > 9) break;
+    count = count * 10 + digit;
+  }
+  return count;
 }
 
 /** The header's length if all of it is in `chunk` from `at`, else null. */

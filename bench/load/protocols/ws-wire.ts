@@ -112,6 +112,11 @@ export class WireWebSocket {
     return this.reader.messages;
   }
 
+  /** Count a MESSAGES frame as the messages it holds [BATCH-1]. */
+  countBatches(): void {
+    this.reader.countBatches = true;
+  }
+
   get firstMessage(): string | null {
     return this.reader.firstMessage;
   }

@@ -72,9 +72,11 @@ export async function openWsSubscriber(
   subscribeFrame: string,
   onPayload?: PayloadListener,
   token?: string,
+  batched = false,
 ): Promise<Subscriber> {
   const ws = await WireWebSocket.open(host, port, path, token);
   if (onPayload) ws.onMessage = onPayload;
+  if (batched) ws.countBatches();
   ws.send(textFrame(subscribeFrame));
   return {
     get received() {
