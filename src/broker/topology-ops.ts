@@ -53,7 +53,7 @@ export class TopologyOps {
       }
       if (args.exclusive && durable) return fail(ErrorCodes.VALIDATION, "an exclusive queue cannot be durable: it goes with its connection");
       const owner = args.exclusive ? spec.owner : undefined;
-      const checked = topology.checkDeclareQueue({ name: spec.name, durable, args, owner });
+      const checked = topology.checkDeclareQueue({ name: spec.name, durable, args, owner, serverNamed: spec.serverNamed });
       if (!checked.ok) return checked;
       const name = spec.name as string;
       if (checked.value.exists) return ok({ created: false, name });

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   QUEUE_FULL: "Q005",
   /** An exclusive queue used from a connection that does not own it. */
   QUEUE_EXCLUSIVE: "Q006",
+  /** [RESERVED-1] A new queue named `amq.…`: the prefix is the broker's (RabbitMQ's ACCESS_REFUSED). */
+  QUEUE_RESERVED: "Q007",
   UNKNOWN_DELIVERY_TAG: "D001",
   /** The broker holds as many message bytes as it may (MAX_QUEUED_BYTES): publish later. */
   FLOW_CONTROL: "FLOW_CONTROL",

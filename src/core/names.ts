@@ -91,6 +91,15 @@ export const validateName = (kind: "exchange" | "queue", name: unknown): BrokerE
   return null;
 };
 
+/**
+ * [RESERVED-1] Names starting with `amq.` are the broker's, as in AMQP 0-9-1 and RabbitMQ: server-named
+ * queues (`amq.gen-…`) and the name permissions check the default exchange under (`amq.default`).
+ * An exchange a client made under such a name would pass for the default exchange in a permission
+ * rule. Only creating one is refused: one that exists (stored by an older version) stays usable.
+ */
+export const RESERVED_PREFIX = "amq.";
+export const isReservedName = (name: string): boolean => name.startsWith(RESERVED_PREFIX);
+
 // ---- strings that reach the store as text -------------------------------------------------------
 
 /**

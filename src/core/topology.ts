@@ -1,7 +1,7 @@
 import { ErrorCodes, fail, ok, type BrokerError, type Result } from "./errors.ts";
 import { exchangeTypes, isExchangeKind } from "./exchanges/index.ts";
 import { DEFAULT_EXCHANGE, isHeaderScalar, type Binding, type BindingArgs, type BindingSet, type ExchangeKind, type MessageHeaders, type Router } from "./exchanges/types.ts";
-import { validateBindingKey, validateName } from "./names.ts";
+import { isReservedName, validateBindingKey, validateName } from "./names.ts";
 import { QueueState, type QueueOptions } from "./queue.ts";
 import { DEFAULT_QUEUE_ARGS, queueArgsView, sameArgs, type QueueArgs } from "./queue-args.ts";
 
@@ -15,7 +15,8 @@ export type Exchange = {
 };
 
 export type ExchangeSpec = { name: unknown; type: unknown; durable?: boolean };
-export type QueueSpec = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string };
+/** `serverNamed`: the broker made the name (amq.gen-…), the one way a new queue may carry the reserved prefix. */
+export type QueueSpec = { name: unknown; durable?: boolean; args?: QueueArgs; owner?: string; serverNamed?: boolean };
 export type BindingSpec = { exchange: unknown; queue: unknown; key?: string; args?: MessageHeaders };
 
 export { DEFAULT_EXCHANGE };
@@ -39,6 +40,9 @@ export class Topology {
       );
     }
     const existing = this.exchanges.get(spec.name as string);
+    if (existing === undefined && isReservedName(spec.name as string)) {
+      return fail(ErrorCodes.EXCHANGE_RESERVED, `exchange name "${spec.name as string}" starts with the reserved prefix "amq."`);
+    }
     if (existing === undefined) return ok({ exists: false, kind: spec.type });
     const durable = spec.durable ?? true;
     if (existing.kind !== spec.type || existing.durable !== durable) {
@@ -74,6 +78,9 @@ export class Topology {
     const nameError = validateName("queue", spec.name);
     if (nameError) return { ok: false, error: nameError };
     const existing = this.queues.get(spec.name as string);
+    if (existing === undefined && spec.serverNamed !== true && isReservedName(spec.name as string)) {
+      return fail(ErrorCodes.QUEUE_RESERVED, `queue name "${spec.name as string}" starts with the reserved prefix "amq." (declare without a name to get a server-named one)`);
+    }
     if (existing === undefined) return ok({ exists: false });
     if (existing.owner !== undefined && existing.owner !== spec.owner) {
       return fail(ErrorCodes.QUEUE_EXCLUSIVE, `queue "${existing.name}" is exclusive to another connection`);

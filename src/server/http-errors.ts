@@ -17,6 +17,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.QUEUE_IN_USE]: 409,
   [ErrorCodes.QUEUE_NOT_EMPTY]: 409,
   [ErrorCodes.QUEUE_EXCLUSIVE]: 409,
+  /** [RESERVED-1] RabbitMQ answers ACCESS_REFUSED (403) for the amq. prefix. */
+  [ErrorCodes.EXCHANGE_RESERVED]: 403,
+  [ErrorCodes.QUEUE_RESERVED]: 403,
   [ErrorCodes.UNKNOWN_DELIVERY_TAG]: 404,
   /** Back-pressure, not a mistake: retry later. */
   [ErrorCodes.QUEUE_FULL]: 429,

@@ -283,7 +283,7 @@ export class WsHub implements DeliverySink {
         const name = frame.name ?? `amq.gen-${crypto.randomUUID()}`;
         const named = frame.name !== undefined ? undefined : this.denied(ws, [{ kind: "resource", action: "configure", type: "queue", name }, ...deadLetterNeeds(name, frame.args.deadLetterExchange, frame.args.deadLetterRoutingKey)]);
         if (named !== undefined) return reject(named);
-        void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection }).then((declared) => {
+        void broker.declareQueue({ name, durable: frame.durable, args: frame.args, owner: ws.data.connection, serverNamed: frame.name === undefined }).then((declared) => {
           if (!declared.ok) return reject(declared.error);
           if (declared.value.created) this.logger?.info("management", { action: "declare_queue", queue: name, connection: ws.data.connection, remote: ws.data.remoteAddress });
           // Always answered: a server-named queue is useless until its name is known.

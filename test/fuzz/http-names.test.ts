@@ -16,6 +16,7 @@ const target = fuzzBroker();
 let serial = 0;
 const fresh = (): string => `${seed}-${++serial}`;
 const NAME_REFUSALS = new Set(["INVALID_NAME", "VALIDATION"]);
+const RESERVED_REFUSALS = new Set(["E005", "Q007"]);
 
 beforeAll(async () => {
   await httpCall(target.broker.url, "POST", "/exchanges", JSON.stringify({ name: "fz-direct", type: "direct", durable: false }));
@@ -44,6 +45,12 @@ test("queue and exchange names: refused (422), or the very same name at its URL,
       const declared = await httpCall(url, "POST", `/${kind}`, body);
       if (declared.status === 409) return; // a raw name seen before with the other durability
       if (declared.status === 422 && NAME_REFUSALS.has(declared.code!)) return;
+      // [RESERVED-1] The broker's prefix: refused for a new name, and only for one that has it.
+      if (declared.status === 403 && RESERVED_REFUSALS.has(declared.code!)) {
+        if (!name.startsWith("amq.")) fail(request, `refused as reserved without the amq. prefix: ${declared.text}`);
+        return;
+      }
+      if (declared.status === 200 && name.startsWith("amq.")) fail(request, "a new amq.* name was accepted");
       if (declared.status !== 200) fail(request, `neither accepted nor refused as a bad name: ${declared.status} ${declared.text}`);
       const path = encode(name);
       if (path === null) fail(request, "accepted a name that no URL can carry (encodeURIComponent throws)");
