@@ -110,6 +110,7 @@ export const MEANINGS: Record<string, string> = {
   "SLOW-1": "A slow subscriber is cut between whole frames and told 4008; the others of its queue lose nothing.",
   "BATCH-1": "A subscriber that asked for batch gets each turn's deliveries of a queue as one MESSAGES frame when there are several: exactly the MESSAGE frames it would have got, each once, in seq order; an UNSUBSCRIBE's reply after all of them; cut like any subscriber, after whole frames.",
   "RESERVED-1": "A client cannot make a new exchange or queue named amq.… (403 E005 / Q007): no exchange of its own passes for the default exchange (amq.default) in permission rules, no queue for a server-named amq.gen-… one; existing ones stay usable.",
+  "SESSION-1": "A logout (DELETE /session) closes the WebSockets that session's cookie opened (4001) at once; the same user's connections by key or token stay.",
   "FLOW-1": "A WebSocket publisher faster than the fan-out is paused until the next turn (TCP back-pressure): its frames are handled in order, none dropped, the publishes and acks sent before it closed included, and nothing of a closed connection is left behind.",
   "SLOW-2": "A subscriber that resumes with since gets what it missed while history covers it (durable queues keep 1,000 by default).",
   "STRICT-1": "Bodies are checked strictly: unknown fields and coerced types are refused with a 422 naming the field.",

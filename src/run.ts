@@ -90,6 +90,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
       }),
   );
   const hub = broker.sink;
+  sessions.onEnd((id) => hub.endSession(id));
   // A user, key or permission changed (admin API): open connections are checked again at once.
   auth.users?.onChange(() => {
     const recheck = (caller: Identity) => auth.authenticator?.recheck(caller);

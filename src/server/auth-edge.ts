@@ -96,7 +96,8 @@ export function protocolToken(header: string | null): string | undefined {
 
 /** `credential`: the one that identified the caller, to check again when users change. */
 /** `csrf`: a session cookie on a state-changing request without its X-CSRF-Token (403). */
-export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem?: string; code?: ErrorCode; retryAfterMs?: number; failed?: boolean; csrf?: boolean };
+/** `session`: the dashboard session a cookie upgrade was let in by; its socket ends with it [SESSION-1]. */
+export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem?: string; code?: ErrorCode; retryAfterMs?: number; failed?: boolean; csrf?: boolean; session?: string };
 
 /** Finds who is calling, once per request or connection, at the edge (serve.ts). */
 export class AuthEdge {
@@ -183,9 +184,10 @@ export class AuthEdge {
     if (request.headers.get("authorization") === null && sessionIdOf(request.headers.get("cookie")) !== undefined) {
       // [AUTH-8] A session cookie opens a socket only for our own page (a sibling site shares SameSite), and only for the session's life.
       if (crossOrigin(request)) return this.implicit(remote, request);
-      const session = this.sessions?.get(sessionIdOf(request.headers.get("cookie")));
+      const id = sessionIdOf(request.headers.get("cookie"));
+      const session = this.sessions?.get(id);
       if (session !== undefined && session.caller.via !== "loopback") {
-        return { caller: { ...session.caller, expiresAt: Math.min(session.caller.expiresAt ?? Number.POSITIVE_INFINITY, session.expiresAt) } };
+        return { caller: { ...session.caller, expiresAt: Math.min(session.caller.expiresAt ?? Number.POSITIVE_INFINITY, session.expiresAt) }, session: id };
       }
     }
     return this.forRequest(request, remote);

@@ -84,7 +84,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       const headers = offered?.split(",").some((p) => p.trim() === WS_PROTOCOL) ? { "sec-websocket-protocol": WS_PROTOCOL } : undefined;
       const ticket = guards.connections?.tryOpen(remote);
       if (ticket !== undefined && !ticket.ok) return errorResponse({ code: ErrorCodes.CONNECTION_LIMIT, message: ticket.message });
-      const data = newSocketState(server, remote ?? null, who.caller);
+      const data = newSocketState(server, remote ?? null, who.caller, who.session);
       if (ticket !== undefined) data.release = () => ticket.release();
       data.publishRate = guards.publishRate?.(remote);
       if (server.upgrade(request, { data, headers })) return undefined;

@@ -19,8 +19,14 @@ const randomToken = (): string => Buffer.from(crypto.getRandomValues(new Uint8Ar
  */
 export class Sessions {
   private readonly sessions = new Map<string, Session>();
+  /** [SESSION-1] Told when a session is ended before its time (logout): its sockets close. */
+  private readonly endListeners: ((id: string) => void)[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  onEnd(listener: (id: string) => void): void {
+    this.endListeners.push(listener);
+  }
 
   create(caller: Identified): { id: string; session: Session } {
     const id = randomToken();
@@ -42,8 +48,10 @@ export class Sessions {
     return session;
   }
 
+  /** Ends the session (logout): the sockets it opened are closed too [SESSION-1]. */
   delete(id: string | undefined): void {
-    if (id !== undefined) this.sessions.delete(id);
+    if (id === undefined || !this.sessions.delete(id)) return;
+    for (const listener of this.endListeners) listener(id);
   }
 
   /** A user or its permissions changed: sessions take the new identity, or end. */

@@ -575,6 +575,15 @@ export class WsHub implements DeliverySink {
     return false;
   }
 
+  /** [SESSION-1] A dashboard session ended (logout): the sockets its cookie opened close with 4001. */
+  endSession(id: string): void {
+    for (const ws of this.sockets) {
+      if (ws.data.session !== id) continue;
+      this.logger?.info("connection.session_ended", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
+      ws.close(CloseCodes.UNAUTHORIZED, "the session ended (logged out)");
+    }
+  }
+
   /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */
   closeAll(): void {
     for (const ws of this.sockets) ws.close(CloseCodes.GOING_AWAY, "broker shutting down");

@@ -37,6 +37,8 @@ export type SocketState = {
   inbox: (string | Buffer)[] | undefined;
   /** The server the socket came through: it publishes to the topics the socket subscribes to. */
   readonly server: Server<SocketState>;
+  /** [SESSION-1] The dashboard session whose cookie opened it: a logout closes it. */
+  session: string | undefined;
   /** Queues this socket subscribes to. */
   readonly queues: Set<string>;
   /** Queues this socket consumes from. */
@@ -50,7 +52,7 @@ export type Socket = ServerWebSocket<SocketState>;
 export const consumerOf = (ws: Socket, queue: string): string => `${ws.data.connection}\u0000${queue}`;
 
 let connections = 0;
-export const newSocketState = (server: Server<SocketState>, remoteAddress: string | null = null, caller?: Identified): SocketState => ({
+export const newSocketState = (server: Server<SocketState>, remoteAddress: string | null = null, caller?: Identified, session?: string): SocketState => ({
   connection: `c${++connections}`,
   remoteAddress,
   openedAt: Date.now(),
@@ -61,6 +63,7 @@ export const newSocketState = (server: Server<SocketState>, remoteAddress: strin
   release: () => {},
   publishRate: undefined,
   server,
+  session,
   queues: new Set(),
   consuming: new Set(),
   tags: new Map(),

@@ -356,6 +356,32 @@ describe("credentials", () => {
     expect((await api(broker.url, "DELETE", "/session", undefined, withCookie({ "x-csrf-token": csrf_token }))).status).toBe(200);
     expect((await api(broker.url, "GET", "/queues/alice.q", undefined, withCookie())).status).toBe(401);
   });
+
+  test("[SESSION-1] logout closes the sockets the session's cookie opened (4001); the user's other connections stay", async () => {
+    const login = await fetch(`${broker.url}/session`, { method: "POST", body: JSON.stringify({ user: "alice", key: keys.alice.key }) });
+    const session = login.headers.get("set-cookie")!.split(";")[0]!;
+    const { csrf_token } = await login.json();
+    const byCookie = await TestSocket.open(broker.wsUrl, { cookie: session });
+    sockets.push(byCookie);
+    byCookie.send({ type: "SUBSCRIBE", payload: { queue_name: "alice.q", id: "c" } });
+    await byCookie.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    const byKey = await TestSocket.open(broker.wsUrl);
+    sockets.push(byKey);
+    byKey.send({ type: "AUTH", payload: { token: keys.alice.key, id: "a" } });
+    await byKey.until((frames) => frames.some((f) => f.type === "AUTHENTICATED"));
+
+    expect((await api(broker.url, "DELETE", "/session", undefined, { cookie: session, "x-csrf-token": csrf_token })).status).toBe(200);
+    expect(await byCookie.untilClosed()).toBe(4001);
+    expect(byCookie.closeReason).toContain("logged out");
+    byKey.send({ type: "PING", payload: { id: "still" } });
+    await byKey.until((frames) => frames.some((f) => f.type === "PONG"));
+    expect(byKey.closeCode).toBeUndefined();
+    // The cookie opens nothing any more.
+    const after = await TestSocket.open(broker.wsUrl, { cookie: session });
+    sockets.push(after);
+    after.send({ type: "PING" });
+    expect(await after.untilClosed()).toBe(4001);
+  });
 });
 
 describe("revocation and admin", () => {
