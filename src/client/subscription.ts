@@ -92,8 +92,11 @@ export class SubscriptionSession<Body> implements Session, Subscription {
         if (created && this.attachedOnce) this.queueRecreated();
       }
       const since = this.seen.last ?? this.initialSince;
-      const batch = this.options.batch === true ? { batch: true } : {};
-      await connection.request("SUBSCRIBE", since === undefined ? { queue_name: this.queue, ...batch } : { queue_name: this.queue, since, ...batch });
+      await connection.request("SUBSCRIBE", {
+        queue_name: this.queue,
+        ...(since === undefined ? {} : { since }),
+        ...(this.options.batch === true ? { batch: true } : {}),
+      });
       this.attachedOnce = true;
       this.ready.resolve(this);
     } catch (error) {

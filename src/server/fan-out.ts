@@ -37,6 +37,7 @@ type QueueTopic<S> = {
   readonly name: string;
   readonly batchName: string;
   readonly queueJson: string;
+  readonly queueJsonBytes: number;
   readonly server: Server<S>;
   readonly sockets: Set<ServerWebSocket<S>>;
   readonly batched: Set<ServerWebSocket<S>>;
@@ -102,7 +103,8 @@ export class FanOut<S> {
   subscribe(queue: string, ws: ServerWebSocket<S>, server: Server<S>, batch = false): void {
     let topic = this.subscribers.get(queue);
     if (topic === undefined) {
-      topic = { queue, name: topicOf(queue), batchName: batchTopicOf(queue), queueJson: JSON.stringify(queue), server, sockets: new Set(), batched: new Set(), pending: [], pendingBytes: 0 };
+      const queueJson = JSON.stringify(queue);
+      topic = { queue, name: topicOf(queue), batchName: batchTopicOf(queue), queueJson, queueJsonBytes: Buffer.byteLength(queueJson), server, sockets: new Set(), batched: new Set(), pending: [], pendingBytes: 0 };
       this.subscribers.set(queue, topic);
     }
     this.flush(topic);
@@ -182,7 +184,7 @@ export class FanOut<S> {
     const pending = topic.pending;
     if (pending.length === 0) return;
     const frame = pending.length === 1 ? pending[0]! : batchFrame(topic.queueJson, pending);
-    const bytes = pending.length === 1 ? topic.pendingBytes : batchFrameBytes(topic.queueJson, pending.length, topic.pendingBytes);
+    const bytes = pending.length === 1 ? topic.pendingBytes : batchFrameBytes(topic.queueJsonBytes, pending.length, topic.pendingBytes);
     topic.pending = [];
     topic.pendingBytes = 0;
     if (topic.batched.size === 0) return;

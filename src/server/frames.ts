@@ -65,10 +65,10 @@ function digits(n: number): number {
 export const batchFrame = (queueJson: string, frames: readonly string[]): string =>
   `{"type":"MESSAGES","count":${frames.length},"queue":${queueJson},"messages":[${frames.join(",")}]}`;
 
-/** The UTF-8 length of batchFrame's frame, from the length of the deliveries in it (`framesBytes`). */
-export const batchFrameBytes = (queueJson: string, count: number, framesBytes: number): number =>
+/** The UTF-8 length of batchFrame's frame, from its queue name's (as JSON) and the deliveries' (`framesBytes`). */
+export const batchFrameBytes = (queueJsonBytes: number, count: number, framesBytes: number): number =>
   // {"type":"MESSAGES","count": is 27 bytes, ,"queue": 9, ,"messages":[ 13, ]} 2; a comma between frames.
-  27 + digits(count) + 9 + Buffer.byteLength(queueJson) + 13 + framesBytes + (count - 1) + 2;
+  27 + digits(count) + 9 + queueJsonBytes + 13 + framesBytes + (count - 1) + 2;
 
 export const errorFrame = (code: string, message: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ type: "ERROR", payload: { code, message, ...extra } });

@@ -34,12 +34,12 @@ const deliveries = (frames: any[]): any[] => frames.flatMap((f) => (f.type === "
 const batches = (frames: any[]): any[] => frames.filter((f) => f.type === "MESSAGES");
 const seqsFrom = (first: number, count: number): number[] => Array.from({ length: count }, (_, i) => first + i);
 
-/** Publishes `count` messages over one socket, pipelined 500 at a time: many of them per turn. */
-async function burst(queue: string, count: number, from = 0): Promise<void> {
+/** Publishes `count` messages (`payload(i)`) over one socket, pipelined 500 at a time: many of them per turn. */
+async function burst(queue: string, count: number, payload: (i: number) => unknown = (i) => i): Promise<void> {
   const publisher = await TestSocket.open(file.broker.wsUrl);
   file.sockets.push(publisher);
   for (let i = 0; i < count; i++) {
-    publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: queue, payload: from + i } });
+    publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: queue, payload: payload(i) } });
     if (i % 500 === 499) await roundTrip(publisher);
   }
   await roundTrip(publisher);
@@ -131,12 +131,7 @@ test("[BATCH-1] [SLOW-1] a stalled batching subscriber gets whole frames with co
 
   const count = 12_000;
   const body = "s".repeat(1_000);
-  const publisher = await TestSocket.open(file.broker.wsUrl);
-  file.sockets.push(publisher);
-  for (let i = 0; i < count; i++) {
-    publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: queue, payload: `${i}:${body}` } });
-    if (i % 500 === 499) await roundTrip(publisher);
-  }
+  await burst(queue, count, (i) => `${i}:${body}`);
   await healthy.until((frames) => deliveries(frames).length >= count, 20_000);
   await until(async () => (await api(file.broker.url, "GET", `/queues/${queue}`)).body.subscribers === 1, 10_000, "the stalled subscriber to be cut");
   stalled.resume();
