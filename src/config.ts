@@ -6,6 +6,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { hostname } from "node:os";
 import {
   DEDUP_WINDOW_SECONDS_BOUNDS,
   DEFAULT_DEDUP_WINDOW_SECONDS,
@@ -74,6 +75,18 @@ export type Config = Readonly<{
   /** Accepted for the seed's sake; Bun writes sockets and the database from one thread. */
   seedRealtimeWorkers: number;
   seedSyncWorkers: number;
+  /** NATS_URL (with DATABASE_URL): this broker is a node of a cluster (src/cluster/). */
+  cluster: ClusterConfig | undefined;
+}>;
+
+export type ClusterConfig = Readonly<{
+  natsUrl: string;
+  /** CLUSTER_NAME: the NATS subjects' prefix; clusters on one NATS keep apart by it. */
+  name: string;
+  /** NODE_NAME: unique in the cluster. */
+  node: string;
+  /** CLUSTER_ADVERTISE_URL: where the other nodes reach this one's HTTP port. */
+  advertiseUrl: string;
 }>;
 
 export type AuthConfig = Readonly<{
@@ -144,8 +157,32 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     tls: tlsOf(env),
     seedRealtimeWorkers: int(env, "MAX_WORKERS_ALLOWED_CONCURRENTLY_FOR_REAL_TIME_UPDATES", SEED_REALTIME_WORKERS, SEED_WORKERS_BOUNDS),
     seedSyncWorkers: int(env, "WORKERS_ALLOWED_FOR_SYNC", SEED_SYNC_WORKERS, SEED_WORKERS_BOUNDS),
+    cluster: clusterOf(env, databaseUrl),
   });
 }
+
+/** [CLUSTER-1] NATS_URL joins a cluster; its state is the shared Postgres, so DATABASE_URL must be set too. */
+function clusterOf(env: Env, databaseUrl: string | undefined): ClusterConfig | undefined {
+  const natsUrl = optional(env, "NATS_URL");
+  if (natsUrl === undefined) return undefined;
+  if (databaseUrl === undefined) throw new ConfigError("NATS_URL (a cluster) needs DATABASE_URL: the nodes share one Postgres database");
+  if (!/^(nats|tls|wss?):\/\/[^\s]+$/.test(natsUrl)) throw new ConfigError(`NATS_URL must be a nats:// URL (nats://127.0.0.1:4222), got "${natsUrl}"`);
+  const name = str(env, "CLUSTER_NAME", "pubsub");
+  if (!SUBJECT_TOKEN.test(name)) throw new ConfigError(`CLUSTER_NAME must be letters, digits, - or _ (it is a NATS subject token), got "${name}"`);
+  const node = str(env, "NODE_NAME", `${hostname()}-${process.pid}`);
+  if (!SUBJECT_TOKEN.test(node.replaceAll(".", "_"))) throw new ConfigError(`NODE_NAME must be letters, digits, ., - or _, got "${node}"`);
+  const host = str(env, "HOST", "127.0.0.1");
+  const port = str(env, "HTTP_PORT", String(DEFAULT_HTTP_PORT));
+  const scheme = env.TLS_CERT_FILE ? "https" : "http";
+  // A node listening on every address is reached by its host name; one on a single address by it.
+  const reachable = host === "0.0.0.0" || host === "::" ? hostname() : host.includes(":") ? `[${host}]` : host;
+  const advertiseUrl = str(env, "CLUSTER_ADVERTISE_URL", `${scheme}://${reachable}:${port}`).replace(/\/+$/, "");
+  if (!URL.canParse(advertiseUrl) || !/^https?:$/.test(new URL(advertiseUrl).protocol)) {
+    throw new ConfigError(`CLUSTER_ADVERTISE_URL must be an http(s) URL the other nodes reach this one at, got "${advertiseUrl}"`);
+  }
+  return { natsUrl, name, node, advertiseUrl };
+}
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** `*` allows all; otherwise comma-separated hosts, `*.example.com` for subdomains, optional `:port`. */
 export function parseAllowedHosts(raw: string): string[] {

@@ -33,7 +33,19 @@ export async function startBroker(config: Config, version: string, signals: Sign
   const log = logger.line("info", "lifecycle");
   // [AUTH-5] Users and token keys first: a bad USERS_FILE or key stops start-up before the database is touched.
   const auth = await openAuth(config, logger);
-  const { store, location } = await openStore(config, logger.line("warn", "store"));
+  // [CLUSTER-1] A cluster node follows the leader (on this port) while it waits for the lock in openStore.
+  const cluster = config.cluster === undefined ? undefined : await (await import("./cluster/node.ts")).ClusterNode.join(config, config.cluster, logger);
+  let following = cluster !== undefined;
+  let stopAsked: string | undefined;
+  if (cluster !== undefined) {
+    signals.handle((signal) => {
+      if (!following) return void (stopAsked ??= signal);
+      log(`${signal} while following: stopping`);
+      void cluster.close().finally(() => process.exit(0));
+    });
+  }
+  const { store, location, assertOwner } = await openStore(config, logger.line("warn", "store"));
+  following = false;
   const { limits } = config;
   const sessions = new Sessions();
   const backoff = new AuthBackoff({
@@ -97,10 +109,11 @@ export async function startBroker(config: Config, version: string, signals: Sign
     hub.reauthorize(recheck, !edge.required);
     sessions.recheck(recheck);
   });
-  if (signals.received !== undefined) {
+  if (signals.received !== undefined || stopAsked !== undefined) {
     // Asked to stop while migrating or restoring: close the store the way a running broker would
     // (so restored messages keep their redelivered marks), and never listen.
-    log(`${signals.received} during start-up: stopping`);
+    log(`${signals.received ?? stopAsked} during start-up: stopping`);
+    await cluster?.close();
     await broker.close();
     log("stopped");
     process.exit(0);
@@ -165,8 +178,10 @@ export async function startBroker(config: Config, version: string, signals: Sign
     },
   });
   let server: ReturnType<typeof serve>;
+  await cluster?.promote();
   try {
     server = serve(config, app, hub, broker, logger, {
+      forwarded: cluster?.forwarded,
       edge,
       connections,
       publishRate:
@@ -205,11 +220,18 @@ export async function startBroker(config: Config, version: string, signals: Sign
     storeWatch.stop();
     disk?.stop();
     await Promise.race([stopped, Bun.sleep(SERVER_STOP_WAIT_MS)]);
+    await cluster?.close();
     clearTimeout(force);
     log("stopped");
     process.exit(code);
   };
   signals.handle((signal) => void shutdown(signal));
+  if (stopAsked !== undefined) void shutdown(stopAsked);
+  // [CLUSTER-1] Deposed: another node took the lock (this one lost Postgres for a while); its state is stale.
+  cluster?.lead(assertOwner!, () => {
+    hub.closeAll();
+    process.exit(3);
+  });
   const queues = broker.queues();
   log(
     `pubsub ${version} listening on ${config.tls === undefined ? "http" : "https"}://${config.host}:${server.port} ` +

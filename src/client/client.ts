@@ -74,11 +74,14 @@ export class PubsubClient {
   private redeclaringOn: number | undefined;
   private closing = false;
 
-  constructor(url: string | URL = DEFAULT_URL, private readonly options: ClientOptions = {}) {
-    this.url = baseUrlOf(url);
+  constructor(url: string | URL | readonly (string | URL)[] = DEFAULT_URL, private readonly options: ClientOptions = {}) {
+    // [CLUSTER-1] Several URLs: nodes of one cluster, tried in turn.
+    const urls = (Array.isArray(url) ? url : [url]).map((u) => baseUrlOf(u as string | URL));
+    if (urls.length === 0) throw new PubsubError("VALIDATION", "connect() needs at least one URL");
+    this.url = urls[0]!;
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     const tokens = options.token === undefined ? undefined : new Tokens(options.token);
-    this.http = { baseUrl: this.url, fetch: fetchImpl, timeoutMs: options.requestTimeoutMs ?? 10_000, ...(tokens && { tokens }) };
+    this.http = { baseUrl: this.url, ...(urls.length > 1 && { baseUrls: urls }), fetch: fetchImpl, timeoutMs: options.requestTimeoutMs ?? 10_000, ...(tokens && { tokens }) };
     this.declared = options.redeclare === true ? new DeclaredTopology() : undefined;
     this.exchanges = exchangesApi(this.http, this.declared);
     this.queues = queuesApi(this.http, this.declared);
@@ -86,6 +89,7 @@ export class PubsubClient {
     this.connection = new Connection(
       {
         url: webSocketUrlOf(this.url),
+        ...(urls.length > 1 && { urls: urls.map(webSocketUrlOf) }),
         reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },
         heartbeatMs: options.heartbeatMs ?? 15_000,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
@@ -265,7 +269,7 @@ export class PubsubClient {
 }
 
 /** A client for the broker at `url` (default http://127.0.0.1:8060). Nothing is opened until used. */
-export const connect = (url?: string | URL, options?: ClientOptions): PubsubClient => new PubsubClient(url, options);
+export const connect = (url?: string | URL | readonly (string | URL)[], options?: ClientOptions): PubsubClient => new PubsubClient(url, options);
 
 /** Accepts `http(s)://host:port[/prefix]`; in a browser, a path relative to the page too. */
 function baseUrlOf(url: string | URL): URL {

@@ -21,6 +21,8 @@ export const AUTH_RETRY: ReconnectPolicy = { initialDelayMs: 1_000, maxDelayMs: 
 
 export type ConnectionOptions = {
   readonly url: URL;
+  /** [CLUSTER-1] Nodes of one cluster, `url` first: each drop reconnects to the next. */
+  readonly urls?: readonly URL[];
   readonly reconnect: ReconnectPolicy;
   /** A PING goes out this often; no PONG within the same time and the socket counts as dead. */
   readonly heartbeatMs: number;
@@ -78,6 +80,10 @@ export class Connection {
   private closedSignal: (() => void) | undefined;
   /** Counts the sockets that opened; 0 before the first. */
   epoch = 0;
+  /** Which of the URLs the socket goes to. */
+  private at = 0;
+  /** URLs not yet tried in a first round: a first attempt is retried only on another node. */
+  private untried = 0;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -90,7 +96,18 @@ export class Connection {
 
   /** Opens the socket unless it is open, opening, or waiting to retry. */
   ensure(): void {
-    if (this.state === "idle") this.connect();
+    if (this.state !== "idle") return;
+    this.untried = this.urls.length - 1;
+    this.connect();
+  }
+
+  private get urls(): readonly URL[] {
+    return this.options.urls ?? [this.options.url];
+  }
+
+  /** The URL the socket goes (or went) to. */
+  private get url(): URL {
+    return this.urls[this.at % this.urls.length]!;
   }
 
   /** Sends a frame now if the socket is open; false if it is not (nothing is queued here). */
@@ -107,7 +124,7 @@ export class Connection {
    */
   request(type: string, payload: Record<string, unknown> = {}): Promise<InboundFrame> {
     if (this.state !== "open" || this.socket === undefined) {
-      return Promise.reject(new PubsubError(ClientErrorCodes.CONNECTION_LOST, `${type}: not connected to ${this.options.url.href}`));
+      return Promise.reject(new PubsubError(ClientErrorCodes.CONNECTION_LOST, `${type}: not connected to ${this.url.href}`));
     }
     return this.ask(this.socket, type, payload);
   }
@@ -163,7 +180,7 @@ export class Connection {
   private open(token: string | undefined): void {
     let socket: WebSocket;
     try {
-      socket = new this.options.WebSocket(this.options.url.href);
+      socket = new this.options.WebSocket(this.url.href);
     } catch (error) {
       // A malformed URL throws at once; treat it like a refused connection.
       queueMicrotask(() => this.lost(undefined, String(error)));
@@ -253,9 +270,15 @@ export class Connection {
     }
     const detail = code === undefined ? reason : `close ${code}${reason ? ` ${reason}` : ""}`;
     const error = this.everOpened
-      ? new PubsubError(ClientErrorCodes.CONNECTION_LOST, `connection to ${this.options.url.href} lost (${detail})`)
-      : new PubsubError(ClientErrorCodes.UNREACHABLE, `cannot reach the broker at ${this.options.url.href}`);
+      ? new PubsubError(ClientErrorCodes.CONNECTION_LOST, `connection to ${this.url.href} lost (${detail})`)
+      : new PubsubError(ClientErrorCodes.UNREACHABLE, `cannot reach the broker at ${this.url.href}`);
     this.failRequests(error);
+    // [CLUSTER-1] The next node, at once, while a first round has nodes left; after a drop, the next one at each retry.
+    if (this.urls.length > 1) this.at++;
+    if (!this.everOpened && this.untried > 0 && this.hooks.wanted()) {
+      this.untried--;
+      return this.connect();
+    }
     const retry = this.everOpened && this.attempts < this.options.reconnect.maxAttempts && this.hooks.wanted();
     if (!retry) {
       // A later ensure() starts over, under the first attempt's rule again.
@@ -278,7 +301,7 @@ export class Connection {
       if (this.options.tokens !== undefined) return this.authError;
       return new PubsubError(this.authError.code, `${this.authError.message} (this client has no token: give connect() one)`);
     }
-    return new PubsubError("UNAUTHORIZED", `the broker at ${this.options.url.href} refused the connection's credentials (close 4001)`);
+    return new PubsubError("UNAUTHORIZED", `the broker at ${this.url.href} refused the connection's credentials (close 4001)`);
   }
 
   /**

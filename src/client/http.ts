@@ -5,6 +5,8 @@ import type { Tokens } from "./tokens.ts";
 export type HttpOptions = {
   /** The broker's base URL, e.g. http://127.0.0.1:8060 (a path prefix is kept). */
   readonly baseUrl: URL;
+  /** [CLUSTER-1] Nodes of one cluster, baseUrl first: a call goes to the next when one refuses the connection or knows no leader. */
+  readonly baseUrls?: readonly URL[];
   readonly fetch: typeof fetch;
   /** Longest a REST call may take. */
   readonly timeoutMs: number;
@@ -48,6 +50,25 @@ export async function call<T>(
   method: "GET" | "POST" | "DELETE",
   path: string,
   options: { body?: unknown; query?: Record<string, string | boolean | undefined> } = {},
+): Promise<T> {
+  const nodes = http.baseUrls ?? [http.baseUrl];
+  for (let i = 0; ; i++) {
+    const node = nodes[i]!;
+    try {
+      return await callNode<T>({ ...http, baseUrl: node }, method, path, options);
+    } catch (error) {
+      // Only where the request surely did nothing: a refused connection, or a node with no leader to pass it to.
+      const untouched = error instanceof PubsubError && ((error.code === ClientErrorCodes.UNREACHABLE && /connection refused/.test(error.message)) || error.code === "NO_LEADER");
+      if (!untouched || i + 1 >= nodes.length) throw error;
+    }
+  }
+}
+
+async function callNode<T>(
+  http: HttpOptions,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  options: { body?: unknown; query?: Record<string, string | boolean | undefined> },
 ): Promise<T> {
   const headers: Record<string, string> = options.body === undefined ? {} : { "content-type": "application/json" };
   // The latest token, renewed first when a JWT is near its exp; a failing source rejects with TOKEN_UNAVAILABLE.

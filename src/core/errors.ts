@@ -40,6 +40,8 @@ export const ErrorCodes = {
   /** Free space where the database lives is below DISK_FREE_LIMIT: publishes that need the store wait for space. */
   DISK_ALARM: "DISK_ALARM",
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** [CLUSTER-1] A follower node knows no leader to forward to (a failover is under way, or NATS is down): retry. */
+  NO_LEADER: "NO_LEADER",
   /** No credential, or one the broker does not recognise (unknown API key, wrong password, no JWT verifier). */
   UNAUTHORIZED: "UNAUTHORIZED",
   /** A JWT that does not verify: malformed, bad signature, refused algorithm, wrong issuer or audience, not valid yet. */

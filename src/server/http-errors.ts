@@ -32,6 +32,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.STORE_UNAVAILABLE]: 503,
   [ErrorCodes.DISK_ALARM]: 503,
   [ErrorCodes.SHUTTING_DOWN]: 503,
+  [ErrorCodes.NO_LEADER]: 503,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.TOKEN_INVALID]: 401,
   [ErrorCodes.TOKEN_EXPIRED]: 401,

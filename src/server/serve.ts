@@ -16,6 +16,7 @@ import { attachCaller, attachRemote } from "./caller.ts";
 import type { ConnectionLimiter } from "./abuse/connection-limiter.ts";
 import { addressKey } from "./abuse/address.ts";
 import { newSocketState, type SocketState } from "./ws-session.ts";
+import { ForwardHeaders, type Forwarded } from "../cluster/forwarded.ts";
 
 /**
  * Bun's own body limit answers a bare 413 with no JSON body, so it is set out of reach: fetch below
@@ -38,13 +39,23 @@ type FetchApp = { fetch: (request: Request) => Response | Promise<Response> };
  * same port fails to start instead of silently sharing traffic.
  */
 /** What the edge refuses before a route runs: who is calling, how many connections, how fast they publish. */
-export type Guards = { edge: AuthEdge; connections?: ConnectionLimiter; publishRate?: (address: string | undefined) => PublishRateLike | undefined };
+export type Guards = {
+  edge: AuthEdge;
+  connections?: ConnectionLimiter;
+  publishRate?: (address: string | undefined) => PublishRateLike | undefined;
+  /** [CLUSTER-1] In a cluster: what the other nodes may say about the requests they forward here. */
+  forwarded?: Forwarded<SocketState>;
+};
 type PublishRateLike = { take(n?: number): true | { retryAfterMs: number } };
 
 export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker, logger?: Logger, guards: Guards = { edge: new AuthEdge("none", undefined, undefined) }): Server<SocketState> {
   const { edge } = guards;
   const guard = hostGuard(config.allowedHosts);
   async function handle(request: Request, server: Server<SocketState>, raw: RawSegments): Promise<Response | undefined> {
+    // [CLUSTER-1] A follower's request stands for its caller: that caller's address counts (limits, the loopback rule).
+    const forwarded = guards.forwarded?.remoteOf(request);
+    const ticket = forwarded === undefined ? null : request.headers.get(ForwardHeaders.TICKET);
+    if (ticket !== null) return upgradeByTicket(request, server, ticket);
     if (!guard.allowsHost(request.headers.get("host"))) {
       return errorResponse({ code: ErrorCodes.HOST_NOT_ALLOWED, message: "host not allowed (ALLOWED_HOSTS)" });
     }
@@ -75,7 +86,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       if (request.method !== "GET") {
         return errorResponse({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use GET (a WebSocket upgrade)` }, { allow: "GET" });
       }
-      const remote = server.requestIP(request)?.address;
+      const remote = forwarded !== undefined ? forwarded.address : server.requestIP(request)?.address;
       // [AUTH-2] A credential on the upgrade (bearer subprotocol, Authorization, ?token= if allowed) is checked now; without one the AUTH frame must come first.
       const who = await edge.forUpgrade(request, remote, config.auth.urlToken);
       const refused = refusal(who, edge.required);
@@ -87,6 +98,10 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       const data = newSocketState(server, remote ?? null, who.caller, who.session);
       if (ticket !== undefined) data.release = () => ticket.release();
       data.publishRate = guards.publishRate?.(remote);
+      // [CLUSTER-1] A follower asks first; its own socket then opens with the ticket, to the state decided here.
+      if (forwarded !== undefined && request.headers.get(ForwardHeaders.UPGRADE_CHECK) === "1") {
+        return new Response(null, { status: 204, headers: { ...headers, [ForwardHeaders.TICKET]: guards.forwarded!.issue(data, headers) } });
+      }
       if (server.upgrade(request, { data, headers })) return undefined;
       data.release();
       return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
@@ -113,7 +128,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
     if (!atEdge) attachBody(routed, body);
-    const remote = server.requestIP(request)?.address;
+    const remote = forwarded !== undefined ? forwarded.address : server.requestIP(request)?.address;
     // Elysia routes /publish/ to /publish too; IPv6 addresses are counted by their /64 (a host may rotate within it).
     if (guards.publishRate !== undefined && (path === "/publish" || path === "/publish/")) {
       const limited = httpRates.take(addressKey(remote, 64));
@@ -143,6 +158,14 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       logger.info("management", { method: request.method, path: safeDecode(path), status: response.status, remote });
     }
     return origin !== null && originAllowed ? withCors(response, origin) : response;
+  }
+
+  function upgradeByTicket(request: Request, server: Server<SocketState>, id: string): Response | undefined {
+    const taken = guards.forwarded!.take(id);
+    if (taken === undefined) return errorResponse({ code: ErrorCodes.UNAUTHORIZED, message: "unknown or expired cluster ticket" });
+    if (server.upgrade(request, { data: taken.state, headers: taken.headers })) return undefined;
+    taken.state.release();
+    return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
   }
 
   // PUBLISH_RATE_PER_CONNECTION for HTTP: per remote address (a keep-alive connection has no identity here).

@@ -33,8 +33,14 @@ export async function unlock(db: BunSQLDatabase<Record<string, unknown>>): Promi
 /** A query whose one row says whether this transaction may write (`held`). */
 export const fence = () => sql`select pg_try_advisory_xact_lock(${sql.raw(String(LOCK_KEY))}) as held`;
 
-export const lockLost = (database: string): BrokerFailure =>
-  new BrokerFailure({
+export const lockLost = (database: string): BrokerFailure => {
+  const failure = new BrokerFailure({
     code: ErrorCodes.STORE_UNAVAILABLE,
     message: `another pubsub broker holds the lock on database "${database}"; this one no longer writes to it`,
   });
+  lost.add(failure);
+  return failure;
+};
+const lost = new WeakSet<object>();
+/** [CLUSTER-1] The failure says another broker holds the lock (not that the database is away): a cluster node stops leading on it. */
+export const isLockLost = (error: unknown): boolean => typeof error === "object" && error !== null && lost.has(error);

@@ -36,6 +36,11 @@ export type PostgresOptions = {
   writeTimeoutMs?: number;
   /** How long a held lock is tried again before open gives up [LOCK-3]. */
   lockWaitMs?: number;
+  /**
+   * [CLUSTER-1] A cluster node waits for the lock for as long as it takes (it is a follower until
+   * then), trying every `pollMs`, and rides out Postgres going away meanwhile.
+   */
+  waitForLock?: { readonly pollMs: number };
 };
 
 type Database = BunSQLDatabase<typeof schema>;
@@ -114,7 +119,7 @@ export class PostgresStore implements Store {
     });
     store = new PostgresStore(client, reader, target, options.log ?? (() => undefined), options.writeTimeoutMs ?? POSTGRES_WRITE_TIMEOUT_MS);
     try {
-      await store.start(options.migrate ?? true, options.lockWaitMs ?? POSTGRES_LOCK_WAIT_MS);
+      await store.start(options.migrate ?? true, options.waitForLock === undefined ? (options.lockWaitMs ?? POSTGRES_LOCK_WAIT_MS) : Infinity, options.waitForLock?.pollMs);
     } catch (error) {
       await client.close({ timeout: 0 }).catch(() => undefined);
       await reader.close({ timeout: 0 }).catch(() => undefined);
@@ -123,15 +128,24 @@ export class PostgresStore implements Store {
     return store;
   }
 
-  private async start(migrate: boolean, lockWaitMs: number): Promise<void> {
+  private async start(migrate: boolean, lockWaitMs: number, pollMs = POSTGRES_LOCK_RETRY_MS): Promise<void> {
     const where = `${this.target.host}:${this.target.port}`;
     const deadline = performance.now() + lockWaitMs;
+    let unreachable = false;
     for (;;) {
       let locked: boolean;
       try {
         locked = await tryLock(this.db);
+        if (unreachable) this.log(`Postgres at ${where} answers again`);
+        unreachable = false;
       } catch (error) {
-        throw new Error(`cannot connect to Postgres at ${where} (database "${this.target.database}"): ${oneLine(describeDbError(error))}`);
+        const problem = `cannot connect to Postgres at ${where} (database "${this.target.database}"): ${oneLine(describeDbError(error))}`;
+        if (Number.isFinite(lockWaitMs)) throw new Error(problem);
+        // A follower outlives a Postgres restart: it keeps waiting for the lock.
+        if (!unreachable) this.log(`${problem}; trying again`);
+        unreachable = true;
+        await Bun.sleep(pollMs);
+        continue;
       }
       if (locked) break;
       // [LOCK-3] The holder may be a broker killed a moment ago whose backend has not exited yet.
@@ -141,7 +155,7 @@ export class PostgresStore implements Store {
             `(it holds advisory lock ${LOCK_KEY}, still after ${lockWaitMs / 1000} s); stop that broker or point DATABASE_URL at another database`,
         );
       }
-      await Bun.sleep(POSTGRES_LOCK_RETRY_MS);
+      await Bun.sleep(pollMs);
     }
     this.sessionLocked = true;
     if (!migrate) return;
@@ -209,6 +223,15 @@ export class PostgresStore implements Store {
         return toSnapshot({ ...rows, cleanShutdownRow: clean });
       }),
     );
+  }
+
+  /**
+   * [CLUSTER-1] Resolves once a fenced transaction proved this store still holds the database's
+   * lock (taking it again after a reconnect, if it is free); rejects with lockLost's failure when
+   * another broker holds it, or with the database's error when it does not answer.
+   */
+  async assertOwner(): Promise<void> {
+    await this.write(async () => undefined);
   }
 
   async ping(): Promise<void> {

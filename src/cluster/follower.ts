@@ -1,0 +1,179 @@
+/**
+ * [CLUSTER-1] A follower node: it serves the same port as a leader would, and passes every request
+ * and WebSocket on to the leader, which answers as if the caller had come to it directly (the
+ * caller's address rides along, proven by the leader's token). Nothing is decided here, so every
+ * route and frame has the leader's answer. When the leader changes, the sockets passed on to the
+ * old one close with 1012 and their clients reconnect (to any node).
+ */
+import type { Server, ServerWebSocket } from "bun";
+import { ErrorCodes } from "../core/errors.ts";
+import { errorResponse } from "../server/http-errors.ts";
+import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "../server/limits.ts";
+import { ForwardHeaders } from "./forwarded.ts";
+import type { Leader, LeaderView } from "./leader-view.ts";
+
+/** A socket's close when its leader went away: the client should reconnect. */
+export const FAILOVER_CLOSE = { code: 1012, reason: "leader changed: reconnect" } as const;
+const SLOW_CLOSE = { code: 4008, reason: "subscriber too slow" } as const;
+
+/** Headers of one hop only (RFC 9110 §7.6.1), and the ones only a node may set. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"];
+const NODE_ONLY = Object.values(ForwardHeaders);
+const UPGRADE_ONLY = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"];
+
+type Proxied = {
+  readonly leader: Leader;
+  readonly ticket: string;
+  upstream: WebSocket | undefined;
+  /** Frames the client sent before the leader's socket opened. */
+  pending: (string | Buffer)[];
+};
+
+export type FollowerOptions = {
+  readonly host: string;
+  readonly port: number;
+  readonly node: string;
+  readonly leaders: LeaderView;
+  readonly maxPayloadBytes: number;
+  /** A client this far behind on what the leader sends it is closed (4008), as the leader would. */
+  readonly maxBufferBytes: number;
+  readonly tls?: { certFile: string; keyFile: string };
+  readonly log: (line: string) => void;
+};
+
+export class Follower {
+  private readonly sockets = new Set<ServerWebSocket<Proxied>>();
+  private readonly server: Server<Proxied>;
+  private readonly unwatch: () => void;
+
+  constructor(private readonly options: FollowerOptions) {
+    this.server = Bun.serve<Proxied>({
+      hostname: options.host,
+      port: options.port,
+      reusePort: false,
+      ...(options.tls === undefined ? {} : { tls: { cert: Bun.file(options.tls.certFile), key: Bun.file(options.tls.keyFile) } }),
+      // The leader enforces MAX_PAYLOAD_BYTES; a declared size past it is answered here (below).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: (request, server) => this.forward(request, server),
+      websocket: {
+        maxPayloadLength: options.maxPayloadBytes + ENVELOPE_BYTES,
+        idleTimeout: WS_IDLE_TIMEOUT_SECONDS,
+        sendPings: true,
+        perMessageDeflate: false,
+        open: (ws) => this.opened(ws),
+        message: (ws, message) => {
+          const upstream = ws.data.upstream;
+          if (upstream !== undefined && upstream.readyState === WebSocket.OPEN) upstream.send(message as string | Uint8Array<ArrayBuffer>);
+          else ws.data.pending.push(message);
+        },
+        close: (ws, code, reason) => {
+          this.sockets.delete(ws);
+          const upstream = ws.data.upstream;
+          if (upstream !== undefined && upstream.readyState <= WebSocket.OPEN) upstream.close(isSendable(code) ? code : 1000, reason);
+        },
+      },
+    });
+    // Sockets passed on to a leader that is no longer the one: their clients reconnect.
+    this.unwatch = options.leaders.onChange((leader) => {
+      if (leader === undefined) return;
+      for (const ws of this.sockets) if (ws.data.leader.token !== leader.token) ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+    });
+  }
+
+  get port(): number {
+    return this.server.port ?? this.options.port;
+  }
+
+  /** Stops listening and closes every passed-on socket (1012): this node is about to lead. */
+  async stop(): Promise<void> {
+    this.unwatch();
+    const stopped = this.server.stop(true);
+    for (const ws of this.sockets) ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+    await stopped;
+  }
+
+  private async forward(request: Request, server: Server<Proxied>): Promise<Response | undefined> {
+    const leader = this.options.leaders.current();
+    if (leader === undefined) return noLeader("this node knows no leader yet (a failover may be under way)");
+    const url = request.url;
+    const pathAndQuery = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    const declared = request.headers.get("content-length");
+    if (declared !== null && Number(declared) > this.options.maxPayloadBytes) {
+      return errorResponse({ code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `request body is ${declared} bytes; the limit is ${this.options.maxPayloadBytes} (MAX_PAYLOAD_BYTES)` });
+    }
+    const headers = this.forwardedHeaders(request, server, leader);
+    const isUpgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (isUpgrade) {
+      for (const name of UPGRADE_ONLY) headers.delete(name);
+      headers.set(ForwardHeaders.UPGRADE_CHECK, "1");
+    }
+    let answer: Response;
+    try {
+      answer = await fetch(leader.url + pathAndQuery, {
+        method: request.method,
+        headers,
+        body: request.body,
+        redirect: "manual",
+        decompress: false,
+        keepalive: true,
+      } as RequestInit);
+    } catch (error) {
+      return noLeader(`the leader ${leader.node} at ${leader.url} does not answer (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const ticket = isUpgrade && answer.status === 204 ? answer.headers.get(ForwardHeaders.TICKET) : null;
+    if (ticket === null) return this.passBack(answer);
+    const protocol = answer.headers.get("sec-websocket-protocol");
+    const data: Proxied = { leader, ticket, upstream: undefined, pending: [] };
+    if (server.upgrade(request, { data, headers: protocol === null ? undefined : { "sec-websocket-protocol": protocol } })) return undefined;
+    return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
+  }
+
+  private forwardedHeaders(request: Request, server: Server<Proxied>, leader: Leader): Headers {
+    const headers = new Headers(request.headers);
+    for (const name of [...HOP_BY_HOP, ...NODE_ONLY]) headers.delete(name);
+    headers.set(ForwardHeaders.TOKEN, leader.token);
+    headers.set(ForwardHeaders.FORWARDED_FOR, server.requestIP(request)?.address ?? "");
+    return headers;
+  }
+
+  private passBack(answer: Response): Response {
+    const headers = new Headers(answer.headers);
+    for (const name of [...HOP_BY_HOP, ...NODE_ONLY, "content-length"]) headers.delete(name);
+    headers.set("x-pubsub-via", this.options.node);
+    return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
+  }
+
+  private opened(ws: ServerWebSocket<Proxied>): void {
+    this.sockets.add(ws);
+    const { leader, ticket } = ws.data;
+    const target = new URL("/ws", leader.url);
+    target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
+    const upstream = new WebSocket(target.href, { headers: { [ForwardHeaders.TOKEN]: leader.token, [ForwardHeaders.TICKET]: ticket } } as unknown as string[]);
+    ws.data.upstream = upstream;
+    upstream.binaryType = "nodebuffer" as BinaryType;
+    upstream.onopen = () => {
+      for (const message of ws.data.pending) upstream.send(message as string | Uint8Array<ArrayBuffer>);
+      ws.data.pending = [];
+    };
+    upstream.onmessage = (event) => {
+      ws.send(event.data as string | Buffer);
+      // The leader sees this node read at full speed; the client's own lag is watched here.
+      if (ws.getBufferedAmount() > this.options.maxBufferBytes) {
+        ws.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+        upstream.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+      }
+    };
+    upstream.onclose = (event) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      // 1005/1006: the leader went away without a close frame, so this is a failover.
+      if (isSendable(event.code)) ws.close(event.code, event.reason);
+      else ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+    };
+    upstream.onerror = () => {};
+  }
+}
+
+const noLeader = (message: string): Response => errorResponse({ code: ErrorCodes.NO_LEADER, message }, { "retry-after": "1" });
+
+/** Close codes a peer may send (1005, 1006 and 1015 only describe a close; they are never sent). */
+const isSendable = (code: number): boolean => code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);

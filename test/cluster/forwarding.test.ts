@@ -1,0 +1,106 @@
+/**
+ * [CLUSTER-1] Three nodes on one Postgres and the machine's NATS: every route and frame has the
+ * same answer at every node, the leader's; what a follower says about its caller is believed only
+ * with the leader's token.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect as natsConnect } from "nats";
+import { api } from "../support/broker-process.ts";
+import { NATS_URL, startCluster, type Cluster } from "../support/cluster.ts";
+import { TestSocket } from "../support/ws-client.ts";
+import { connect } from "../../src/client/index.ts";
+
+let cluster: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster(3);
+}, 60_000);
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe("[CLUSTER-1] a follower forwards to the leader", () => {
+  test("REST: a queue declared at one node is seen at every node, with the same answers", async () => {
+    const [a, b] = cluster.followers();
+    const leader = await cluster.leader();
+    expect((await api(a!.url, "POST", "/queues", { name: "orders", durable: true })).status).toBe(200);
+    for (const node of cluster.nodes) {
+      const listed = await api(node.url, "GET", "/queues");
+      expect(listed.status).toBe(200);
+      expect(listed.body.map((q: { name: string }) => q.name)).toContain("orders");
+    }
+    const published = await api(b!.url, "POST", "/publish", { exchange_name: "", key: "orders", payload: { n: 1 } });
+    expect(published.status).toBe(200);
+    // A refusal is the leader's, body and status alike.
+    const missing = await Promise.all(cluster.nodes.map((n) => api(n.url, "GET", "/queues/nope")));
+    for (const answer of missing) expect(answer).toEqual(missing[0]!);
+    expect(missing[0]!.status).toBe(404);
+    const direct = await fetch(`${leader.url}/queues/orders`);
+    const forwarded = await fetch(`${a!.url}/queues/orders`);
+    expect(forwarded.headers.get("x-pubsub-via")).toBe(a!.name);
+    expect(direct.headers.get("x-pubsub-via")).toBeNull();
+    expect((await forwarded.json()).messages).toBe(1);
+    expect((await direct.json()).messages).toBe(1);
+  });
+
+  test("WebSocket: subscribe at one follower, publish at another, consume and ack at a third node", async () => {
+    const [a, b] = cluster.followers();
+    const leader = await cluster.leader();
+    expect((await api(leader.url, "POST", "/queues", { name: "live" })).status).toBe(200);
+    const subscriber = await TestSocket.open(a!.wsUrl);
+    subscriber.send({ type: "SUBSCRIBE", payload: { queue_name: "live", id: "s" } });
+    await subscriber.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    const publisher = await TestSocket.open(b!.wsUrl);
+    publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: "live", payload: { hello: "cluster" }, id: "p1" } });
+    await publisher.until((frames) => frames.some((f) => f.type === "CONFIRM" && f.payload.id === "p1"));
+    await subscriber.untilMessages(1);
+    expect(subscriber.messages()[0].body).toEqual({ hello: "cluster" });
+    // A bad frame is answered with the leader's ERROR, and the socket stays.
+    publisher.send("{nope");
+    await publisher.until((frames) => frames.some((f) => f.type === "ERROR" && f.payload.code === "BAD_JSON"));
+    expect(publisher.closeCode).toBeUndefined();
+    subscriber.close();
+    publisher.close();
+
+    // The client, given every node: work-queue delivery with acks, through whichever node it reached.
+    const client = connect(cluster.nodes.map((n) => n.url));
+    await client.queues.declare({ name: "work", durable: true });
+    const got: unknown[] = [];
+    const consumer = await client.consume("work", async (delivery) => {
+      got.push(delivery.body);
+      await delivery.ack();
+    });
+    for (let i = 0; i < 20; i++) await client.publish("", "work", { i });
+    const deadline = Date.now() + 10_000;
+    while (got.length < 20 && Date.now() < deadline) await Bun.sleep(20);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+    await consumer.close();
+    // Acked through the forwarded socket: nothing left at the leader.
+    const deadline2 = Date.now() + 5_000;
+    let left = -1;
+    while (Date.now() < deadline2 && left !== 0) {
+      const { body } = await api(leader.url, "GET", "/queues/work");
+      left = body.messages + body.unacked;
+    }
+    expect(left).toBe(0);
+    await client.close();
+  });
+
+  test("a forwarded caller's address is believed only with the leader's token", async () => {
+    const leader = await cluster.leader();
+    // The token, as a follower learns it: from the leader's announcement on NATS.
+    const nc = await natsConnect({ servers: NATS_URL });
+    const sub = nc.subscribe(`pubsub.${cluster.name}.leader`, { max: 1 });
+    let token = "";
+    for await (const message of sub) token = JSON.parse(new TextDecoder().decode(message.data)).token;
+    await nc.close();
+    expect(token.length).toBeGreaterThan(20);
+    // No users configured: the guest may act from loopback only (RabbitMQ's rule).
+    const from = (headers: Record<string, string>) => fetch(`${leader.url}/queues`, { headers }).then((r) => r.status);
+    expect(await from({ "x-pubsub-forwarded-for": "203.0.113.9" })).toBe(200);
+    expect(await from({ "x-pubsub-cluster-token": "forged", "x-pubsub-forwarded-for": "203.0.113.9" })).toBe(200);
+    expect(await from({ "x-pubsub-cluster-token": token, "x-pubsub-forwarded-for": "203.0.113.9" })).toBe(401);
+    // A WebSocket ticket cannot be made up either.
+    const forged = await fetch(`${leader.url}/ws`, { headers: { "x-pubsub-cluster-token": token, "x-pubsub-cluster-ticket": "made-up", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+    expect(forged.status).toBe(401);
+  });
+});
