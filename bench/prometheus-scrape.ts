@@ -82,6 +82,7 @@ const snapshot: MetricsSnapshot = {
   store: { backend: "memory", location: "", commit_latency: { buckets: COMMIT_LATENCY_BUCKETS.map((le) => ({ le, count: 0 })), sum_seconds: 0, count: 0 } },
   paging: { reads: 0, rows: 0, failures: 0, max_read_ms: 0 },
   checkpoints: { full: 0, acks: 0, removed_messages: 0, failures: 0, max_ms: 0 },
+  cluster: null,
 };
 for (const limit of [DEFAULT_METRICS_QUEUE_LIMIT, QUEUES]) {
   const bytes = renderPrometheus(snapshot, views, { queueLimit: limit, nowMs: Date.now() }).length;

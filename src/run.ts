@@ -131,7 +131,8 @@ export async function startBroker(config: Config, version: string, signals: Sign
     backoff,
     publishRefusals,
     version,
-    node: process.env.NODE_NAME ?? hostname(),
+    node: config.cluster?.node ?? process.env.NODE_NAME ?? hostname(),
+    cluster: cluster === undefined ? undefined : () => cluster.view(),
     store: { backend: config.databaseUrl === undefined ? "sqlite" : "postgres", location },
     maxQueuedBytes: config.maxQueuedBytes,
   });

@@ -18,6 +18,8 @@ export class ClusterNode {
   readonly forwarded = new Forwarded<SocketState>();
   private follower: Follower | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** A follower's own heartbeat, so the leader can list it. */
+  private followerBeat: ReturnType<typeof setInterval> | undefined;
   private announcing = false;
 
   private constructor(
@@ -46,6 +48,8 @@ export class ClusterNode {
       await link.close();
       throw new Error(`cannot listen on HOST=${config.host} HTTP_PORT=${config.httpPort}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    node.followerBeat = setInterval(() => link.beat(), LEADER_HEARTBEAT_MS);
+    link.beat();
     link.leaders.onChange((leader) => log(leader === undefined ? "no leader heard from: requests get 503 NO_LEADER until one announces" : `following ${leader.node} at ${leader.url}`));
     log(`node ${cluster.node} of cluster "${cluster.name}" (NATS ${cluster.natsUrl}) follows until it holds the database lock; listening on ${config.host}:${node.follower.port}`);
     return node;
@@ -53,6 +57,7 @@ export class ClusterNode {
 
   /** The lock is ours and the broker restored: the follower gives up the port to the broker's own server. */
   async promote(): Promise<void> {
+    clearInterval(this.followerBeat);
     await this.follower?.stop();
     this.follower = undefined;
   }
@@ -86,8 +91,14 @@ export class ClusterNode {
     this.log(`node ${this.config.node} leads cluster "${this.config.name}", reached at ${this.config.advertiseUrl}`);
   }
 
+  /** What /overview and /metrics say of the cluster (this node leads: it is the one that answers them). */
+  view(): { name: string; leader: string; nodes: { node: string; role: "leader" | "follower"; url: string }[] } {
+    return { name: this.config.name, leader: this.config.node, nodes: this.link.nodes() };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.followerBeat);
     await this.follower?.stop();
     await this.link.close();
   }

@@ -59,7 +59,11 @@ export type MetricsSnapshot = {
     auth_backoff_evicted: number;
   };
   checkpoints: { full: number; acks: number; removed_messages: number; failures: number; max_ms: number };
+  /** [CLUSTER-1] Null outside a cluster. */
+  cluster: ClusterSnapshot | null;
 };
+
+export type ClusterSnapshot = { name: string; leader: string; nodes: { node: string; role: "leader" | "follower"; url: string }[] };
 
 /** The per-queue part of the Prometheus text comes from the management views. */
 export type QueueMetrics = readonly QueueView[];

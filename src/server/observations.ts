@@ -4,7 +4,7 @@ import type { AuthBackoff } from "./abuse/auth-backoff.ts";
 import type { AuthEdge } from "./auth-edge.ts";
 import type { DiskAlarm } from "./disk-alarm.ts";
 import type { LoopMonitor } from "./loop-monitor.ts";
-import type { MetricsSnapshot, Totals } from "./metrics.ts";
+import type { ClusterSnapshot, MetricsSnapshot, Totals } from "./metrics.ts";
 import type { Overview } from "./ops-routes.ts";
 import type { StoreWatch } from "./store-watch.ts";
 import type { WsHub } from "./ws-hub.ts";
@@ -39,6 +39,8 @@ export type ObservationDeps = {
   node: string;
   store: { backend: "sqlite" | "postgres"; location: string };
   maxQueuedBytes: number;
+  /** [CLUSTER-1] The cluster as this node (its leader) sees it; none outside a cluster. */
+  cluster?: () => ClusterSnapshot;
 };
 
 /** What /metrics (JSON and Prometheus) and /overview read, gathered from the broker and the server's parts on each request. */
@@ -97,6 +99,7 @@ export class Observations {
         failures: broker.checkpoints.failures,
         max_ms: round1(broker.checkpoints.maxMs),
       },
+      cluster: this.deps.cluster?.() ?? null,
     };
   }
 
@@ -133,6 +136,7 @@ export class Observations {
       event_loop: { max_stall_ms: round1(monitor.maxStallMs), recent_max_stall_ms: round1(monitor.recentMaxStallMs) },
       totals: { ...totals, dead_lettered: deadLetteredTotal(totals) },
       alarms: this.alarms(),
+      cluster: this.deps.cluster?.() ?? null,
     };
   }
 }

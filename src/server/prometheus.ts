@@ -140,6 +140,18 @@ export function renderPrometheus(snapshot: MetricsSnapshot, queues: readonly Que
   const t = snapshot.totals;
   const build = `{version="${escapeLabelValue(snapshot.version)}",node="${escapeLabelValue(snapshot.node)}",backend="${escapeLabelValue(snapshot.store.backend)}"}`;
   family(out, "pubsub_build_info", "gauge", "Always 1; the labels say which pubsub version, which node (NODE_NAME, else the host name) and which store backend.", [[build, 1]]);
+  if (snapshot.cluster !== null) {
+    // [CLUSTER-1] The leader answers /metrics; these say which cluster and which nodes it hears.
+    const { cluster } = snapshot;
+    family(out, "pubsub_cluster_nodes", "gauge", "Nodes of this cluster heard from over NATS within 2 s, the leader included.", [[`{cluster="${escapeLabelValue(cluster.name)}"}`, cluster.nodes.length]]);
+    family(
+      out,
+      "pubsub_cluster_node_info",
+      "gauge",
+      "Always 1 per node heard from; role is leader (holds the database lock, serves every request) or follower (forwards to it).",
+      cluster.nodes.map((n) => [`{cluster="${escapeLabelValue(cluster.name)}",node="${escapeLabelValue(n.node)}",role="${n.role}"}`, 1]),
+    );
+  }
 
   // ---- process (the names every Prometheus client library uses) ----
   family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", one(snapshot.cpu.user_seconds + snapshot.cpu.system_seconds));

@@ -9,6 +9,20 @@ import { DEFAULT_DELIVERY_LIMIT, MAX_MESSAGE_ID_BYTES } from "../core/limits.ts"
  * "true"), and we refuse coercion [STRICT-1]. Request models are closed: an unknown field is a 422.
  */
 const closed = { additionalProperties: false } as const;
+/** [CLUSTER-1] Null outside a cluster. The leader answers (followers forward), so `node` is the leader's name. */
+const ClusterView = t.Union(
+  [
+    t.Null(),
+    t.Object({
+      name: t.String({ description: "CLUSTER_NAME" }),
+      leader: t.String({ description: "The node that holds the database lock and serves every request" }),
+      nodes: t.Array(t.Object({ node: t.String(), role: t.Union([t.Literal("leader"), t.Literal("follower")]), url: t.String({ description: "CLUSTER_ADVERTISE_URL" }) }), {
+        description: "The nodes heard from over NATS within the last 2 s, the leader first",
+      }),
+    }),
+  ],
+  { description: "The cluster this broker is a node of (NATS_URL)" },
+);
 const HeaderScalar = t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]);
 const BindingArgs = t.Record(t.String(), HeaderScalar, { description: "Object of strings, numbers, booleans or null" });
 /**
@@ -175,6 +189,7 @@ export const models = {
       dead_lettered: t.Integer(),
     }),
     alarms: t.Array(t.Object({ name: t.String(), reason: t.String() })),
+    cluster: ClusterView,
   }),
   OverviewHistory: t.Object({
     interval_ms: t.Integer(),
@@ -272,6 +287,7 @@ export const models = {
       },
       { description: "Removing delivered messages from the store" },
     ),
+    cluster: ClusterView,
   }),
   Readiness: t.Object({
     status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),

@@ -8,6 +8,7 @@ import { connect as natsConnect } from "nats";
 import { api } from "../support/broker-process.ts";
 import { NATS_URL, startCluster, type Cluster } from "../support/cluster.ts";
 import { TestSocket } from "../support/ws-client.ts";
+import { until } from "../support/until.ts";
 import { connect } from "../../src/client/index.ts";
 
 let cluster: Cluster;
@@ -83,6 +84,24 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     }
     expect(left).toBe(0);
     await client.close();
+  });
+
+  test("/overview and /metrics, at any node, show the cluster: its name, the leader, every node heard from", async () => {
+    const leader = await cluster.leader();
+    const [a] = cluster.followers();
+    const overview = await until(async () => {
+      const { body } = await api(a!.url, "GET", "/overview");
+      return body.cluster?.nodes.length === 3 ? body : undefined;
+    }, 5_000, "every node in the overview");
+    expect(overview.node).toBe(leader.name);
+    expect(overview.cluster.name).toBe(cluster.name);
+    expect(overview.cluster.leader).toBe(leader.name);
+    expect(overview.cluster.nodes.map((n: { node: string; role: string }) => `${n.node}:${n.role}`).sort()).toEqual(
+      cluster.nodes.map((n) => `${n.name}:${n === leader ? "leader" : "follower"}`).sort(),
+    );
+    const text = await (await fetch(`${a!.url}/metrics`)).text();
+    expect(text).toContain(`pubsub_cluster_nodes{cluster="${cluster.name}"} 3`);
+    expect(text).toContain(`pubsub_cluster_node_info{cluster="${cluster.name}",node="${leader.name}",role="leader"} 1`);
   });
 
   test("a forwarded caller's address is believed only with the leader's token", async () => {

@@ -59,6 +59,7 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     },
     paging: { reads: 5, rows: 2560, failures: 0, max_read_ms: 12.5 },
     checkpoints: { full: 9, acks: 90, removed_messages: 300, failures: 1, max_ms: 40 },
+    cluster: null,
     ...overrides,
   };
 }
@@ -111,6 +112,20 @@ describe("the text format", () => {
     await expectPromtoolClean(render(names.map((n, i) => queue(n, { messages: i }))));
     await expectPromtoolClean(render(names.map((n, i) => queue(n, { messages: i })), 3));
     await expectPromtoolClean(render([], 0, snapshot({ disk: { path: null, free_bytes: null, limit_bytes: 0, alarm: false } })));
+  });
+
+  test("[CLUSTER-1] a cluster's nodes: one gauge of their count, one info series per node with its role; none outside a cluster", async () => {
+    const nodes = [
+      { node: "mq-1", role: "leader" as const, url: "http://mq-1:8060" },
+      { node: 'mq-"2"', role: "follower" as const, url: "http://mq-2:8060" },
+    ];
+    const text = render([], 0, snapshot({ cluster: { name: "prod", leader: "mq-1", nodes } }));
+    await expectPromtoolClean(text);
+    const series = samples(text);
+    expect(series.get('pubsub_cluster_nodes{cluster="prod"}')).toBe(2);
+    expect(series.get('pubsub_cluster_node_info{cluster="prod",node="mq-1",role="leader"}')).toBe(1);
+    expect(series.get('pubsub_cluster_node_info{cluster="prod",node="mq-\\"2\\"",role="follower"}')).toBe(1);
+    expect(render([], 0, snapshot())).not.toContain("pubsub_cluster");
   });
 
   test("every family has one HELP and one TYPE before its samples, and the text ends with a newline", () => {

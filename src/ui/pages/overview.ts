@@ -63,6 +63,10 @@ export function OverviewPage() {
       : html`
           <p class="muted">pubsub ${overview.version} on ${overview.node}, up ${duration(overview.uptime_seconds)}${" · "}<span class=${`live ${live.state}`} role="status" data-testid="live-state">${{ connecting: "connecting…", live: "live", paused: "paused (tab hidden)", lost: "live feed lost" }[live.state]}</span>
             ${latest === undefined ? null : html` · <span class="muted" data-testid="last-sample">sample of ${clock(latest.t)}</span>`}</p>
+          ${overview.cluster === null
+            ? null
+            : html`<p class="muted" data-testid="cluster">Cluster ${overview.cluster.name}: ${overview.cluster.leader} leads;
+                nodes ${overview.cluster.nodes.map((n, i) => html`${i > 0 ? ", " : ""}${n.node} (${n.role})`)}</p>`}
           ${overview.alarms.length > 0
             ? html`<div class="notice error" role="alert"><strong>Alarms</strong><ul>${overview.alarms.map((a) => html`<li><strong>${a.name}</strong>: ${a.reason}</li>`)}</ul></div>`
             : null}
