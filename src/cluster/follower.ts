@@ -5,10 +5,12 @@
  * route and frame has the leader's answer. When the leader changes, the sockets passed on to the
  * old one close with 1012 and their clients reconnect (to any node).
  */
-import type { Server, ServerWebSocket } from "bun";
+import type { BunRequest, Server, ServerWebSocket } from "bun";
 import { ErrorCodes } from "../core/errors.ts";
 import { errorResponse } from "../server/http-errors.ts";
 import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "../server/limits.ts";
+import { bunBackpressureLimit } from "../server/fan-out.ts";
+import { isAsSent, NOT_AS_SENT, segmentRoutes, type RawSegments } from "../server/raw-path.ts";
 import { ForwardHeaders } from "./forwarded.ts";
 import type { Leader, LeaderView } from "./leader-view.ts";
 
@@ -54,9 +56,17 @@ export class Follower {
       ...(options.tls === undefined ? {} : { tls: { cert: Bun.file(options.tls.certFile), key: Bun.file(options.tls.keyFile) } }),
       // The leader enforces MAX_PAYLOAD_BYTES; a declared size past it is answered here (below).
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: (request, server) => this.forward(request, server),
+      // [PATH-2] As the leader's server: the routes give the raw segments, which fetch below would lose.
+      routes: segmentRoutes(
+        (request: BunRequest, server: Server<Proxied>) => this.forward(request, server, request.params),
+        (request: BunRequest, server: Server<Proxied>) => this.forward(request, server, undefined),
+      ),
+      fetch: (request, server) => this.forward(request, server, undefined),
       websocket: {
         maxPayloadLength: options.maxPayloadBytes + ENVELOPE_BYTES,
+        // Past Bun's limit it would drop frames silently; the check in opened() closes first (4008).
+        backpressureLimit: bunBackpressureLimit(options.maxBufferBytes, options.maxPayloadBytes + ENVELOPE_BYTES),
+        closeOnBackpressureLimit: true,
         idleTimeout: WS_IDLE_TIMEOUT_SECONDS,
         sendPings: true,
         perMessageDeflate: false,
@@ -92,11 +102,15 @@ export class Follower {
     await stopped;
   }
 
-  private async forward(request: Request, server: Server<Proxied>): Promise<Response | undefined> {
+  private async forward(request: Request, server: Server<Proxied>, raw: RawSegments): Promise<Response | undefined> {
     const leader = this.options.leaders.current();
     if (leader === undefined) return noLeader("this node knows no leader yet (a failover may be under way)");
     const url = request.url;
     const pathAndQuery = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    // The URL parser already resolved dot segments here, and fetch would anyway: the leader could
+    // not see them. Other bad paths go on as they are, and the leader refuses them in its order.
+    const path = pathAndQuery.split("?", 1)[0]!;
+    if (!isAsSent(path, raw) && decodesCleanly(path)) return errorResponse({ code: ErrorCodes.BAD_PATH, message: NOT_AS_SENT });
     const declared = request.headers.get("content-length");
     if (declared !== null && Number(declared) > this.options.maxPayloadBytes) {
       return errorResponse({ code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `request body is ${declared} bytes; the limit is ${this.options.maxPayloadBytes} (MAX_PAYLOAD_BYTES)` });
@@ -170,6 +184,15 @@ export class Follower {
       else ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
     };
     upstream.onerror = () => {};
+  }
+}
+
+/** A path whose escapes are UTF-8 and hold no U+FFFD (the leader's first checks would pass). */
+function decodesCleanly(path: string): boolean {
+  try {
+    return !decodeURIComponent(path).includes("\uFFFD");
+  } catch {
+    return false;
   }
 }
 

@@ -18,7 +18,7 @@ export const ForwardHeaders = {
 } as const;
 
 /** What an upgrade check decided, kept until the follower's own socket to the leader opens. */
-type Ticket<T> = { readonly state: T; readonly headers: Record<string, string> | undefined; readonly timer: ReturnType<typeof setTimeout> };
+type Ticket<T> = { readonly state: T; readonly timer: ReturnType<typeof setTimeout> };
 
 export class Forwarded<T extends { release: () => void }> {
   readonly token = randomBytes(24).toString("base64url");
@@ -36,23 +36,23 @@ export class Forwarded<T extends { release: () => void }> {
   }
 
   /** Keeps an accepted upgrade's state; its connection slot is given back if no socket comes for it. */
-  issue(state: T, headers: Record<string, string> | undefined): string {
+  issue(state: T): string {
     const id = randomBytes(18).toString("base64url");
     const timer = setTimeout(() => {
       this.tickets.delete(id);
       state.release();
     }, CLUSTER_TICKET_TTL_MS);
     timer.unref?.();
-    this.tickets.set(id, { state, headers, timer });
+    this.tickets.set(id, { state, timer });
     return id;
   }
 
   /** The state a check decided, once. */
-  take(id: string): { state: T; headers: Record<string, string> | undefined } | undefined {
+  take(id: string): { state: T } | undefined {
     const ticket = this.tickets.get(id);
     if (ticket === undefined) return undefined;
     this.tickets.delete(id);
     clearTimeout(ticket.timer);
-    return { state: ticket.state, headers: ticket.headers };
+    return { state: ticket.state };
   }
 }

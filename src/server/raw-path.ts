@@ -10,6 +10,9 @@ import { MAX_PATH_SEGMENTS } from "./limits.ts";
 
 export type RawSegments = Readonly<Record<string, string>> | undefined;
 
+/** The BAD_PATH message for a path isAsSent refuses. */
+export const NOT_AS_SENT = "path has dot segments or a raw backslash: percent-encode names (%2E, %5C)";
+
 /** `{"/:s0": h, "/:s0/:s1": h, …}`, and `/*` for what no segment route matched (empty segments, longer paths). */
 export function segmentRoutes<H>(segmented: H, unmatched: H): Record<string, H> {
   const routes: Record<string, H> = {};

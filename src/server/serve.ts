@@ -6,7 +6,7 @@ import { hostGuard } from "./allowed-hosts.ts";
 import { isPreflight, isStateChanging, preflightResponse, withCors } from "./cors.ts";
 import { errorResponse } from "./http-errors.ts";
 import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "./limits.ts";
-import { isAsSent, segmentRoutes, type RawSegments } from "./raw-path.ts";
+import { isAsSent, NOT_AS_SENT, segmentRoutes, type RawSegments } from "./raw-path.ts";
 import { attachBody, readJsonBody } from "./request-body.ts";
 import { publishAtEdge } from "./publish-route.ts";
 import type { WsHub } from "./ws-hub.ts";
@@ -69,7 +69,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       // [FUZZ-6] Bun turns raw bytes that are not UTF-8 into U+FFFD; no valid name holds it.
       if (REPLACEMENT_CHARACTER.test(path)) return badPath("path holds U+FFFD: bytes that were not UTF-8, or their stand-in");
     }
-    if (!isAsSent(path, raw)) return badPath("path has dot segments or a raw backslash: percent-encode names (%2E, %5C)");
+    if (!isAsSent(path, raw)) return badPath(NOT_AS_SENT);
     if (queryStart >= 0) {
       const problem = queryProblem(url.slice(queryStart + 1));
       if (problem !== undefined) return problem;
@@ -100,7 +100,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       data.publishRate = guards.publishRate?.(remote);
       // [CLUSTER-1] A follower asks first; its own socket then opens with the ticket, to the state decided here.
       if (forwarded !== undefined && request.headers.get(ForwardHeaders.UPGRADE_CHECK) === "1") {
-        return new Response(null, { status: 204, headers: { ...headers, [ForwardHeaders.TICKET]: guards.forwarded!.issue(data, headers) } });
+        return new Response(null, { status: 204, headers: { ...headers, [ForwardHeaders.TICKET]: guards.forwarded!.issue(data) } });
       }
       if (server.upgrade(request, { data, headers })) return undefined;
       data.release();
@@ -163,7 +163,8 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
   function upgradeByTicket(request: Request, server: Server<SocketState>, id: string): Response | undefined {
     const taken = guards.forwarded!.take(id);
     if (taken === undefined) return errorResponse({ code: ErrorCodes.UNAUTHORIZED, message: "unknown or expired cluster ticket" });
-    if (server.upgrade(request, { data: taken.state, headers: taken.headers })) return undefined;
+    // No subprotocol here: the follower's own socket offered none (a client fails a handshake that picks one it did not offer); the follower answers its client with it.
+    if (server.upgrade(request, { data: taken.state })) return undefined;
     taken.state.release();
     return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
   }

@@ -86,6 +86,29 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     await client.close();
   });
 
+  test("[SLOW-1] a subscriber at a follower that stops reading is closed there (4008); the leader drops its subscription", async () => {
+    const leader = await cluster.leader();
+    const [a] = cluster.followers();
+    await api(leader.url, "POST", "/queues", { name: "slow" });
+    const slow = await TestSocket.open(a!.wsUrl);
+    slow.send({ type: "SUBSCRIBE", payload: { queue_name: "slow", id: "s" } });
+    await slow.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    const reading = slow.ws as unknown as { pause(): boolean; resume(): boolean }; // Bun's WebSocket client
+    expect(reading.pause()).toBe(true);
+    const payload = "y".repeat(256 * 1024);
+    let published = 0;
+    while ((await api(leader.url, "GET", "/queues/slow")).body.subscribers === 1) {
+      // 16 MiB (SUBSCRIBER_MAX_BUFFER_BYTES) plus what the kernel buffers: well under 400 of these.
+      if (published === 400) throw new Error("the paused subscriber was never closed");
+      await api(leader.url, "POST", "/publish", { exchange_name: "", key: "slow", payload: `${published}:${payload}` });
+      published++;
+    }
+    reading.resume();
+    expect(await slow.untilClosed(10_000)).toBe(4008);
+    const got = slow.messages().map((m) => (m.body as string).split(":")[0]);
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => String(i)));
+  });
+
   test("/overview and /metrics, at any node, show the cluster: its name, the leader, every node heard from", async () => {
     const leader = await cluster.leader();
     const [a] = cluster.followers();

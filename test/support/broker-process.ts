@@ -57,8 +57,45 @@ export async function dropTestDatabases(): Promise<void> {
 export const tempDir = (prefix = "pubsub-test-"): string => mkdtempSync(join(tmpdir(), prefix));
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
 
+/**
+ * [CLUSTER-1] `PUBSUB_TEST_CLUSTER=1`: a "broker" is three nodes of a cluster behind a relay that
+ * sends each new connection to a random node, so a suite runs unchanged against the cluster
+ * (test/cluster/suites.test.ts runs some that way). Its data dir is the cluster's; stop() and
+ * kill9() end every node.
+ */
+export const testCluster = process.env.PUBSUB_TEST_CLUSTER === "1";
+
+async function startClusterBroker(options: StartOptions): Promise<BrokerProcess> {
+  const { startCluster, alive } = await import("./cluster.ts");
+  const { startProxy } = await import("../client/support/tcp-proxy.ts");
+  const cluster = await startCluster(3, options.env);
+  const proxy = await startProxy(() => {
+    const live = cluster.nodes.filter(alive);
+    return live[Math.floor(Math.random() * live.length)]!.port;
+  });
+  const leader = await cluster.leader();
+  const end = async () => {
+    proxy.close();
+    await cluster.close();
+  };
+  return {
+    url: proxy.url,
+    wsUrl: `ws://127.0.0.1:${proxy.port}/ws`,
+    port: proxy.port,
+    dataDir: options.dataDir ?? tempDir(),
+    proc: leader.proc,
+    output: () => cluster.nodes.map((n) => n.output()).join(""),
+    kill9: end,
+    stop: async () => {
+      await end();
+      return 0;
+    },
+  };
+}
+
 /** Starts a broker on 127.0.0.1 (port 0 unless given) and resolves once it prints its address. */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
+  if (testCluster && options.executable === undefined) return startClusterBroker(options);
   const dataDir = options.dataDir ?? tempDir();
   const cmd = options.executable ? [options.executable] : [BUN, MAIN];
   const backendEnv: Record<string, string> =

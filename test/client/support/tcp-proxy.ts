@@ -40,7 +40,8 @@ function flush(socket: Socket<Pipe>): void {
   }
 }
 
-export async function startProxy(targetPort: number): Promise<TcpProxy> {
+/** `targetPort` may be a function: each connection goes where it says then (a random node of a cluster). */
+export async function startProxy(targetPort: number | (() => number)): Promise<TcpProxy> {
   const live = new Set<Socket<Pipe>>();
   const end = (socket: Socket<Pipe>) => {
     live.delete(socket);
@@ -60,7 +61,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
         live.add(client);
         void Bun.connect<Pipe>({
           hostname: "127.0.0.1",
-          port: targetPort,
+          port: typeof targetPort === "number" ? targetPort : targetPort(),
           data: pipe(client),
           socket: {
             open(upstream) {
