@@ -43,8 +43,9 @@ export function freePort(): number {
   return port;
 }
 
+/** `env.DATABASE_URL` and `env.NATS_URL` point the nodes at a server of the test's own (to stop it); otherwise a fresh database on the machine's. */
 export async function startCluster(size: number, env: Record<string, string> = {}): Promise<Cluster> {
-  const database = await createDatabase();
+  const database: TestDatabase = env.DATABASE_URL === undefined ? await createDatabase() : { name: "given", url: env.DATABASE_URL, drop: async () => undefined };
   const name = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const dataDir = tempDir("pubsub-cluster-");
   const nodes: Node[] = [];
