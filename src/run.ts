@@ -32,7 +32,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
   const logger = createLogger({ format: config.logFormat, level: config.logLevel });
   const log = logger.line("info", "lifecycle");
   // [AUTH-5] Users and token keys first: a bad USERS_FILE or key stops start-up before the database is touched.
-  const auth = await openAuth(config, logger);
+  let auth = await openAuth(config, logger);
   // [CLUSTER-1] A cluster node follows the leader (on this port) while it waits for the lock in openStore.
   const cluster = config.cluster === undefined ? undefined : await (await import("./cluster/node.ts")).ClusterNode.join(config, config.cluster, logger);
   let following = cluster !== undefined;
@@ -46,6 +46,8 @@ export async function startBroker(config: Config, version: string, signals: Sign
   }
   const { store, location, assertOwner } = await openStore(config, logger.line("warn", "store"));
   following = false;
+  // [CLUSTER-1] Read again now that this node leads: the leader before it may have changed the users file meanwhile.
+  if (cluster !== undefined) auth = await openAuth(config, logger);
   const { limits } = config;
   const sessions = new Sessions();
   const backoff = new AuthBackoff({

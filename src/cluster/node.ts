@@ -50,7 +50,11 @@ export class ClusterNode {
     }
     node.followerBeat = setInterval(() => link.beat(), LEADER_HEARTBEAT_MS);
     link.beat();
-    link.leaders.onChange((leader) => log(leader === undefined ? "no leader heard from: requests get 503 NO_LEADER until one announces" : `following ${leader.node} at ${leader.url}`));
+    // Only while following: the leader hears its own announcements too.
+    link.leaders.onChange((leader) => {
+      if (node.follower === undefined) return;
+      log(leader === undefined ? "no leader heard from: requests get 503 NO_LEADER until one announces" : `following ${leader.node} at ${leader.url}`);
+    });
     log(`node ${cluster.node} of cluster "${cluster.name}" (NATS ${cluster.natsUrl}) follows until it holds the database lock; listening on ${config.host}:${node.follower.port}`);
     return node;
   }

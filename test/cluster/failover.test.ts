@@ -6,6 +6,9 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { SQL } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { api } from "../support/broker-process.ts";
 import { startCluster, type Cluster } from "../support/cluster.ts";
 import { until } from "../support/until.ts";
@@ -100,6 +103,29 @@ test("[CLUSTER-1] a leader whose lock another session took stops, and a follower
   const next = await cluster.leader(20_000);
   expect(next.name).toBe(follower!.name);
   expect((await api(next.url, "GET", "/queues")).status).toBe(200);
+}, 60_000);
+
+test("[CLUSTER-1] a user made at the old leader (USERS_FILE) is known to the follower that takes over", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pubsub-cluster-users-"));
+  try {
+    cluster = await startCluster(2, { USERS_FILE: join(dir, "users.json") });
+    const leader = await cluster.leader();
+    const [follower] = cluster.followers();
+    // The first user and its key, made by the loopback guest through the follower (no key exists yet).
+    expect((await api(follower!.url, "PUT", "/users/ops", { admin: true })).status).toBe(200);
+    const made = await api(follower!.url, "POST", "/users/ops/keys");
+    expect(made.status).toBe(200);
+    const bearer = { authorization: `Bearer ${made.body.key}` };
+    expect((await api(follower!.url, "GET", "/queues", undefined, bearer)).status).toBe(200);
+    await leader.kill9();
+    const next = await cluster.leader(20_000);
+    expect(next.name).toBe(follower!.name);
+    // The new leader read the file when it took over, not when it started following.
+    expect((await api(next.url, "GET", "/queues", undefined, bearer)).status).toBe(200);
+    expect((await api(next.url, "GET", "/queues")).status).toBe(401);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
 
 test("[CLUSTER-1] SIGTERM stops a follower cleanly", async () => {
