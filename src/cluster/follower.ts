@@ -132,7 +132,13 @@ export class Follower {
         keepalive: true,
       } as RequestInit);
     } catch (error) {
-      return noLeader(`the leader ${leader.node} at ${leader.url} does not answer (${error instanceof Error ? error.message : String(error)})`);
+      // Refused: the request never reached the leader, so a retry is safe (the client does it). Else it may have been handled.
+      if (wasRefused(error)) return noLeader(`the leader ${leader.node} does not answer (a failover may be under way)`);
+      this.options.log(`forwarding ${request.method} ${path} to ${leader.node} at ${leader.url} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return errorResponse({
+        code: ErrorCodes.LEADER_LOST,
+        message: `the leader ${leader.node} went away before answering: the request may or may not have been handled (retry a publish with the same message_id)`,
+      });
     }
     const ticket = isUpgrade && answer.status === 204 ? answer.headers.get(ForwardHeaders.TICKET) : null;
     if (ticket === null) return this.passBack(answer);
@@ -185,6 +191,12 @@ export class Follower {
     };
     upstream.onerror = () => {};
   }
+}
+
+/** fetch's error for a connection the peer refused (nothing was sent). */
+function wasRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && /refused/i.test(code);
 }
 
 /** A path whose escapes are UTF-8 and hold no U+FFFD (the leader's first checks would pass). */

@@ -42,6 +42,8 @@ export const ErrorCodes = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /** [CLUSTER-1] A follower node knows no leader to forward to (a failover is under way, or NATS is down): retry. */
   NO_LEADER: "NO_LEADER",
+  /** [CLUSTER-1] A follower passed the request on and the leader went away before answering: it may or may not have been handled. */
+  LEADER_LOST: "LEADER_LOST",
   /** No credential, or one the broker does not recognise (unknown API key, wrong password, no JWT verifier). */
   UNAUTHORIZED: "UNAUTHORIZED",
   /** A JWT that does not verify: malformed, bad signature, refused algorithm, wrong issuer or audience, not valid yet. */

@@ -33,6 +33,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.DISK_ALARM]: 503,
   [ErrorCodes.SHUTTING_DOWN]: 503,
   [ErrorCodes.NO_LEADER]: 503,
+  [ErrorCodes.LEADER_LOST]: 502,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.TOKEN_INVALID]: 401,
   [ErrorCodes.TOKEN_EXPIRED]: 401,

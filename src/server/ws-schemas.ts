@@ -90,7 +90,7 @@ const deliveryFields = {
 };
 
 /** The ERROR codes a frame can get: every broker code except those only the HTTP layer gives (routes, hosts, bodies). */
-const HTTP_ONLY = [ErrorCodes.BAD_PATH, ErrorCodes.METHOD_NOT_ALLOWED, ErrorCodes.NOT_FOUND, ErrorCodes.HOST_NOT_ALLOWED, ErrorCodes.PAYLOAD_TOO_LARGE, ErrorCodes.USER_NOT_FOUND, ErrorCodes.KEY_NOT_FOUND, ErrorCodes.NO_LEADER] as const;
+const HTTP_ONLY = [ErrorCodes.BAD_PATH, ErrorCodes.METHOD_NOT_ALLOWED, ErrorCodes.NOT_FOUND, ErrorCodes.HOST_NOT_ALLOWED, ErrorCodes.PAYLOAD_TOO_LARGE, ErrorCodes.USER_NOT_FOUND, ErrorCodes.KEY_NOT_FOUND, ErrorCodes.NO_LEADER, ErrorCodes.LEADER_LOST] as const;
 export type FrameErrorCode = Exclude<ErrorCode, (typeof HTTP_ONLY)[number]>;
 export const frameErrorCodes = Object.values(ErrorCodes).filter((code): code is FrameErrorCode => !(HTTP_ONLY as readonly string[]).includes(code));
 
