@@ -14,21 +14,30 @@ export type PagingStats = { reads: number; rows: number; failures: number; maxRe
 export class Paging {
   readonly stats: PagingStats = { reads: 0, rows: 0, failures: 0, maxReadMs: 0 };
   private readonly retrying = new Set<string>();
+  /** [MOVE-2] The read in flight per queue: a caller that must wait for the window (a move of all) gets it. */
+  private readonly inFlight = new WeakMap<QueueState, Promise<void>>();
 
   constructor(
     private readonly state: BrokerState,
     private readonly dispatch: () => Dispatch,
   ) {}
 
-  /** Starts the queue's next read if its window wants one; resolves once that read's rows joined the window. */
+  /**
+   * Starts the queue's next read if its window wants one; resolves once that read's rows joined the
+   * window. With a read already in flight, that read's promise [MOVE-2]: a move of all that found
+   * nothing to start took the queue for drained while rows were on their way, and skipped them.
+   */
   readAhead(queue: QueueState): Promise<void> | undefined {
     if (this.state.closing || !queue.durable || this.retrying.has(queue.name)) return undefined;
+    const running = this.inFlight.get(queue);
+    if (running !== undefined) return running;
     const request = queue.pageRequest();
     if (request === undefined) return undefined;
     const { deps, topology } = this.state;
     const started = performance.now();
-    return deps.store.readMessages(queue.name, request).then(
+    const read = deps.store.readMessages(queue.name, request).then(
       (rows) => {
+        this.inFlight.delete(queue);
         const took = performance.now() - started;
         this.stats.reads++;
         this.stats.rows += rows.length;
@@ -42,6 +51,7 @@ export class Paging {
         this.readAhead(queue);
       },
       (error) => {
+        this.inFlight.delete(queue);
         this.stats.failures++;
         queue.pageFailed(request);
         if (topology.queues.get(queue.name) !== queue || this.state.closing) return;
@@ -53,5 +63,7 @@ export class Paging {
         });
       },
     );
+    this.inFlight.set(queue, read);
+    return read;
   }
 }

@@ -189,3 +189,18 @@ test("[PAGE-1] purge empties the disk part too; a read in flight is dropped; the
   expect(started.sink.consumerBodies("jobs").at(-1)).toEqual({ n: "after" });
   expect(queueInfo(started).messages).toBe(0);
 });
+
+test("[MOVE-2] a move of all waits for a page read already in flight instead of counting what it brings as skipped", async () => {
+  const started = await withBacklog(BACKLOG, { ...DEFAULT_QUEUE_ARGS, historySize: 0 });
+  await started.broker.declareQueue({ name: "to", durable: true, args: DEFAULT_QUEUE_ARGS });
+  // Every read answers a macrotask later: the read that a page-in starts by itself is still on its way when the move looks again.
+  const read = started.store.readMessages.bind(started.store);
+  started.store.readMessages = async (queue, range) => {
+    const rows = await read(queue, range);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return rows;
+  };
+  const result = await started.broker.move("jobs", { to: "to" });
+  expect(result).toEqual({ ok: true, value: { moved: BACKLOG, skipped: 0 } });
+  expect(queueInfo(started).messages).toBe(0);
+});
