@@ -54,6 +54,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
   async function handle(request: Request, server: Server<SocketState>, raw: RawSegments): Promise<Response | undefined> {
     // [CLUSTER-1] A follower's request stands for its caller: that caller's address counts (limits, the loopback rule).
     const forwarded = guards.forwarded?.remoteOf(request);
+    const remoteAddress = () => (forwarded !== undefined ? forwarded.address : server.requestIP(request)?.address);
     const ticket = forwarded === undefined ? null : request.headers.get(ForwardHeaders.TICKET);
     if (ticket !== null) return upgradeByTicket(request, server, ticket);
     if (!guard.allowsHost(request.headers.get("host"))) {
@@ -86,7 +87,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
       if (request.method !== "GET") {
         return errorResponse({ code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; use GET (a WebSocket upgrade)` }, { allow: "GET" });
       }
-      const remote = forwarded !== undefined ? forwarded.address : server.requestIP(request)?.address;
+      const remote = remoteAddress();
       // [AUTH-2] A credential on the upgrade (bearer subprotocol, Authorization, ?token= if allowed) is checked now; without one the AUTH frame must come first.
       const who = await edge.forUpgrade(request, remote, config.auth.urlToken);
       const refused = refusal(who, edge.required);
@@ -128,7 +129,7 @@ export function serve(config: Config, app: FetchApp, hub: WsHub, broker: Broker,
         ? new Request(pathStart < SHORTEST_ROUTABLE_ORIGIN ? ROUTING_HOST + url.slice(pathStart) : url, { method: request.method, headers: request.headers })
         : request;
     if (!atEdge) attachBody(routed, body);
-    const remote = forwarded !== undefined ? forwarded.address : server.requestIP(request)?.address;
+    const remote = remoteAddress();
     // Elysia routes /publish/ to /publish too; IPv6 addresses are counted by their /64 (a host may rotate within it).
     if (guards.publishRate !== undefined && (path === "/publish" || path === "/publish/")) {
       const limited = httpRates.take(addressKey(remote, 64));

@@ -9,6 +9,7 @@ import { afterAll, expect, test } from "bun:test";
 import { api } from "../support/broker-process.ts";
 import { alive, startCluster, type Cluster } from "../support/cluster.ts";
 import { until } from "../support/until.ts";
+import { seeded } from "../support/seeded.ts";
 import { connect } from "../../src/client/index.ts";
 
 const ROUNDS = 20;
@@ -17,22 +18,11 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-/** A seeded generator, so a failing round can be replayed (the seed is printed). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test(`[CLUSTER-1] ${ROUNDS} rounds of kill -9 at a random node: nothing confirmed is lost, nothing invented, duplicates only redelivered`, async () => {
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
   console.log(`[CLUSTER-1] crash matrix seed ${seed} (CRASH_SEED=${seed} replays it)`);
-  const rand = random(seed);
+  const rand = seeded(seed);
   cluster = await startCluster(3);
   const nodes = cluster.nodes;
   const pick = () => nodes.filter(alive)[Math.floor(rand() * nodes.filter(alive).length)]!;

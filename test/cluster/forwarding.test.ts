@@ -8,6 +8,7 @@ import { connect as natsConnect } from "nats";
 import { api } from "../support/broker-process.ts";
 import { NATS_URL, startCluster, type Cluster } from "../support/cluster.ts";
 import { TestSocket } from "../support/ws-client.ts";
+import { openSubscriber } from "../support/consumer.ts";
 import { until } from "../support/until.ts";
 import { connect } from "../../src/client/index.ts";
 
@@ -47,9 +48,7 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     const [a, b] = cluster.followers();
     const leader = await cluster.leader();
     expect((await api(leader.url, "POST", "/queues", { name: "live" })).status).toBe(200);
-    const subscriber = await TestSocket.open(a!.wsUrl);
-    subscriber.send({ type: "SUBSCRIBE", payload: { queue_name: "live", id: "s" } });
-    await subscriber.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    const subscriber = await openSubscriber(a!.wsUrl, "live");
     const publisher = await TestSocket.open(b!.wsUrl);
     publisher.send({ type: "PUBLISH", payload: { exchange_name: "", key: "live", payload: { hello: "cluster" }, id: "p1" } });
     await publisher.until((frames) => frames.some((f) => f.type === "CONFIRM" && f.payload.id === "p1"));
@@ -90,9 +89,7 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     const leader = await cluster.leader();
     const [a] = cluster.followers();
     await api(leader.url, "POST", "/queues", { name: "slow" });
-    const slow = await TestSocket.open(a!.wsUrl);
-    slow.send({ type: "SUBSCRIBE", payload: { queue_name: "slow", id: "s" } });
-    await slow.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+    const slow = await openSubscriber(a!.wsUrl, "slow");
     const reading = slow.ws as unknown as { pause(): boolean; resume(): boolean }; // Bun's WebSocket client
     expect(reading.pause()).toBe(true);
     const payload = "y".repeat(256 * 1024);

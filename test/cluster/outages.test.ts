@@ -10,6 +10,7 @@ import { api } from "../support/broker-process.ts";
 import { alive, freePort, startCluster, type Cluster } from "../support/cluster.ts";
 import { until } from "../support/until.ts";
 import { TestSocket } from "../support/ws-client.ts";
+import { openSubscriber } from "../support/consumer.ts";
 import { startInstance, type PostgresInstance } from "../postgres/instance.ts";
 
 let cluster: Cluster | undefined;
@@ -44,9 +45,7 @@ test("[CLUSTER-1] NATS killed: followers answer 503 NO_LEADER once the leader is
   const leader = await cluster.leader();
   const [follower] = cluster.followers();
   await api(leader.url, "POST", "/queues", { name: "feed" });
-  const subscriber = await TestSocket.open(follower!.wsUrl);
-  subscriber.send({ type: "SUBSCRIBE", payload: { queue_name: "feed", id: "s" } });
-  await subscriber.until((frames) => frames.some((f) => f.type === "SUBSCRIBED"));
+  const subscriber = await openSubscriber(follower!.wsUrl, "feed");
 
   nats.kill("SIGKILL");
   await nats.exited;

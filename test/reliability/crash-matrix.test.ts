@@ -30,6 +30,7 @@ import { until } from "../support/until.ts";
 import { buildExecutable, type Built } from "../support/executable.ts";
 import { Ledger, verdict } from "./support/ledger.ts";
 import { AckingConsumer, ConfirmingPublisher } from "./support/workload.ts";
+import { seeded } from "../support/seeded.ts";
 
 const QUEUE = "crash";
 /** Rounds ended by kill -9; the issue asks for at least 20. */
@@ -56,17 +57,6 @@ const PUBLISH = {
 const ENV = { CHECKPOINT_IN_SECONDS: "0.2" };
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 32));
-/** mulberry32: a small seeded generator, so a failing run's kill moments can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let built: Built;
 const dirs: string[] = [];
