@@ -3,8 +3,11 @@
  * with the most self time and the most total time (self plus callees, each sample counted once per
  * function however deep the recursion), in % of the sampled time, idle excluded.
  *
- *   bun run bench/cpu-profile-summary.ts DIR/*.cpuprofile [--top=25] [--match=src/auth] [--share=jose,src/auth/]
+ *   bun run bench/cpu-profile-summary.ts DIR/*.cpuprofile [--top=25] [--match=src/auth] [--share=jose,src/auth/] [--samples]
  *
+ * `--samples` counts samples instead of weighing them by their time delta: a sample taken after an
+ * idle wait (the profiler does not sample while the thread sleeps) otherwise carries the whole wait,
+ * and a function that ran once after a timer can show as 10 % of the run.
  * `--match` keeps only functions whose file contains the text. `--share` gives, for each text, the
  * share of busy samples with a frame from a matching file anywhere on their stack (what a layer
  * costs with everything it calls), and for all of them together. Async functions that resumed
@@ -20,6 +23,7 @@ const args = process.argv.slice(2);
 const files = args.filter((arg) => !arg.startsWith("--"));
 const top = Number(args.find((arg) => arg.startsWith("--top="))?.slice(6) ?? 25);
 const match = args.find((arg) => arg.startsWith("--match="))?.slice(8);
+const bySamples = args.includes("--samples");
 const shares = args.find((arg) => arg.startsWith("--share="))?.slice(8).split(",").filter(Boolean) ?? [];
 const shareUs = new Map<string, number>([...shares, "(any of them)"].map((text) => [text, 0]));
 if (files.length === 0) {
@@ -45,7 +49,7 @@ for (const file of files) {
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   profile.samples.forEach((id, i) => {
-    const us = profile.timeDeltas[i + 1] ?? 0;
+    const us = bySamples ? 1 : (profile.timeDeltas[i + 1] ?? 0);
     const node = byId.get(id)!;
     const name = node.callFrame.functionName;
     if (name === "(garbage collector)") gcUs += us;
@@ -74,7 +78,7 @@ const list = (title: string, entries: Map<string, number>) => {
   const rows = [...entries].filter(([key]) => match === undefined || key.includes(match)).sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [key, us] of rows) console.log(`${percent(us)}  ${key}`);
 };
-console.log(`${files.length} profile(s), ${(busyUs / 1e6).toFixed(2)} s busy (garbage collector ${percent(gcUs)} of it)`);
+console.log(`${files.length} profile(s), ${bySamples ? `${busyUs} busy samples` : `${(busyUs / 1e6).toFixed(2)} s busy`} (garbage collector ${percent(gcUs)} of it)`);
 list("self time", self);
 list("total time (self + callees)", total);
 if (shares.length > 0) {

@@ -167,6 +167,7 @@ export async function startBroker(config: Config, version: string, signals: Sign
     notReady,
     users: auth.users,
     login: { edge, secure: config.tls !== undefined, remoteOf },
+    queueOwner: config.cluster?.node,
     ops: {
       connections: { list: (queue) => hub.connectionViews(queue), close: (id) => hub.closeConnection(id) },
       overview,

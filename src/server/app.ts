@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { Static } from "@sinclair/typebox";
-import type { Broker, PublishResult } from "../broker/broker.ts";
+import type { Broker, PublishResult, QueueView } from "../broker/broker.ts";
 import { ErrorCodes, type BrokerError, type Result } from "../core/errors.ts";
 import { parseQueueArgs } from "../core/queue-args.ts";
 import { bodyCheck } from "./body-check.ts";
@@ -40,6 +40,8 @@ export type AppDeps = {
   users?: UserDirectory;
   /** The dashboard's login routes (POST/GET/DELETE /session). */
   login?: { edge: AuthEdge; secure: boolean; remoteOf: (request: Request) => string | undefined };
+  /** [CLUSTER-1] In a cluster: the node that holds every queue (this one, the leader), shown as each queue's `owner`. */
+  queueOwner?: string;
 };
 
 /** Every route can meet a bad Host or Origin (403); the others as each route lists. */
@@ -86,7 +88,8 @@ function listed<T extends Record<string, unknown>>(query: Result<Static<typeof L
 }
 
 /** The REST API. Thin: every route checks its input against its model and hands it to the broker. */
-export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, notReady, ops, users, login }: AppDeps) {
+export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAULT_METRICS_QUEUE_LIMIT, notReady, ops, users, login, queueOwner }: AppDeps) {
+  const owned = (q: QueueView): QueueView & { owner?: string } => (queueOwner === undefined ? q : { ...q, owner: queueOwner });
   const app = new Elysia()
     // Registered first so it covers every route below.
     .onError(({ code, request, set }) => {
@@ -193,11 +196,14 @@ export function createApp({ broker, version, metrics, metricsQueueLimit = DEFAUL
         detail: { summary: "Declare a queue (idempotent; 409 Q001 if it exists with other properties)", tags: ["queues"], ...jsonRequest("QueueDeclare") },
       },
     )
-    .get("/queues", ({ request, query, set }) => listed(check.list(query), set, seen(request, broker.queues(), (q) => [q.name]), (q) => [q.name]), {
+    .get("/queues", ({ request, query, set }) => listed(check.list(query), set, seen(request, broker.queues().map(owned), (q) => [q.name]), (q) => [q.name]), {
       response: { 200: t.Union([t.Ref("Queues"), t.Ref("PagedQueues")]), 422: "Error", ...E403 },
       detail: { tags: ["queues"], ...queryParams(ListQuery) },
     })
-    .get("/queues/:name", ({ params, set }) => answer(broker.queue(params.name), set), {
+    .get("/queues/:name", ({ params, set }) => {
+      const queue = broker.queue(params.name);
+      return answer(queue.ok ? { ok: true as const, value: owned(queue.value) } : queue, set);
+    }, {
       response: { 200: "Queue", 400: "Error", 404: "Error", ...E403 },
       detail: { tags: ["queues"] },
     })

@@ -50,6 +50,7 @@ const Queue = t.Object({
   dead_lettered: t.Integer(),
   last_seq: t.Integer(),
   arguments: t.Record(t.String(), t.Union([t.String(), t.Number(), t.Boolean()])),
+  owner: t.Optional(t.String({ description: "In a cluster (NATS_URL): the node that holds the queue. For now the leader holds every queue" })),
 });
 const Binding = t.Object({ exchange_name: t.String(), queue_name: t.String(), key: t.String(), arguments: BindingArgs });
 

@@ -36,3 +36,16 @@ test("[CLUSTER-1] at a follower, the overview shows the cluster and goes live", 
   expect(problems).toEqual([]);
   expect(foreign).toEqual([]);
 }, 30_000);
+
+test("[CLUSTER-1] at a follower, a queue's page names its owner", async () => {
+  const leader = await cluster.leader();
+  const [follower] = cluster.followers();
+  const declared = await fetch(`${follower!.url}/queues`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "owned" }) });
+  expect(declared.status).toBe(200);
+  const watched = await openDashboard(browser, follower!.url, "/queues/owned");
+  await until(async () => (await watched.page.getByTestId("owner").textContent()) === leader.name, 10_000, "the owner on the queue's page");
+  const { violations, problems, foreign } = await check(watched, "cluster-queue");
+  expect(violations).toEqual([]);
+  expect(problems).toEqual([]);
+  expect(foreign).toEqual([]);
+}, 30_000);

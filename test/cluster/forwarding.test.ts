@@ -29,6 +29,9 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
       const listed = await api(node.url, "GET", "/queues");
       expect(listed.status).toBe(200);
       expect(listed.body.map((q: { name: string }) => q.name)).toContain("orders");
+      // Every queue shows its owner, from whichever node: the leader holds them all for now.
+      for (const q of listed.body as { owner?: string }[]) expect(q.owner).toBe(leader.name);
+      expect((await api(node.url, "GET", "/queues/orders")).body.owner).toBe(leader.name);
     }
     const published = await api(b!.url, "POST", "/publish", { exchange_name: "", key: "orders", payload: { n: 1 } });
     expect(published.status).toBe(200);

@@ -77,6 +77,7 @@ export function QueuePage({ name }: { name: string }) {
           </dl>
           <dl class="facts">
             <div><dt>Durable</dt><dd>${queue.durable ? "yes" : "no"}</dd></div>
+            ${queue.owner === undefined ? null : html`<div><dt>Owner (cluster node)</dt><dd data-testid="owner">${queue.owner}</dd></div>`}
             ${Object.entries(queue.arguments).map(([key, value]) => html`<div><dt>${key}</dt><dd><code>${String(value)}</code></dd></div>`)}
           </dl>
         `}
