@@ -71,6 +71,7 @@ export const MEANINGS: Record<string, string> = {
   "HEADERS-3": "A null binding argument matches a header that is present with any value (AMQP void).",
   "HIST-1": "History never replays a message that left before anyone had it (dropped, expired, purged).",
   "HIST-2": "A durable queue is a stream: what it delivered stays in the store as retained history (history_size, history_ttl, history_max_bytes), so SUBSCRIBE since resumes across a restart or kill -9 with no gap and no duplicate; GAP only past retention.",
+  "HIST-3": "What leaves a durable queue past its history window (lastSeq - history_size) is deleted at the next checkpoint, not kept as history to be trimmed later: replays never reached it, and it costs one write instead of three.",
   "HOST-1": "A Host header that is no host is a 403, never a 500.",
   "HOST-2": "A Host of 1-3 characters (`mq`) reaches every route.",
   "KEY-1": "Routing and binding keys with U+0000 or a lone surrogate are refused with 422 on every backend.",

@@ -302,6 +302,21 @@ const cases: Case[] = [
     ["forget 1,2", "retain 3"],
   ],
   [
+    "[HIST-3] checkpoint: what left past the history window (history_size 2 of lastSeq 5) is forgotten, the rest retained",
+    () => {
+      const q = queue({ durable: true }, { historySize: 2 });
+      q.attachConsumer("a", 5);
+      for (const n of [1, 2, 3, 4, 5]) {
+        const [persist] = q.enqueue(msg(n), 0);
+        q.commit((persist as Extract<Effect, { kind: "persist" }>).entry);
+      }
+      q.dispatch(0, tags());
+      for (const tag of [5, 1, 4, 3, 2]) ok(q.ack("a", tag));
+      return q.checkpoint();
+    },
+    ["forget 1,3,2", "retain 5,4"],
+  ],
+  [
     "checkpoint after a failed one: retryRemovals puts them back",
     () => {
       const q = queue({ durable: true });

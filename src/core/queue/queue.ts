@@ -784,12 +784,28 @@ export class QueueState {
   /** Effects: `forget`, the seqs that left since the last checkpoint. If the store fails, retryRemovals() gives them back. */
   checkpoint(): Effects {
     if (this.removals.length === 0 && this.retains.length === 0) return NO_EFFECTS;
+    this.forgetPastHistory();
     const effects: Effect[] = [];
     if (this.removals.length > 0) effects.push({ kind: "forget", seqs: this.removals });
     if (this.retains.length > 0) effects.push({ kind: "retain", seqs: this.retains });
     this.removals = [];
     this.retains = [];
     return effects;
+  }
+
+  /**
+   * [HIST-3] What left at or before lastSeq - history_size is past the history already: it is
+   * forgotten (one delete), not kept as history for the next full checkpoint's trim to delete (a
+   * mark, a read and a delete per row). Replays never reach it either way (replayStored's floor).
+   */
+  private forgetPastHistory(): void {
+    const keepAfter = this.lastSeq - this.args.historySize;
+    let past = 0;
+    for (const seq of this.retains) if (seq <= keepAfter) past++;
+    if (past === 0) return;
+    const kept: number[] = [];
+    for (const seq of this.retains) (seq <= keepAfter ? this.removals : kept).push(seq);
+    this.retains = kept;
   }
 
   /** A checkpoint that failed gives its removals (and [HIST-2] retains) back, for the next one to try again. */

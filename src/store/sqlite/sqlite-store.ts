@@ -36,6 +36,7 @@ export type SqliteOptions = {
 export class SqliteStore implements Store {
   private readonly db: BunSQLiteDatabase<typeof schema>;
   private readonly insertMessage;
+  private readonly writeRows: (rows: readonly StoredMessage[]) => void;
   private readonly insertRecentId;
   private readonly markRedelivered;
   private readonly setDeliveries;
@@ -57,24 +58,13 @@ export class SqliteStore implements Store {
     // drizzle's own migrator, fed the migrations embedded in the executable instead of files.
     const internals = this.db as unknown as { dialect: SQLiteSyncDialect; session: SQLiteSession<"sync", void, Record<string, never>, never> };
     if (migrate) internals.dialect.migrate(toMigrationMeta(sqliteMigrations), internals.session, undefined);
-    this.insertMessage = this.db
-      .insert(schema.messages)
-      .values({
-        queue: sql.placeholder("queue"),
-        seq: sql.placeholder("seq"),
-        id: sql.placeholder("id"),
-        exchange: sql.placeholder("exchange"),
-        routingKey: sql.placeholder("routingKey"),
-        headers: sql.placeholder("headers"),
-        body: sql.placeholder("body"),
-        publishedAt: sql.placeholder("publishedAt"),
-        messageId: sql.placeholder("messageId"),
-        expiresAt: sql.placeholder("expiresAt"),
-        deliverAt: sql.placeholder("deliverAt"),
-        redelivered: sql.placeholder("redelivered"),
-        bytes: sql.placeholder("bytes"),
-      })
-      .prepare();
+    // Positional and run in a bun:sqlite transaction made once: the hottest write of a durable
+    // publish. Through drizzle's prepared query and transaction each row paid for a placeholder
+    // object, its mapping and a transaction wrapper built per commit (bench/RESULTS.md, "Issue 12, durable").
+    this.insertMessage = sqlite.query<unknown, [string, number, string, string, string, string, string, number, string | null, number | null, number | null, number, number]>(
+      "INSERT INTO messages (queue, seq, id, exchange, routing_key, headers, body, published_at, message_id, expires_at, deliver_at, redelivered, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    );
+    this.writeRows = sqlite.transaction((rows: readonly StoredMessage[]) => this.insertRows(rows));
     // [PAGE-1] Counters kept in the same transaction as the rows they count.
     this.addCounts = sqlite.query<unknown, [number, number, string]>(
       "UPDATE queues SET message_count = message_count + ?1, message_bytes = message_bytes + ?2 WHERE name = ?3",
@@ -408,37 +398,31 @@ export class SqliteStore implements Store {
 
   private writeMessages(rows: readonly StoredMessage[]): void {
     this.busy = true;
-    this.db.transaction(() => {
-      const counts = new Map<string, { n: number; b: number }>();
-      for (const row of rows) {
-        const m = row.message;
-        const bytes = messageBytes(m);
-        if (m.messageId !== undefined && row.dedupUntil !== undefined) {
-          this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil, id: m.id });
-        }
-        this.insertMessage.run({
-          queue: row.queue,
-          seq: row.seq,
-          id: m.id,
-          exchange: m.exchange,
-          routingKey: m.routingKey,
-          headers: JSON.stringify(m.headers),
-          body: m.body,
-          publishedAt: m.timestamp,
-          messageId: m.messageId ?? null,
-          expiresAt: row.expiresAt ?? null,
-          deliverAt: row.deliverAt ?? null,
-          redelivered: row.redelivered === true ? 1 : 0,
-          bytes,
-        });
-        const count = counts.get(row.queue);
-        if (count === undefined) counts.set(row.queue, { n: 1, b: bytes });
-        else {
-          count.n++;
-          count.b += bytes;
-        }
+    this.writeRows(rows);
+  }
+
+  private insertRows(rows: readonly StoredMessage[]): void {
+    const counts = new Map<string, { n: number; b: number }>();
+    for (const row of rows) {
+      const m = row.message;
+      const bytes = messageBytes(m);
+      if (m.messageId !== undefined && row.dedupUntil !== undefined) {
+        this.insertRecentId.run({ messageId: m.messageId, until: row.dedupUntil, id: m.id });
       }
-      for (const [queue, { n, b }] of counts) this.addCounts.run(n, b, queue);
-    });
+      const headers = emptyHeaders(m.headers) ? "{}" : JSON.stringify(m.headers);
+      this.insertMessage.run(row.queue, row.seq, m.id, m.exchange, m.routingKey, headers, m.body, m.timestamp, m.messageId ?? null, row.expiresAt ?? null, row.deliverAt ?? null, row.redelivered === true ? 1 : 0, bytes);
+      const count = counts.get(row.queue);
+      if (count === undefined) counts.set(row.queue, { n: 1, b: bytes });
+      else {
+        count.n++;
+        count.b += bytes;
+      }
+    }
+    for (const [queue, { n, b }] of counts) this.addCounts.run(n, b, queue);
   }
 }
+
+const emptyHeaders = (headers: object): boolean => {
+  for (const _ in headers) return false;
+  return true;
+};
