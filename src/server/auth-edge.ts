@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { ErrorCodes, fail, ok, type ErrorCode, type Result } from "../core/errors.ts";
 import { LOOPBACK_GUEST, UNAUTHENTICATED, type Identity } from "../auth/identity.ts";
 import { CSRF_HEADER, sameToken, sessionIdOf, type Sessions } from "./sessions.ts";
@@ -48,6 +49,18 @@ export function loopbackOrigin(origin: string | null): boolean {
   } catch {
     return false;
   }
+}
+
+/** A Host header that names this machine: localhost, a loopback address, or its own host name. */
+export function loopbackHost(host: string): boolean {
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).hostname.toLowerCase().replace(/\.$/, "");
+  } catch {
+    return false;
+  }
+  // The URL parser writes any IPv4 form as a dotted quad; "127.0.0.1.evil.example" is a name.
+  return name === "localhost" || name.endsWith(".localhost") || name === "[::1]" || /^127(\.\d{1,3}){3}$/.test(name) || name === hostname().toLowerCase();
 }
 
 /** 127.0.0.0/8, ::1, and their IPv4-mapped forms. */
@@ -127,6 +140,13 @@ export class AuthEdge {
       const origin = request?.headers.get("origin") ?? null;
       if (request !== undefined && crossOrigin(request) && !loopbackOrigin(origin) && !this.originListed(origin)) {
         return { problem: "a cross-origin browser request is not the loopback guest: configure users (USERS_FILE or JWT keys), or AUTH=none" };
+      }
+      // [AUTH-9] DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 is
+      // same-origin to the browser, but its requests name evil.example in Host. The guest is
+      // only who names this machine (or a host ALLOWED_HOSTS lists).
+      const host = request?.headers.get("host") ?? null;
+      if (host !== null && !loopbackHost(host) && !this.originListed(`http://${host}`)) {
+        return { problem: `Host "${host}" is not this machine: the loopback guest is served only as localhost, a loopback address or this host's name (or a host ALLOWED_HOSTS lists); configure users, or ALLOWED_HOSTS` };
       }
       return isLoopback(remote)
         ? { caller: GUEST }

@@ -1,3 +1,4 @@
+import { forCaller } from "./store-location.ts";
 import { Elysia } from "elysia";
 import type { Broker } from "../broker/broker.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
@@ -27,7 +28,7 @@ export function metricsRoutes({ broker, metrics, queueLimit }: MetricsRoutesDeps
       ({ request, set }) => {
         set.headers.vary = "Accept";
         // The JSON (the database's path, the node) is for callers, as /metrics/json is; Prometheus gets the text.
-        if (prefersJson(request.headers.get("accept")) && callerOf(request) !== undefined) return metrics() as never;
+        if (prefersJson(request.headers.get("accept")) && callerOf(request) !== undefined) return forCaller(metrics(), callerOf(request)) as never;
         const text = renderPrometheus(metrics(), broker.queues(), { queueLimit, nowMs: Date.now() });
         return new Response(text, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, vary: "Accept" } }) as never;
       },
@@ -48,7 +49,7 @@ export function metricsRoutes({ broker, metrics, queueLimit }: MetricsRoutesDeps
         },
       },
     )
-    .get("/metrics/json", () => metrics() as never, {
+    .get("/metrics/json", ({ request }) => forCaller(metrics(), callerOf(request)) as never, {
       response: { 200: "Metrics", ...E403 },
       detail: { summary: "Broker counters, event-loop stalls, free disk space, paging and checkpoints as JSON", tags: ["ops"] },
     });

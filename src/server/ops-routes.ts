@@ -3,6 +3,7 @@ import type { Static } from "@sinclair/typebox";
 import type { Broker } from "../broker/broker.ts";
 import { ErrorCodes, fail, ok, type Result } from "../core/errors.ts";
 import { callerOf } from "./caller.ts";
+import { forCaller } from "./store-location.ts";
 import { bodyCheck } from "./body-check.ts";
 import { MAX_PAGE_SIZE } from "./list-paging.ts";
 import type { Sample } from "./rate-history.ts";
@@ -33,7 +34,7 @@ const E403 = { 403: "Error" } as const;
 export function opsRoutes({ broker, connections, overview, history }: OpsDeps) {
   return new Elysia()
     .model(models)
-    .get("/overview", () => overview(), {
+    .get("/overview", ({ request }) => forCaller(overview(), callerOf(request)), {
       response: { 200: "Overview", ...E403 },
       detail: { summary: "Totals, gauges, store status and alarms: the dashboard's overview", tags: ["ops"] },
     })

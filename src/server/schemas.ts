@@ -175,7 +175,7 @@ export const models = {
     max_queued_bytes: t.Integer(),
     store: t.Object({
       backend: t.String(),
-      location: t.String(),
+      location: t.String({ description: "The database file (SQLite) or Postgres host and database; to administrators only, others read \"(shown to administrators)\"" }),
       status: t.Union([t.Literal("ok"), t.Literal("failing")]),
       last_error: t.Union([t.String(), t.Null()]),
     }),
@@ -236,7 +236,7 @@ export const models = {
     max_queued_bytes: t.Integer({ description: "MAX_QUEUED_BYTES" }),
     store: t.Object({
       backend: t.Union([t.Literal("sqlite"), t.Literal("postgres"), t.Literal("memory")]),
-      location: t.String(),
+      location: t.String({ description: "The database file (SQLite) or Postgres host and database; to administrators only, others read \"(shown to administrators)\"" }),
       commit_latency: t.Object(
         {
           buckets: t.Array(t.Object({ le: t.Number(), count: t.Integer() }), { description: "Cumulative counts per upper bound in seconds (+Inf is count)" }),
@@ -252,7 +252,7 @@ export const models = {
       stalls_over_20ms: t.Integer(),
     }),
     disk: t.Object({
-      path: t.Union([t.String(), t.Null()], { description: "The directory of the SQLite database; null on Postgres (not watched)" }),
+      path: t.Union([t.String(), t.Null()], { description: "The directory of the SQLite database (to administrators only, as store.location); null on Postgres (not watched)" }),
       free_bytes: t.Union([t.Integer(), t.Null()], { description: "Bytes free there (df's Available); null if it could not be read" }),
       limit_bytes: t.Integer({ description: "DISK_FREE_LIMIT; 0 when the alarm is off (set to 0, or Postgres)" }),
       alarm: t.Boolean({ description: "free_bytes is below limit_bytes: publishes that reach a durable queue are refused (503 DISK_ALARM)" }),

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { getWithHost, rawRequest, upgradeRequest } from "../support/raw-http.ts";
 
 let restricted: BrokerProcess;
 let open: BrokerProcess;
@@ -101,6 +102,17 @@ describe("ALLOWED_HOSTS=* (the seed's allow-all)", () => {
     // Its own page (the dashboard) is: same origin as the broker.
     const host = new URL(guest.url).host;
     expect((await fetch(`${guest.url}/queues`, { headers: { origin: `http://${host}` } })).status).toBe(200);
+  });
+
+  test("[AUTH-9] without users, a DNS-rebinding page (same origin, Host of another name) is not the guest: 401; loopback names are", async () => {
+    const port = guest.port;
+    for (const request of [getWithHost("/queues", `rebound.example:${port}`), upgradeRequest(`rebound.example:${port}`, `http://rebound.example:${port}`)]) {
+      const res = await rawRequest(port, request);
+      expect([res.status, JSON.parse(res.body).error.code]).toEqual([401, "UNAUTHORIZED"]);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect((await rawRequest(port, getWithHost("/queues", host))).status).toBe(200);
+    // Public routes stay public whatever the Host.
+    expect((await rawRequest(port, getWithHost("/ping", `rebound.example:${port}`))).status).toBe(200);
   });
 
   test("with AUTH=none any origin may call the API, and is told so", async () => {

@@ -216,6 +216,21 @@ describe("REST permission matrix", () => {
   });
 });
 
+test("[AUTH-10] /overview and /metrics/json show the store's location to administrators only", async () => {
+  for (const path of ["/overview", "/metrics/json"]) {
+    const admin = await as("admin", "GET", path);
+    const alice = await as("alice", "GET", path);
+    expect([admin.status, alice.status]).toEqual([200, 200]);
+    expect(admin.body.store.location).toBe((await api(broker.url, "GET", path, undefined, bearer("admin"))).body.store.location);
+    expect(admin.body.store.location).not.toBe("(shown to administrators)");
+    expect(admin.body.store.location.length).toBeGreaterThan(0);
+    expect(alice.body.store.location).toBe("(shown to administrators)");
+    expect(JSON.stringify(alice.body)).not.toContain(dir);
+  }
+  const json = await fetch(`${broker.url}/metrics`, { headers: { accept: "application/json", ...bearer("alice") } });
+  expect((await json.json()).store.location).toBe("(shown to administrators)");
+});
+
 describe("[EDGE-1] POST /publish answered at the edge", () => {
   // The edge answers a plain POST /publish itself (publish-route.ts); "/publish/" still goes
   // through Elysia's route and access hook. Both must give the same answer to every input.

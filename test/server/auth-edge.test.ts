@@ -1,5 +1,6 @@
 /** The edge's rules without a broker: loopback, credential parsing, the guest and bootstrap modes, CSRF. */
 import { expect, test } from "bun:test";
+import { hostname } from "node:os";
 import { ok } from "../../src/core/errors.ts";
 import { AuthEdge, credentialOf, isLoopback, protocolToken } from "../../src/server/auth-edge.ts";
 import { Sessions } from "../../src/server/sessions.ts";
@@ -60,4 +61,20 @@ test("[AUTH-8] without users a page from another site is not the guest; the brok
   }
   const listed = new AuthEdge("guest", undefined, undefined, () => false, undefined, (origin) => origin === "https://app.example.com");
   expect(listed.implicit("127.0.0.1", from("https://app.example.com")).caller).toBe(LOOPBACK_GUEST);
+});
+
+test("[AUTH-9] DNS rebinding: the guest only for a Host naming this machine, or one ALLOWED_HOSTS lists", () => {
+  const edge = new AuthEdge("guest", undefined, undefined);
+  const to = (host: string) => new Request("http://127.0.0.1:8060/queues", { headers: { host } });
+  for (const host of ["127.0.0.1:8060", "localhost:8060", "LOCALHOST", "app.localhost:8060", "[::1]:8060", "127.0.1.1", `${hostname()}:8060`]) {
+    expect({ host, guest: edge.implicit("127.0.0.1", to(host)).caller === LOOPBACK_GUEST }).toEqual({ host, guest: true });
+  }
+  for (const host of ["evil.example:8060", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example:8060"]) {
+    const answer = edge.implicit("127.0.0.1", to(host));
+    expect({ host, guest: answer.caller === LOOPBACK_GUEST }).toEqual({ host, guest: false });
+    expect(answer.problem).toContain("is not this machine");
+  }
+  const listed = new AuthEdge("guest", undefined, undefined, () => false, undefined, (origin) => origin === "http://mq.internal:8060");
+  expect(listed.implicit("127.0.0.1", to("mq.internal:8060")).caller).toBe(LOOPBACK_GUEST);
+  expect(listed.implicit("127.0.0.1", to("evil.example:8060")).caller).toBeUndefined();
 });
