@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { ErrorCodes, fail, ok, type ErrorCode, type Result } from "../core/errors.ts";
 import { LOOPBACK_GUEST, UNAUTHENTICATED, type Identity } from "../auth/identity.ts";
+import { VerifyGate } from "./abuse/verify-gate.ts";
 import { CSRF_HEADER, sameToken, sessionIdOf, type Sessions } from "./sessions.ts";
 
 /** A credential as a client presents it: a bearer token (an API key or a JWT), or Basic user and API key. */
@@ -114,6 +115,8 @@ export type EdgeAnswer = { caller?: Identified; credential?: Credential; problem
 
 /** Finds who is calling, once per request or connection, at the edge (serve.ts). */
 export class AuthEdge {
+  private readonly gate = new VerifyGate();
+
   constructor(
     readonly mode: AuthMode,
     private readonly identify: Identify | undefined,
@@ -158,15 +161,26 @@ export class AuthEdge {
   /** Checks a credential; counts failures per address (after a few, that address waits: 429). */
   async verify(credential: Credential, remote: string | undefined, request?: Request): Promise<EdgeAnswer> {
     const address = remote ?? "unknown";
-    const allowed = this.backoff?.check(address);
-    if (allowed !== undefined && allowed !== true) {
-      return { problem: `too many failed authentications from ${address}; retry in ${Math.ceil(allowed.retryAfterMs / 1000)} s`, code: ErrorCodes.RATE_LIMITED, retryAfterMs: allowed.retryAfterMs };
-    }
+    const refused = this.refusedByBackoff(address);
+    if (refused !== undefined) return refused;
     if (this.mode !== "users" || this.identify === undefined || this.bootstrapping()) {
       // Credentials where none are configured: the mode decides (a loopback guest needs none).
       return this.implicit(remote, request);
     }
-    const found = await this.identify(credential);
+    if (this.backoff === undefined) return this.check(credential, address);
+    // [AUTH-11] A few checks at a time per host, each after the backoff as the ones before left it.
+    const answer = await this.gate.run(address, async () => this.refusedByBackoff(address) ?? this.check(credential, address));
+    return answer ?? { problem: `too many authentications in progress from ${address}`, code: ErrorCodes.RATE_LIMITED, retryAfterMs: 1_000 };
+  }
+
+  private refusedByBackoff(address: string): EdgeAnswer | undefined {
+    const allowed = this.backoff?.check(address);
+    if (allowed === undefined || allowed === true) return undefined;
+    return { problem: `too many failed authentications from ${address}; retry in ${Math.ceil(allowed.retryAfterMs / 1000)} s`, code: ErrorCodes.RATE_LIMITED, retryAfterMs: allowed.retryAfterMs };
+  }
+
+  private async check(credential: Credential, address: string): Promise<EdgeAnswer> {
+    const found = await this.identify!(credential);
     if (!found.ok) {
       this.backoff?.failed(address);
       return { problem: found.error.message, code: found.error.code, failed: true };

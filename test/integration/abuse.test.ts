@@ -1,6 +1,9 @@
 /** Limits against abuse on a real broker: connections per address, the publish rate, and TLS on the same port. */
 import { afterAll, expect, test } from "bun:test";
-import { api, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateKey, hashKey } from "../../src/auth/api-keys.ts";
+import { api, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
 import { makeTestCertificate } from "../support/tls-cert.ts";
 import { TestSocket } from "../support/ws-client.ts";
 
@@ -13,8 +16,8 @@ afterAll(async () => {
     removeDir(b.dataDir);
   }
 });
-const start = async (env: Record<string, string>) => {
-  const broker = await startBroker({ env });
+const start = async (env: Record<string, string>, dataDir?: string) => {
+  const broker = await startBroker({ env, dataDir });
   brokers.push(broker);
   return broker;
 };
@@ -92,4 +95,30 @@ test("TLS_CERT_FILE without TLS_KEY_FILE refuses to start, naming both", async (
   } finally {
     cert.remove();
   }
+});
+
+test("[AUTH-11] guesses sent all at once meet the auth backoff too: a few are checked, the rest wait their turn and get 429", async () => {
+  const dir = tempDir();
+  const key = generateKey();
+  const users = [{ name: "admin", admin: true, permissions: { configure: ".*", write: ".*", read: ".*" }, keys: [{ id: key.id, hash: await hashKey(key.key, { memoryCost: 64, timeCost: 1 }), created_at: new Date(0).toISOString() }] }];
+  writeFileSync(join(dir, "users.json"), JSON.stringify({ users }));
+  const broker = await start({ USERS_FILE: join(dir, "users.json"), AUTH_FAILURES_FREE: "3", AUTH_BACKOFF_BASE_MS: "60000" }, dir);
+  // The right key id with a wrong secret: each guess costs a real argon2id check, off the event loop.
+  const guess = `${key.key.slice(0, -4)}AAAA`;
+  const statuses = await Promise.all(Array.from({ length: 40 }, () => fetch(`${broker.url}/queues`, { headers: { authorization: `Bearer ${guess}` } }).then((res) => res.status)));
+  const checked = statuses.filter((status) => status === 401).length;
+  // 3 free failures, the 4th starts the wait; at most one more check was running beside it.
+  expect(checked).toBeGreaterThanOrEqual(4);
+  expect(checked).toBeLessThanOrEqual(5);
+  expect(statuses.filter((status) => status === 429).length).toBe(40 - checked);
+});
+
+test("[AUTH-11] a burst of right credentials from one address all get through: they wait, none is refused", async () => {
+  const dir = tempDir();
+  const key = generateKey();
+  const users = [{ name: "admin", admin: true, permissions: { configure: ".*", write: ".*", read: ".*" }, keys: [{ id: key.id, hash: await hashKey(key.key, { memoryCost: 64, timeCost: 1 }), created_at: new Date(0).toISOString() }] }];
+  writeFileSync(join(dir, "users.json"), JSON.stringify({ users }));
+  const broker = await start({ USERS_FILE: join(dir, "users.json"), AUTH_FAILURES_FREE: "0" }, dir);
+  const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${broker.url}/queues`, { headers: { authorization: `Bearer ${key.key}` } }).then((res) => res.status)));
+  expect(statuses).toEqual(Array(50).fill(200));
 });
