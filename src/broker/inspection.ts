@@ -2,7 +2,7 @@ import { deathsOf } from "../core/dead-letter.ts";
 import { fail, ErrorCodes, ok, type Result } from "../core/errors.ts";
 import { messageBytes } from "../core/message.ts";
 import type { Entry, QueueState } from "../core/queue.ts";
-import { MOVE_BATCH, MOVE_COMMIT_WAIT_MS, MOVE_COMMIT_WAITS } from "./limits.ts";
+import { MOVE_BATCH, MOVE_COMMIT_WAIT_MS, MOVE_COMMIT_WAITS, MOVE_SET_ASIDE_BYTES, MOVE_SET_ASIDE_MESSAGES } from "./limits.ts";
 import type { Paging } from "./paging.ts";
 import type { Publishing } from "./publishing.ts";
 import type { BrokerState } from "./state.ts";
@@ -73,45 +73,54 @@ export class Inspection {
     const pick = (entry: Entry) => entry.seq <= through && !refused.has(entry.seq) && (selected === undefined || selected.has(entry.seq)) && targetOf(entry) !== undefined;
     let moved = 0;
     let commitWaits = 0;
-    for (;;) {
-      if (topology.queues.get(name) !== source) break;
-      const batch = source.takeForMove(pick, MOVE_BATCH);
-      if (batch.length === 0 && source.awaitsCommit(through) && commitWaits++ < MOVE_COMMIT_WAITS) {
-        // Dead-lettered copies are stored a moment after they were counted in: wait for them.
-        await new Promise<void>((resolve) => this.state.deps.scheduler.after(MOVE_COMMIT_WAIT_MS, resolve));
-        continue;
-      }
-      if (batch.length === 0) {
-        // [PAGE-1] The rest may be on disk: read the next page in, and stop once nothing more comes.
-        const before = source.depth - source.pagedOut;
-        await this.pager.readAhead(source);
-        if (source.depth - source.pagedOut === before) break;
-        continue;
-      }
-      const now = this.state.deps.clock.now();
-      const stored = await Promise.allSettled(batch.map((entry) => {
-        const target = targetOf(entry);
-        return target === undefined ? Promise.resolve(false) : this.publishing.copyInto(target, entry.message, now);
-      }));
-      const done: Entry[] = [];
-      const back: Entry[] = [];
-      let failure: unknown;
-      stored.forEach((result, i) => {
-        const entry = batch[i]!;
-        if (result.status === "fulfilled" && result.value) done.push(entry);
-        else {
-          back.push(entry);
-          refused.add(entry.seq);
-          if (result.status === "rejected") failure ??= result.reason;
+    let failure: unknown;
+    const aside = new SetAside(source);
+    try {
+      for (;;) {
+        if (topology.queues.get(name) !== source) break;
+        const batch = source.takeForMove(pick, MOVE_BATCH);
+        if (batch.length === 0 && source.awaitsCommit(through) && commitWaits++ < MOVE_COMMIT_WAITS) {
+          // Dead-lettered copies are stored a moment after they were counted in: wait for them.
+          await new Promise<void>((resolve) => this.state.deps.scheduler.after(MOVE_COMMIT_WAIT_MS, resolve));
+          continue;
         }
-      });
-      source.finishMove(done);
-      source.returnMoved(back);
-      moved += done.length;
-      if (failure !== undefined) {
-        this.state.deps.log?.(`moving messages out of queue "${name}" failed after ${moved}: ${failure instanceof Error ? failure.message : String(failure)}`);
-        return fail(ErrorCodes.STORE_UNAVAILABLE, `moving failed after ${moved} messages: ${failure instanceof Error ? failure.message : String(failure)}`);
+        if (batch.length === 0) {
+          // [PAGE-1] The rest may be on disk: read the next page in, and stop once nothing more comes.
+          // [MOVE-3] A window full of messages this move leaves reads nothing more: set them aside first.
+          if (source.pagedOut > 0 && !aside.take((entry) => entry.seq <= through)) break;
+          const before = source.depth - source.pagedOut;
+          await this.pager.readAhead(source);
+          if (source.depth - source.pagedOut === before) break;
+          continue;
+        }
+        const now = this.state.deps.clock.now();
+        const stored = await Promise.allSettled(batch.map((entry) => {
+          const target = targetOf(entry);
+          return target === undefined ? Promise.resolve(false) : this.publishing.copyInto(target, entry.message, now);
+        }));
+        const done: Entry[] = [];
+        const back: Entry[] = [];
+        stored.forEach((result, i) => {
+          const entry = batch[i]!;
+          if (result.status === "fulfilled" && result.value) done.push(entry);
+          else {
+            back.push(entry);
+            refused.add(entry.seq);
+            if (result.status === "rejected") failure ??= result.reason;
+          }
+        });
+        source.finishMove(done);
+        source.returnMoved(back);
+        moved += done.length;
+        if (failure !== undefined) break;
       }
+    } finally {
+      aside.giveBack();
+    }
+    if (failure !== undefined) {
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      this.state.deps.log?.(`moving messages out of queue "${name}" failed after ${moved}: ${reason}`);
+      return fail(ErrorCodes.STORE_UNAVAILABLE, `moving failed after ${moved} messages: ${reason}`);
     }
     const selectedCount = selected?.size;
     return ok({ moved, skipped: selectedCount === undefined ? this.unmovable(source, through) : Math.max(0, selectedCount - moved) });
@@ -122,5 +131,38 @@ export class Inspection {
     let n = 0;
     for (const { entry } of source.inspect(0, Number.MAX_SAFE_INTEGER).entries) if (entry.seq <= through) n++;
     return n + source.pagedOut;
+  }
+}
+
+/**
+ * [MOVE-3] The messages a move leaves, taken out of the window so it can read on past them (they
+ * wait in the store meanwhile, as the moved ones' copies do), and given back in order at the end.
+ * A purge or a delete of the queue meanwhile drops them as it dropped the rest.
+ */
+class SetAside {
+  private readonly entries: Entry[] = [];
+  private bytes = 0;
+  private readonly purges: number;
+
+  constructor(private readonly queue: QueueState) {
+    this.purges = queue.purges;
+  }
+
+  /** Sets aside the window's ready messages up to the bound; false once the bound is reached. */
+  take(within: (entry: Entry) => boolean): boolean {
+    if (this.entries.length >= MOVE_SET_ASIDE_MESSAGES || this.bytes >= MOVE_SET_ASIDE_BYTES) return false;
+    const taken = this.queue.takeForMove(within, MOVE_SET_ASIDE_MESSAGES - this.entries.length);
+    for (const entry of taken) {
+      this.entries.push(entry);
+      this.bytes += entry.bytes;
+    }
+    return true;
+  }
+
+  giveBack(): void {
+    if (this.entries.length === 0) return;
+    if (this.queue.purges !== this.purges) this.queue.finishMove(this.entries);
+    else this.queue.returnMoved(this.entries);
+    this.entries.length = 0;
   }
 }

@@ -63,5 +63,12 @@ export const MOVE_BATCH = 256;
 /** A move waits for messages still being stored (just dead-lettered) this often, at most this many times (5 s). */
 export const MOVE_COMMIT_WAIT_MS = 10;
 export const MOVE_COMMIT_WAITS = 500;
+/**
+ * [MOVE-3] A move sets aside the messages it does not take so the window can read on past them, up
+ * to this many messages or bytes (then it stops: the rest count as skipped). They are in the store
+ * already; this bounds the memory one move may hold.
+ */
+export const MOVE_SET_ASIDE_MESSAGES = 65_536;
+export const MOVE_SET_ASIDE_BYTES = 64 << 20;
 /** Flow control refusals are logged at most this often (with their count). */
 export const FLOW_LOG_MS = 10_000;

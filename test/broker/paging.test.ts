@@ -204,3 +204,35 @@ test("[MOVE-2] a move of all waits for a page read already in flight instead of 
   expect(result).toEqual({ ok: true, value: { moved: BACKLOG, skipped: 0 } });
   expect(queueInfo(started).messages).toBe(0);
 });
+
+test("[MOVE-3] a move looks past a window full of messages it does not take: the chosen ones on disk behind them are moved", async () => {
+  const started = await withBacklog(BACKLOG, { ...DEFAULT_QUEUE_ARGS, historySize: 0 });
+  await started.broker.declareQueue({ name: "to", durable: true, args: DEFAULT_QUEUE_ARGS });
+  // The window holds seqs 1..PAGE_WINDOW_MESSAGES; these are all on disk behind it.
+  const chosen = [PAGE_WINDOW_MESSAGES + 5, PAGE_WINDOW_MESSAGES * 2 + 1, BACKLOG];
+  const result = await started.broker.move("jobs", { to: "to", seqs: chosen });
+  expect(result).toEqual({ ok: true, value: { moved: 3, skipped: 0 } });
+  expect(queueInfo(started).messages).toBe(BACKLOG - 3);
+  // What stayed is still there, in order, and nothing was lost or doubled.
+  const { ns } = await drain(started, 100, BACKLOG - 3);
+  expect(ns).toEqual(upTo(BACKLOG).filter((n) => !chosen.includes(n)));
+});
+
+test("[MOVE-3] what a move set aside goes with a purge that came meanwhile; nothing comes back from before it", async () => {
+  const started = await withBacklog(BACKLOG, { ...DEFAULT_QUEUE_ARGS, historySize: 0 });
+  await started.broker.declareQueue({ name: "to", durable: true, args: DEFAULT_QUEUE_ARGS });
+  // The purge runs while the move reads its first page past the window it set aside.
+  const read = started.store.readMessages.bind(started.store);
+  let purged: Promise<unknown> | undefined;
+  started.store.readMessages = async (queue, range) => {
+    purged ??= started.broker.purgeQueue("jobs");
+    await purged;
+    return read(queue, range);
+  };
+  const result = await started.broker.move("jobs", { to: "to", seqs: [BACKLOG] });
+  expect(result.ok).toBe(true);
+  expect(queueInfo(started)).toMatchObject({ messages: 0 });
+  await publish(started.broker, "", "jobs", { n: "after" });
+  const { ns } = await drain(started, 100, 1);
+  expect(ns).toEqual(["after"] as never);
+});

@@ -718,6 +718,11 @@ export class QueueState {
     return this.ready.removeWhere((entry) => entry.committed && taken < limit && pick(entry) && ++taken > 0);
   }
 
+  /** How many purges emptied the queue so far: what was set aside before one is gone with it. */
+  get purges(): number {
+    return this.tail.generation;
+  }
+
   /** Whether a ready message up to `through` still waits for its commit (a move takes only committed ones). */
   awaitsCommit(through: number): boolean {
     for (const entry of this.ready) if (!entry.committed && entry.seq <= through) return true;
