@@ -32,6 +32,7 @@ export const MEANINGS: Record<string, string> = {
   "AUTH-9": "Without users, the loopback guest is only a request whose Host names this machine (localhost, a loopback address, its host name) or a host ALLOWED_HOSTS lists: a DNS-rebinding page gets 401.",
   "AUTH-10": "The store's location (the SQLite file's path, the Postgres host and database) is shown in /overview and /metrics/json to administrators only.",
   "AUTH-11": "Credential checks run at most two at a time per client host (IPv6 /64), the rest wait their turn: guesses sent all at once meet the auth backoff as the ones before left it; valid ones wait, none is refused until 1,000 wait.",
+  "CLI-TOKEN-1": "The CLI's --token-file (or PUBSUB_TOKEN_FILE) is read again at each renewal and reconnection: a JWT rotated in the file keeps a subscribe or consume going past the first token's exp; a missing or empty file is one clear line, exit 1.",
   "JWT-CACHE-1": "A verified JWT is remembered until it expires (tolerance included) and never past: a token sent on every request is verified once, with the same verdicts as without the memory.",
   "CSRF-1": "A session cookie (HttpOnly, SameSite=Strict) changes state only with its X-CSRF-Token.",
   "ASYNCAPI-1": "GET /asyncapi.json is generated from the schemas frames are checked with: every accepted frame type and every frame the broker sends is in it, and it validates with @asyncapi/parser.",

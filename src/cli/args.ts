@@ -6,8 +6,8 @@ export class UsageError extends Error {}
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
 
-/** `--url` and `--token` go with every client command. */
-const COMMON: FlagSpec = { url: { type: "string" }, token: { type: "string" } };
+/** `--url` and `--token` (or `--token-file`) go with every client command. */
+const COMMON: FlagSpec = { url: { type: "string" }, token: { type: "string" }, "token-file": { type: "string" } };
 
 export type ParsedArgs = {
   positionals: string[];

@@ -35,7 +35,9 @@ Client commands (they talk to a running broker at --url, default http://127.0.0.
   Lists print one JSON object per line. Queue declare flags are the queue arguments of the
   README with dashes: --max-length, --max-bytes, --overflow, --message-ttl, --dead-letter-exchange,
   --dead-letter-routing-key, --delivery-limit, --history-size, --history-ttl, --history-max-bytes, --auto-delete.
-  Client commands take --token <API key or JWT>, or read PUBSUB_TOKEN (the flag wins); a JWT is not renewed.
+  Client commands take --token <API key or JWT> or --token-file <file>, else read PUBSUB_TOKEN or
+  PUBSUB_TOKEN_FILE (a flag wins). A token file is read again at each renewal and reconnection, so a
+  JWT rotated in it keeps subscribe and consume going; a JWT given by --token is not renewed.
 
 Credential commands (no broker needed):
   ${Object.values(AUTH_COMMAND_USAGE).join("\n  ")}

@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { connect, type PubsubClient } from "../../src/client/index.ts";
-import { BUN, MAIN, removeDir, startBroker, type BrokerProcess } from "../support/broker-process.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, MAIN, removeDir, startBroker, tempDir, type BrokerProcess } from "../support/broker-process.ts";
+import { until } from "../support/until.ts";
 
 const SECRET = "a test secret that is well over 32 bytes long";
 
@@ -87,7 +90,7 @@ describe("--token and PUBSUB_TOKEN", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toStartWith("pubsub: UNAUTHORIZED (401): ");
-    expect(run.stderr).toContain("--token <token> or set PUBSUB_TOKEN");
+    expect(run.stderr).toContain("--token <token> or --token-file <file>, or set PUBSUB_TOKEN");
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
 
     // Over the WebSocket too: refused once, not retried.
@@ -119,4 +122,59 @@ describe("--token and PUBSUB_TOKEN", () => {
     expect(help).toContain("--token");
     expect(help).toContain("PUBSUB_TOKEN");
   });
+});
+
+describe("[CLI-TOKEN-1] --token-file and PUBSUB_TOKEN_FILE", () => {
+  test("a token file works as --token does; PUBSUB_TOKEN_FILE when there is no flag; a file that is missing or empty is one clear line", async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir, "token");
+      writeFileSync(file, `${token}\n`);
+      const listed = await cli(["queues", "list", "--token-file", file]);
+      expect(listed.code).toBe(0);
+      expect((await cli(["queues", "list"], { PUBSUB_TOKEN_FILE: file })).code).toBe(0);
+
+      const missing = await cli(["queues", "list", "--token-file", join(dir, "nope")]);
+      expect([missing.code, missing.stderr.trim()]).toEqual([1, `pubsub: cannot read the token file ${join(dir, "nope")} (--token-file): ENOENT`]);
+      writeFileSync(join(dir, "empty"), "\n");
+      const empty = await cli(["queues", "list"], { PUBSUB_TOKEN_FILE: join(dir, "empty") });
+      expect([empty.code, empty.stderr.trim()]).toEqual([1, `pubsub: the token file ${join(dir, "empty")} (PUBSUB_TOKEN_FILE) is empty`]);
+      const both = await cli(["queues", "list", "--token", token, "--token-file", file]);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toContain("give --token or --token-file, not both");
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test("a JWT rotated in the file keeps a consume going past the first token's exp", async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir, "token");
+      // Expires in 3-4 s: within the broker's notice, so TOKEN_EXPIRING comes at once.
+      const first = await mint({ ttlSeconds: 4 });
+      const firstExp = JSON.parse(atob(first.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).exp * 1000;
+      writeFileSync(file, first);
+      await admin.queues.declare({ name: "cli-rotated", durable: true });
+      const proc = Bun.spawn([BUN, MAIN, "consume", "cli-rotated", "--count", "1", "--token-file", file, "--url", broker.url], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      await until(async () => (await admin.queues.get("cli-rotated")).consumers === 1, 10_000, "the CLI's consumer");
+      // What rotates the token writes the next one; the CLI reads it at the renewal (or reconnection).
+      writeFileSync(file, await mint({ ttlSeconds: 3_600 }));
+      await Bun.sleep(Math.max(0, firstExp + 1_000 - Date.now()));
+      await admin.publish("", "cli-rotated", { after: "exp" });
+      const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      // The broker's notice may come before the rotation: the file still held the first token, so
+      // the socket closed at its exp (4011) and the CLI reconnected with the new one. Nothing else.
+      for (const line of stderr.trim().split("\n").filter(Boolean)) expect(line).toMatch(/close 4011 token expired\); reconnecting$|^pubsub: reconnected$/);
+      expect(code).toBe(0);
+      expect(jsonLines(stdout)[0].body).toEqual({ after: "exp" });
+    } finally {
+      removeDir(dir);
+    }
+  }, 20_000);
 });
