@@ -170,6 +170,17 @@ describe("move and redrive", () => {
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
+  test("[MOVE-4] a message whose target refuses it stays where its seq puts it: consumers still get the queue in order", async () => {
+    await declareQueue(broker.url, "mv-order", { durable: true });
+    await declareQueue(broker.url, "mv-full", { max_length: 1, overflow: "reject-publish" });
+    await publish(broker.url, "mv-full", { full: true });
+    for (let i = 1; i <= 3; i++) await publish(broker.url, "mv-order", { i });
+    expect((await call("POST", `${q("mv-order")}/move`, { to: "mv-full", seqs: [2] })).body).toEqual({ moved: 0, skipped: 1 });
+    const worker = track(await openConsumer(broker.wsUrl, "mv-order", 10));
+    await worker.untilMessages(3);
+    expect(worker.messages().map((m) => m.body.i)).toEqual([1, 2, 3]);
+  });
+
   test("without a death record there is nowhere to go back to: skipped, kept", async () => {
     await declareQueue(broker.url, "mv-plain");
     await publish(broker.url, "mv-plain", { i: 1 });

@@ -734,9 +734,9 @@ export class QueueState {
     for (const entry of entries) this.discard(entry);
   }
 
-  /** Storing the copies failed: the messages go back to the head, in their order. */
+  /** Storing the copies failed, or a move set them aside: the messages go back where their seqs place them (taken in seq order). */
   returnMoved(entries: readonly Entry[]): void {
-    for (let i = entries.length - 1; i >= 0; i--) this.ready.pushFront(entries[i]!);
+    this.ready.mergeBack(entries);
   }
 
   // ---- removal and durability -----------------------------------------------------------------

@@ -42,6 +42,23 @@ export class ReadyList {
     this.countIn(entry);
   }
 
+  /**
+   * [MOVE-4] Puts entries (in seq order) back where their seqs place them among those waiting, not
+   * all at the head: a move takes entries from anywhere in the window, and what it gives back must
+   * not overtake older ones it left.
+   */
+  mergeBack(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const waiting = this.entries.clear();
+    let i = 0;
+    for (const entry of waiting) {
+      while (i < entries.length && entries[i]!.seq < entry.seq) this.entries.push(entries[i++]!);
+      this.entries.push(entry);
+    }
+    while (i < entries.length) this.entries.push(entries[i++]!);
+    for (const entry of entries) this.countIn(entry);
+  }
+
   shift(): Entry | undefined {
     const entry = this.entries.shift();
     if (entry !== undefined) this.countOut(entry);
