@@ -29,6 +29,8 @@ type Proxied = {
   upstream: WebSocket | undefined;
   /** Frames the client sent before the leader's socket opened. */
   pending: (string | Buffer)[];
+  /** [RELAY-1] The client closed while the socket to the leader was still opening: close it so once what came before is sent. */
+  closedEarly?: { code: number; reason: string };
 };
 
 export type FollowerOptions = {
@@ -79,7 +81,10 @@ export class Follower {
         close: (ws, code, reason) => {
           this.sockets.delete(ws);
           const upstream = ws.data.upstream;
-          if (upstream !== undefined && upstream.readyState <= WebSocket.OPEN) upstream.close(isSendable(code) ? code : 1000, reason);
+          const closing = { code: isSendable(code) ? code : 1000, reason };
+          // [RELAY-1] Frames sent just before the close wait in `pending` until the leader's socket opens; closing it now lost them.
+          if (upstream !== undefined && upstream.readyState === WebSocket.CONNECTING && ws.data.pending.length > 0) ws.data.closedEarly = closing;
+          else if (upstream !== undefined && upstream.readyState <= WebSocket.OPEN) upstream.close(closing.code, closing.reason);
         },
       },
     });
@@ -174,6 +179,8 @@ export class Follower {
     upstream.onopen = () => {
       for (const message of ws.data.pending) upstream.send(message as string | Uint8Array<ArrayBuffer>);
       ws.data.pending = [];
+      const early = ws.data.closedEarly;
+      if (early !== undefined) upstream.close(early.code, early.reason);
     };
     upstream.onmessage = (event) => {
       ws.send(event.data as string | Buffer);

@@ -88,6 +88,24 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     await client.close();
   });
 
+  test("[RELAY-1] frames a client sends and closes at once, before the follower's own socket to the leader is open, all reach the leader", async () => {
+    const [a] = cluster.followers();
+    const leader = await cluster.leader();
+    expect((await api(leader.url, "POST", "/queues", { name: "sent-then-closed" })).status).toBe(200);
+    const COUNT = 50;
+    for (let round = 0; round < 3; round++) {
+      const ws = new WebSocket(a!.wsUrl);
+      await new Promise<void>((resolve, reject) => {
+        ws.onopen = () => resolve();
+        ws.onerror = () => reject(new Error("could not connect"));
+      });
+      // Sent in the same turn as the open: the follower still waits for its socket to the leader.
+      for (let n = 0; n < COUNT; n++) ws.send(JSON.stringify({ type: "PUBLISH", payload: { exchange_name: "", key: "sent-then-closed", payload: { round, n } } }));
+      ws.close();
+      await until(async () => (await api(leader.url, "GET", "/queues/sent-then-closed")).body.messages === (round + 1) * COUNT, 5_000, `round ${round}'s publishes at the leader`);
+    }
+  });
+
   test("[SLOW-1] a subscriber at a follower that stops reading is closed there (4008); the leader drops its subscription", async () => {
     const leader = await cluster.leader();
     const [a] = cluster.followers();
