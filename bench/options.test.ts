@@ -42,3 +42,10 @@ test("scenario 2 with a subscriber attached runs by default, in --quick too, and
   expect(parseOptions(["--quick"]).scenarios).toContain("publish-consumed");
   expect(parseOptions(["--scenarios=publish-consumed"]).scenarios).toEqual(["publish-consumed"]);
 });
+
+test("[BENCH-WARM-1] scenario 8's warm-up burst: 20,000 by default, 2,000 with --quick, 0 turns it off, bounded", () => {
+  expect(parseOptions([]).latencyWarm).toBe(20_000);
+  expect(parseOptions(["--quick"]).latencyWarm).toBe(2_000);
+  expect(parseOptions(["--latency-warm=0"]).latencyWarm).toBe(0);
+  expect(() => parseOptions(["--latency-warm=5000000"])).toThrow("--latency-warm");
+});

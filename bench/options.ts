@@ -53,6 +53,8 @@ export type BenchOptions = {
   /** Scenario 8: fixed publish rate and measured seconds. */
   latencyRate: number;
   latencyMs: number;
+  /** Scenario 8: messages sent in one burst before the warm-up, so each target's JIT has compiled its hot path. */
+  latencyWarm: number;
   /** Scenario 9: idle connections, and the processes holding them. */
   idleConnections: number;
   idleProcs: number;
@@ -97,6 +99,7 @@ export const USAGE = `usage: bun run bench/run.ts [options]
   --consume-nats                       scenario 6: also NATS JetStream (off by default)
   --confirm-inflight=256               scenario 7: confirmed WebSocket publishes in flight
   --latency-rate=2000 --latency-seconds=10   scenario 8: fixed publish rate, measured seconds
+  --latency-warm=20000                 scenario 8: a burst of this many messages first (--quick: 2,000), then a 1 s pause, so JIT compiling is not measured; 0: none
   --idle=10000 --idle-procs=2          scenario 9: idle connections, processes holding them
   --connections=2000 --connect-concurrency=50   scenario 11: connections opened and closed per run (--quick: 500), how many at once
   --backlog-messages=1000000           scenario 10: messages filled into the backlog (--quick: 20,000) …
@@ -118,7 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const known = ["targets", "scenarios", "runs", "warmup", "seconds", "quick", "inflight", "publish-procs",
     "subscriber-procs", "window", "fanout-queues", "fanout-batched", "consumers", "prefetch", "consume-prefetch", "consume-budget", "consume-nats",
-    "confirm-inflight", "latency-rate", "latency-seconds", "idle", "idle-procs", "connections", "connect-concurrency", "baseline-cmd", "backlog-messages", "backlog-payload",
+    "confirm-inflight", "latency-rate", "latency-seconds", "latency-warm", "idle", "idle-procs", "connections", "connect-concurrency", "baseline-cmd", "backlog-messages", "backlog-payload",
     "backlog-minutes", "backlog-restart-rabbitmq", "postgres", "pubsub-cmd", "results", "help"];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown flag --${flag}\n${USAGE}`);
   if (flags.has("help")) {
@@ -172,6 +175,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     confirmInflight: number("confirm-inflight", 256, 1, 10_000),
     latencyRate: number("latency-rate", 2_000, 10, 100_000),
     latencyMs: number("latency-seconds", quick ? 2 : 10, 1, 60) * 1000,
+    latencyWarm: Math.round(number("latency-warm", quick ? 2_000 : 20_000, 0, 1_000_000)),
     idleConnections: number("idle", quick ? 2_000 : 10_000, 10, 50_000),
     idleProcs: number("idle-procs", 2, 1, 16),
     connections: Math.round(number("connections", quick ? 500 : 2_000, 10, 20_000)),

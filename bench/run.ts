@@ -211,6 +211,7 @@ function settingsLines(options: BenchOptions): string[] {
       `${options.connections.toLocaleString("en-US")} connections per way and run, ${options.connectConcurrency} at a time`,
     `scenario 6: budgets per phase ${options.consumeBudget.map((n) => n.toLocaleString("en-US")).join(" / ")} for prefetch ` +
       `${options.consumePrefetches.join(" / ")}; scenario 8: ${options.latencyRate.toLocaleString("en-US")} msg/s, ` +
+      `${options.latencyWarm ? `after a burst of ${options.latencyWarm.toLocaleString("en-US")} messages and a 1 s pause (JIT warm-up), ` : ""}` +
       `${seconds(options.warmupMs)} warm-up + ${seconds(options.latencyMs)} measured`,
     `pubsub and raw are started fresh for every run (pubsub with an empty DATA_DIR, and CHECKPOINT_IN_SECONDS=1 in ` +
       `scenarios 5, 6 and 10 so that removing acknowledged messages from the store happens inside the measured window); ` +

@@ -104,6 +104,8 @@ export type ToLoad =
   /** Publishers: send one message every few ms until `go`, so subscribers prove they are wired. */
   | { kind: "probe" }
   | { kind: "go" }
+  /** Latency publisher: send this many messages at once (warming the broker's JIT), then `warmed`. */
+  | { kind: "warm"; count: number }
   /** Fanout publisher: the slowest subscriber has received this many messages. */
   | { kind: "acked"; count: number }
   /** Latency subscribers: record messages stamped at or after this time (µs, see nowUs). */
@@ -163,6 +165,8 @@ export type FromLoad =
   /** Confirmed publisher in count mode, every `reportEveryMs`: how far the fill got. */
   | { kind: "fill-progress"; confirmed: number; refused: number; atUs: number }
   | Progress
+  /** Latency publisher: the warm-up burst is out; `sent` counts everything sent so far. */
+  | { kind: "warmed"; sent: number }
   | { kind: "published"; sent: number; resyncs: number; /** Latency publisher: worst lag behind its schedule. */ lagMs?: number }
   /** Latency subscribers, at stop: the histogram of recorded messages. */
   | { kind: "latency"; buckets: number[]; recorded: number; received: number }

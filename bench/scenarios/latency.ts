@@ -18,6 +18,9 @@ import { discardedNote, repeatClean } from "./repeat.ts";
 
 const READY_TIMEOUT_MS = 20_000;
 const PROBE_TIMEOUT_MS = 10_000;
+/** After the warm-up burst is delivered: time for the JIT's compiler threads to finish. */
+const WARM_PAUSE_MS = 1_000;
+const WARM_TIMEOUT_MS = 30_000;
 /** After the last message, deliveries still on their way get this long. */
 const SETTLE_MS = 300;
 
@@ -96,7 +99,7 @@ async function latencyOnce(target: Target, options: BenchOptions): Promise<Laten
 
 async function driveLatency(spec: FanoutSpec, brokerPid: number | null, options: BenchOptions): Promise<Omit<LatencyRun, "stall" | "note">> {
   const durationMs = options.warmupMs + options.latencyMs;
-  const deadlineMs = durationMs + READY_TIMEOUT_MS * 2 + PROBE_TIMEOUT_MS + 30_000;
+  const deadlineMs = durationMs + READY_TIMEOUT_MS * 2 + PROBE_TIMEOUT_MS + WARM_TIMEOUT_MS + WARM_PAUSE_MS + 30_000;
   const subscriber = new LoadProcess("subscribers");
   const publisher = new LoadProcess("latency-publisher");
   let progress: Extract<FromLoad, { kind: "progress" }> | null = null;
@@ -118,6 +121,20 @@ async function driveLatency(spec: FanoutSpec, brokerPid: number | null, options:
     }
     const first = (progress as { firstDelivery: string | null } | null)?.firstDelivery ?? "";
     if (!first.includes(PAYLOAD_MARKER)) throw new Error(`first delivery lacks the payload: ${first.slice(0, 120)}`);
+    if (options.latencyWarm > 0) {
+      // [BENCH-WARM-1] At 2,000 msg/s a 1 s warm-up ends before a broker's hot path is compiled:
+      // pubsub's first seconds had 5-10x the slow messages of later ones (JIT worker threads
+      // compiling beside it on two cores). A burst runs that code often enough, for every target.
+      const warmed = publisher.next("warmed", WARM_TIMEOUT_MS);
+      publisher.send({ kind: "warm", count: options.latencyWarm });
+      const { sent } = await warmed;
+      const warmDeadline = performance.now() + WARM_TIMEOUT_MS;
+      while (received() < sent) {
+        if (performance.now() > warmDeadline) throw new Error(`the warm-up burst was not delivered within 30 s (${received()} of ${sent})`);
+        await Bun.sleep(20);
+      }
+      await Bun.sleep(WARM_PAUSE_MS);
+    }
 
     const published = publisher.next("published", durationMs + 10_000);
     subscriber.send({ kind: "record", fromUs: nowUs() + options.warmupMs * 1000 });
