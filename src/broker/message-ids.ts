@@ -12,15 +12,23 @@ const PER_PREFIX = 2 ** 32;
 export function messageIds(random: (bytes: Uint8Array) => void = (b) => crypto.getRandomValues(b), perPrefix = PER_PREFIX): () => string {
   let prefix = "";
   let count = perPrefix;
+  /** The id less its last two hex digits: made once per 256 ids (toString + padStart per id cost ~50 ns). */
+  let block = "";
   return () => {
     if (count >= perPrefix) {
       prefix = newPrefix(random);
       count = 0;
+      block = "";
     }
-    // The last group: 4 hex digits of the prefix's, then 8 of the counter.
-    return prefix + (count++).toString(16).padStart(8, "0");
+    // The last group: 4 hex digits of the prefix's, then 8 of the counter (6 in the block, 2 here).
+    const low = count & 0xff;
+    if (low === 0 || block === "") block = prefix + (count >>> 8).toString(16).padStart(6, "0");
+    count++;
+    return block + HEX2[low]!;
   };
 }
+
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** `xxxxxxxx-xxxx-8xxx-Vxxx-xxxx`: 28 random hex digits, the version 8 and the variant (10xx) fixed. */
 function newPrefix(random: (bytes: Uint8Array) => void): string {

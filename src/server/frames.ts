@@ -16,8 +16,14 @@ export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: Consumer
   // A message routed to several queues is framed for each in a row: its own fields are made once.
   if (m !== framed) {
     framed = m;
+    const exchange = exchangeJson(m.exchange);
+    const plainKey = PLAIN.test(m.routingKey);
+    const key = plainKey ? `"${m.routingKey}"` : JSON.stringify(m.routingKey);
+    headersJson = jsonHeaders(m.headers);
     head = `{"type":"MESSAGE","unique_id":"${m.id}","body":${m.body},"TTL":0,"queue":`;
-    tail = `,"exchange":${jsonString(m.exchange)},"routing_key":${jsonString(m.routingKey)},"headers":${jsonHeaders(m.headers)},"timestamp":${m.timestamp}`;
+    tail = `,"exchange":${exchange.json},"routing_key":${key},"headers":${headersJson},"timestamp":${m.timestamp}`;
+    // Measured from flat parts in lastFrameBytes: measuring `tail`, a rope, flattened it first.
+    tailFixedBytes = TAIL_BYTES + exchange.bytes + (plainKey ? m.routingKey.length + 2 : Buffer.byteLength(key)) + digits(m.timestamp);
     partBytes = -1;
   }
   return `${head}${queueJson},"seq":${entry.seq}${tail}${owned}}`;
@@ -31,7 +37,8 @@ export function deliveryFrame(queue: QueueRef, entry: Entry, consumer?: Consumer
 export function lastFrameBytes(queue: QueueRef, entry: Entry): number {
   if (entry.message !== framed) return Buffer.byteLength(deliveryFrame(queue, entry));
   // From the flat parts: measuring `head`, a rope, flattened a copy of the body for nothing.
-  if (partBytes < 0) partBytes = HEAD_BYTES + Buffer.byteLength(entry.message.id) + Buffer.byteLength(entry.message.body) + Buffer.byteLength(tail);
+  // The id is ASCII (hex and dashes, src/broker/message-ids.ts); headers are "{}" or JSON.stringify's flat text.
+  if (partBytes < 0) partBytes = HEAD_BYTES + entry.message.id.length + Buffer.byteLength(entry.message.body) + tailFixedBytes + (headersJson === "{}" ? 2 : Buffer.byteLength(headersJson));
   const name = jsonNames.get(queue) ?? remember(queue);
   // `,"seq":` is 7 bytes, the closing brace 1.
   return partBytes + name.bytes + 7 + digits(entry.seq) + 1;
@@ -46,6 +53,11 @@ let head = "";
 let tail = "";
 /** UTF-8 bytes of head and tail together; -1 until measured. */
 let partBytes = -1;
+/** The tail's bytes but its headers'; and the headers' JSON. */
+let tailFixedBytes = 0;
+let headersJson = "{}";
+/** `tail` less exchange, routing key, headers and timestamp: ,"exchange": ,"routing_key": ,"headers": ,"timestamp": */
+const TAIL_BYTES = 12 + 15 + 11 + 13;
 
 /** Decimal digits of a whole number ≥ 0. */
 function digits(n: number): number {
@@ -86,7 +98,20 @@ const remember = (queue: QueueRef): { json: string; bytes: number } => {
 
 /** Nothing to escape: quotes alone make valid JSON, far cheaper than JSON.stringify per frame. */
 const PLAIN = /^[\w .:/@#*+-]*$/;
-const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
+/** Each exchange's name as JSON and its UTF-8 length, made once: exchanges are few, and in every frame. */
+const exchangeNames = new Map<string, { json: string; bytes: number }>();
+const exchangeJson = (name: string): { json: string; bytes: number } => {
+  let known = exchangeNames.get(name);
+  if (known === undefined) {
+    const json = JSON.stringify(name);
+    known = { json, bytes: Buffer.byteLength(json) };
+    // Bounded: names of exchanges since deleted must not pile up.
+    if (exchangeNames.size >= MAX_EXCHANGE_NAMES) exchangeNames.clear();
+    exchangeNames.set(name, known);
+  }
+  return known;
+};
+const MAX_EXCHANGE_NAMES = 1_024;
 
 const jsonHeaders = (headers: MessageHeaders): string => {
   for (const _ in headers) return JSON.stringify(headers);

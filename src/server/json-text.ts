@@ -51,10 +51,10 @@ export function tooDeep(text: string, maxDepth = MAX_JSON_DEPTH): Array<[number,
 
 /** Whether `text` has more than `n` brackets that open: if not, nothing in it nests deeper. Native indexOf, not a loop per character. */
 function opensMoreThan(text: string, n: number): boolean {
+  // Two loops, not one over ["{", "["]: that array and its iterator were half the cost per frame.
   let count = 0;
-  for (const bracket of ["{", "["]) {
-    for (let at = text.indexOf(bracket); at >= 0; at = text.indexOf(bracket, at + 1)) if (++count > n) return true;
-  }
+  for (let at = text.indexOf("{"); at >= 0; at = text.indexOf("{", at + 1)) if (++count > n) return true;
+  for (let at = text.indexOf("["); at >= 0; at = text.indexOf("[", at + 1)) if (++count > n) return true;
   return false;
 }
 

@@ -26,3 +26,14 @@ test("the prefix is drawn again once its counter values are used up: no id repea
   expect(ids.every((id) => UUID_V8.test(id))).toBe(true);
   expect(ids[2]!.slice(0, 23)).not.toBe(ids[3]!.slice(0, 23));
 });
+
+test("the counter is the id's last 8 hex digits, across the 256-id blocks it is built in", () => {
+  const next = messageIds((bytes) => bytes.fill(7));
+  const counters = Array.from({ length: 70_000 }, () => next().slice(-8));
+  for (const at of [0, 1, 255, 256, 257, 511, 512, 65_535, 65_536, 69_999]) expect(counters[at]).toBe(at.toString(16).padStart(8, "0"));
+  // A prefix drawn again starts a new block too, from 0.
+  const small = messageIds((bytes) => bytes.fill(1), 300);
+  const ids = Array.from({ length: 301 }, small);
+  expect(ids[299]!.slice(-8)).toBe("0000012b");
+  expect(ids[300]!.slice(-8)).toBe("00000000");
+});
