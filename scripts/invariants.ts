@@ -113,6 +113,7 @@ export const MEANINGS: Record<string, string> = {
   "SIGNAL-1": "A SIGTERM at any moment of start-up ends with exit 0 and loses nothing.",
   "SINCE-1": "SUBSCRIBE with since: null is a plain subscribe.",
   "SLOW-1": "A slow subscriber is cut between whole frames and told 4008; the others of its queue lose nothing.",
+  "BENCH-WARM-1": "Bench scenario 8 measures latency once every target's hot path is compiled: a burst of messages and a pause before its fixed-rate run (--latency-warm, 0 for none).",
   "BATCH-1": "A subscriber that asked for batch gets each turn's deliveries of a queue as one MESSAGES frame when there are several: exactly the MESSAGE frames it would have got, each once, in seq order; an UNSUBSCRIBE's reply after all of them; cut like any subscriber, after whole frames.",
   "RESERVED-1": "A client cannot make a new exchange or queue named amq.… (403 E005 / Q007): no exchange of its own passes for the default exchange (amq.default) in permission rules, no queue for a server-named amq.gen-… one; existing ones stay usable.",
   "MOVE-2": "A move of all waits for a page read already in flight: the rows it brings are moved, not counted as skipped (the move took the queue for drained while they were on their way).",
