@@ -31,6 +31,8 @@ type Proxied = {
   pending: (string | Buffer)[];
   /** [RELAY-1] The client closed while the socket to the leader was still opening: close it so once what came before is sent. */
   closedEarly?: { code: number; reason: string };
+  /** [RELAY-2] What the leader sent this turn, for the client: written at the turn's end, corked. */
+  toClient: (string | Buffer)[];
 };
 
 export type FollowerOptions = {
@@ -47,6 +49,9 @@ export type FollowerOptions = {
 
 export class Follower {
   private readonly sockets = new Set<ServerWebSocket<Proxied>>();
+  /** [RELAY-2] Clients with frames from the leader waiting for this turn's end. */
+  private readonly relaying = new Set<ServerWebSocket<Proxied>>();
+  private relayScheduled = false;
   private readonly server: Server<Proxied>;
   private readonly unwatch: () => void;
 
@@ -91,7 +96,7 @@ export class Follower {
     // Sockets passed on to a leader that is no longer the one: their clients reconnect.
     this.unwatch = options.leaders.onChange((leader) => {
       if (leader === undefined) return;
-      for (const ws of this.sockets) if (ws.data.leader.token !== leader.token) ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+      for (const ws of this.sockets) if (ws.data.leader.token !== leader.token) this.closeClient(ws, FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
     });
   }
 
@@ -103,7 +108,7 @@ export class Follower {
   async stop(): Promise<void> {
     this.unwatch();
     const stopped = this.server.stop(true);
-    for (const ws of this.sockets) ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+    for (const ws of this.sockets) this.closeClient(ws, FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
     await stopped;
   }
 
@@ -148,7 +153,7 @@ export class Follower {
     const ticket = isUpgrade && answer.status === 204 ? answer.headers.get(ForwardHeaders.TICKET) : null;
     if (ticket === null) return this.passBack(answer);
     const protocol = answer.headers.get("sec-websocket-protocol");
-    const data: Proxied = { leader, ticket, upstream: undefined, pending: [] };
+    const data: Proxied = { leader, ticket, upstream: undefined, pending: [], toClient: [] };
     if (server.upgrade(request, { data, headers: protocol === null ? undefined : { "sec-websocket-protocol": protocol } })) return undefined;
     return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
   }
@@ -168,6 +173,44 @@ export class Follower {
     return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
   }
 
+  /** [RELAY-2] This turn's frames from the leader, each client's in order, in one corked write per client. */
+  private relayTurn(): void {
+    this.relayScheduled = false;
+    const clients = [...this.relaying];
+    this.relaying.clear();
+    for (const ws of clients) this.relay(ws);
+  }
+
+  private relay(ws: ServerWebSocket<Proxied>): void {
+    const frames = ws.data.toClient;
+    if (frames.length === 0) return;
+    ws.data.toClient = [];
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // The leader sees this node read at full speed; the client's own lag is watched here, frame by
+    // frame as before: a turn's frames can be megabytes, more than Bun's limit leaves room for.
+    let slow = false;
+    ws.cork(() => {
+      for (const frame of frames) {
+        ws.send(frame);
+        if (ws.getBufferedAmount() > this.options.maxBufferBytes) {
+          slow = true;
+          break;
+        }
+      }
+    });
+    if (slow) {
+      ws.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+      ws.data.upstream?.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+    }
+  }
+
+  /** Closes a client after what the leader sent it before: a close must not overtake its frames. */
+  private closeClient(ws: ServerWebSocket<Proxied>, code: number, reason: string): void {
+    this.relay(ws);
+    this.relaying.delete(ws);
+    ws.close(code, reason);
+  }
+
   private opened(ws: ServerWebSocket<Proxied>): void {
     this.sockets.add(ws);
     const { leader, ticket } = ws.data;
@@ -183,18 +226,20 @@ export class Follower {
       if (early !== undefined) upstream.close(early.code, early.reason);
     };
     upstream.onmessage = (event) => {
-      ws.send(event.data as string | Buffer);
-      // The leader sees this node read at full speed; the client's own lag is watched here.
-      if (ws.getBufferedAmount() > this.options.maxBufferBytes) {
-        ws.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
-        upstream.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+      // [RELAY-2] Not sent at once: a send here, outside any of the server's handlers, was a write
+      // of its own (6.7 us a frame in a probe, 1.5 corked per turn: bench/RESULTS.md).
+      ws.data.toClient.push(event.data as string | Buffer);
+      this.relaying.add(ws);
+      if (!this.relayScheduled) {
+        this.relayScheduled = true;
+        setImmediate(() => this.relayTurn());
       }
     };
     upstream.onclose = (event) => {
       if (ws.readyState !== WebSocket.OPEN) return;
       // 1005/1006: the leader went away without a close frame, so this is a failover.
-      if (isSendable(event.code)) ws.close(event.code, event.reason);
-      else ws.close(FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
+      if (isSendable(event.code)) this.closeClient(ws, event.code, event.reason);
+      else this.closeClient(ws, FAILOVER_CLOSE.code, FAILOVER_CLOSE.reason);
     };
     upstream.onerror = () => {};
   }

@@ -106,6 +106,31 @@ describe("[CLUSTER-1] a follower forwards to the leader", () => {
     }
   });
 
+  test("[RELAY-2] what the leader sent a follower's client before closing it reaches the client, in order, before the close", async () => {
+    const leader = await cluster.leader();
+    const [a] = cluster.followers();
+    await api(leader.url, "POST", "/queues", { name: "relay-close" });
+    const subscriber = await openSubscriber(a!.wsUrl, "relay-close");
+    const listed = await api(leader.url, "GET", "/connections?queue=relay-close");
+    expect(listed.body.connections).toHaveLength(1);
+    const COUNT = 200;
+    // The follower stopped: the frames and then the close pile up, and it reads them in one turn.
+    a!.proc.kill("SIGSTOP");
+    try {
+      for (let n = 0; n < COUNT; n += 20) {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => api(leader.url, "POST", "/publish", { exchange_name: "", key: "relay-close", payload: n + i })));
+      }
+      expect((await api(leader.url, "DELETE", `/connections/${listed.body.connections[0].id}`)).status).toBe(200);
+    } finally {
+      a!.proc.kill("SIGCONT");
+    }
+    expect(await subscriber.untilClosed(10_000)).toBe(4010);
+    const messages = subscriber.messages();
+    // Every one, in the order the leader sent them (its seqs), before the close.
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((m) => m.seq as number).sort((x, y) => x - y));
+    expect(messages.map((m) => m.body as number).sort((x, y) => x - y)).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+  });
+
   test("[SLOW-1] a subscriber at a follower that stops reading is closed there (4008); the leader drops its subscription", async () => {
     const leader = await cluster.leader();
     const [a] = cluster.followers();
