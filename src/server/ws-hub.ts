@@ -3,6 +3,7 @@ import type { ConsumerFields, DeliverySink, QueueRef } from "../broker/delivery-
 import { ErrorCodes, fail, type BrokerError, type ErrorCode, type Result } from "../core/errors.ts";
 import type { Entry } from "../core/queue.ts";
 import { deliveryFrame, errorFrame, lastFrameBytes, replyFrame } from "./frames.ts";
+import { Outbox } from "./outbox.ts";
 import { decodeUtf8 } from "./json-text.ts";
 import { bunBackpressureLimit, FanOut, SLOW_SUBSCRIBER } from "./fan-out.ts";
 import { SLOW_CLOSE_GRACE_MS } from "./limits.ts";
@@ -53,6 +54,8 @@ export class WsHub implements DeliverySink {
   closed = 0;
   /** Subscribers cut for being slow, detached, waiting to have written out what they hold. */
   private readonly cut = new Map<Socket, ReturnType<typeof setTimeout>>();
+  /** [CORK-1] Answers sent from promise callbacks (outside the socket's handler), written corked. */
+  private readonly outbox = new Outbox<SocketState>();
   /** [HIST-2] Subscriptions waiting for their queue's stored history, per socket, by queue. */
   private readonly subscribing = new Map<Socket, Map<string, Promise<unknown>>>();
 
@@ -305,17 +308,19 @@ export class WsHub implements DeliverySink {
     const result = this.broker.publish(frame.publish);
     // Transient-only publishes answer synchronously; durable ones once committed.
     if (!(result instanceof Promise)) return this.answerPublish(ws, frame.id, result);
+    // [CORK-1] Answered after the commit, outside the socket's handler: through the outbox.
+    const later = (frame: string) => this.outbox.send(ws, frame);
     result.then(
-      (done) => this.answerPublish(ws, frame.id, done),
-      () => this.answerPublish(ws, frame.id, fail(ErrorCodes.INTERNAL, "publish failed")),
+      (done) => this.answerPublish(ws, frame.id, done, later),
+      () => this.answerPublish(ws, frame.id, fail(ErrorCodes.INTERNAL, "publish failed"), later),
     );
   }
 
   /** CONFIRM when the frame had an id, ERROR whether or not it had one. */
-  private answerPublish(ws: Socket, id: string | number | undefined, result: Result<PublishResult>): void {
-    if (!result.ok) return void ws.send(errorFrame(result.error.code, result.error.message, id === undefined ? {} : { id }));
+  private answerPublish(ws: Socket, id: string | number | undefined, result: Result<PublishResult>, send: (frame: string) => void = (frame) => ws.send(frame)): void {
+    if (!result.ok) return send(errorFrame(result.error.code, result.error.message, id === undefined ? {} : { id }));
     if (id === undefined) return;
-    ws.send(replyFrame("CONFIRM", result.value.duplicate ? { routed: result.value.routed, duplicate: true, id } : { routed: result.value.routed, id }));
+    send(replyFrame("CONFIRM", result.value.duplicate ? { routed: result.value.routed, duplicate: true, id } : { routed: result.value.routed, id }));
   }
 
   drain(ws: Socket): void {
@@ -390,6 +395,7 @@ export class WsHub implements DeliverySink {
   private refuse(ws: Socket, message: string, id?: string | number, code: ErrorCode = ErrorCodes.UNAUTHORIZED): void {
     ws.send(errorFrame(code, message, id === undefined ? {} : { id }));
     this.logger?.info("connection.unauthenticated", { connection: ws.data.connection, remote: ws.data.remoteAddress, msg: message });
+    this.outbox.flush(ws);
     ws.close(CloseCodes.UNAUTHORIZED, "authentication required");
   }
 
@@ -405,6 +411,7 @@ export class WsHub implements DeliverySink {
     const close = () => {
       if (ws.data.caller?.expiresAt !== expiresAt) return;
       this.logger?.info("connection.token_expired", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
+      this.outbox.flush(ws);
       ws.close(CloseCodes.TOKEN_EXPIRED, "token expired");
     };
     const notice = () => {
@@ -502,6 +509,7 @@ export class WsHub implements DeliverySink {
     ws.ping();
     this.logger?.warn("subscriber.slow_closed", { connection: ws.data.connection, remote: ws.data.remoteAddress, buffered_bytes: ws.getBufferedAmount(), msg: "fell too far behind; closing with 4008 (it may resume with since)" });
     this.detach(ws);
+    this.outbox.flush(ws);
     if (ws.getBufferedAmount() === 0) return void ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
     const timer = setTimeout(() => this.closeSlow(ws), SLOW_CLOSE_GRACE_MS);
     timer.unref?.();
@@ -511,6 +519,7 @@ export class WsHub implements DeliverySink {
   private closeSlow(ws: Socket): void {
     clearTimeout(this.cut.get(ws));
     this.cut.delete(ws);
+    this.outbox.flush(ws);
     ws.close(CloseCodes.SLOW_SUBSCRIBER, SLOW_SUBSCRIBER.reason);
   }
 
@@ -569,6 +578,7 @@ export class WsHub implements DeliverySink {
     for (const ws of this.sockets) {
       if (ws.data.connection !== id) continue;
       this.logger?.info("connection.closed_by_admin", { connection: id, remote: ws.data.remoteAddress });
+      this.outbox.flush(ws);
       ws.close(CloseCodes.CLOSED_BY_ADMIN, "closed by an administrator");
       return true;
     }
@@ -580,12 +590,15 @@ export class WsHub implements DeliverySink {
     for (const ws of this.sockets) {
       if (ws.data.session !== id) continue;
       this.logger?.info("connection.session_ended", { connection: ws.data.connection, remote: ws.data.remoteAddress, user: ws.data.caller?.user });
+      this.outbox.flush(ws);
       ws.close(CloseCodes.UNAUTHORIZED, "the session ended (logged out)");
     }
   }
 
   /** At shutdown: every socket is closed with 1001 so clients know to reconnect later. */
   closeAll(): void {
+    // [CORK-1] The last CONFIRMs first: a close must not overtake them.
+    this.outbox.flushAll();
     for (const ws of this.sockets) ws.close(CloseCodes.GOING_AWAY, "broker shutting down");
   }
 }
