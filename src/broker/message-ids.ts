@@ -18,11 +18,11 @@ export function messageIds(random: (bytes: Uint8Array) => void = (b) => crypto.g
     if (count >= perPrefix) {
       prefix = newPrefix(random);
       count = 0;
-      block = "";
     }
     // The last group: 4 hex digits of the prefix's, then 8 of the counter (6 in the block, 2 here).
     const low = count & 0xff;
-    if (low === 0 || block === "") block = prefix + (count >>> 8).toString(16).padStart(6, "0");
+    // A new prefix starts at count 0, so its first id makes a block too.
+    if (low === 0) block = prefix + (count >>> 8).toString(16).padStart(6, "0");
     count++;
     return block + HEX2[low]!;
   };

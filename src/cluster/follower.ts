@@ -10,6 +10,7 @@ import { ErrorCodes } from "../core/errors.ts";
 import { errorResponse } from "../server/http-errors.ts";
 import { ENVELOPE_BYTES, WS_IDLE_TIMEOUT_SECONDS } from "../server/limits.ts";
 import { bunBackpressureLimit } from "../server/fan-out.ts";
+import { Outbox } from "../server/outbox.ts";
 import { isAsSent, NOT_AS_SENT, segmentRoutes, type RawSegments } from "../server/raw-path.ts";
 import { ForwardHeaders } from "./forwarded.ts";
 import type { Leader, LeaderView } from "./leader-view.ts";
@@ -31,8 +32,6 @@ type Proxied = {
   pending: (string | Buffer)[];
   /** [RELAY-1] The client closed while the socket to the leader was still opening: close it so once what came before is sent. */
   closedEarly?: { code: number; reason: string };
-  /** [RELAY-2] What the leader sent this turn, for the client: written at the turn's end, corked. */
-  toClient: (string | Buffer)[];
 };
 
 export type FollowerOptions = {
@@ -49,13 +48,23 @@ export type FollowerOptions = {
 
 export class Follower {
   private readonly sockets = new Set<ServerWebSocket<Proxied>>();
-  /** [RELAY-2] Clients with frames from the leader waiting for this turn's end. */
-  private readonly relaying = new Set<ServerWebSocket<Proxied>>();
-  private relayScheduled = false;
+  /**
+   * [RELAY-2] What the leader sends a client, written at the turn's end, corked. The leader sees
+   * this node read at full speed; the client's own lag is watched here (4008), frame by frame.
+   */
+  private readonly toClients: Outbox<Proxied>;
   private readonly server: Server<Proxied>;
   private readonly unwatch: () => void;
 
   constructor(private readonly options: FollowerOptions) {
+    this.toClients = new Outbox<Proxied>({
+      schedule: (flush) => void setImmediate(flush),
+      limitBytes: options.maxBufferBytes,
+      overLimit: (ws) => {
+        ws.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+        ws.data.upstream?.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
+      },
+    });
     this.server = Bun.serve<Proxied>({
       hostname: options.host,
       port: options.port,
@@ -153,7 +162,7 @@ export class Follower {
     const ticket = isUpgrade && answer.status === 204 ? answer.headers.get(ForwardHeaders.TICKET) : null;
     if (ticket === null) return this.passBack(answer);
     const protocol = answer.headers.get("sec-websocket-protocol");
-    const data: Proxied = { leader, ticket, upstream: undefined, pending: [], toClient: [] };
+    const data: Proxied = { leader, ticket, upstream: undefined, pending: [] };
     if (server.upgrade(request, { data, headers: protocol === null ? undefined : { "sec-websocket-protocol": protocol } })) return undefined;
     return errorResponse({ code: ErrorCodes.VALIDATION, message: "expected a WebSocket upgrade" });
   }
@@ -173,41 +182,9 @@ export class Follower {
     return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
   }
 
-  /** [RELAY-2] This turn's frames from the leader, each client's in order, in one corked write per client. */
-  private relayTurn(): void {
-    this.relayScheduled = false;
-    const clients = [...this.relaying];
-    this.relaying.clear();
-    for (const ws of clients) this.relay(ws);
-  }
-
-  private relay(ws: ServerWebSocket<Proxied>): void {
-    const frames = ws.data.toClient;
-    if (frames.length === 0) return;
-    ws.data.toClient = [];
-    if (ws.readyState !== WebSocket.OPEN) return;
-    // The leader sees this node read at full speed; the client's own lag is watched here, frame by
-    // frame as before: a turn's frames can be megabytes, more than Bun's limit leaves room for.
-    let slow = false;
-    ws.cork(() => {
-      for (const frame of frames) {
-        ws.send(frame);
-        if (ws.getBufferedAmount() > this.options.maxBufferBytes) {
-          slow = true;
-          break;
-        }
-      }
-    });
-    if (slow) {
-      ws.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
-      ws.data.upstream?.close(SLOW_CLOSE.code, SLOW_CLOSE.reason);
-    }
-  }
-
   /** Closes a client after what the leader sent it before: a close must not overtake its frames. */
   private closeClient(ws: ServerWebSocket<Proxied>, code: number, reason: string): void {
-    this.relay(ws);
-    this.relaying.delete(ws);
+    this.toClients.flush(ws);
     ws.close(code, reason);
   }
 
@@ -228,12 +205,7 @@ export class Follower {
     upstream.onmessage = (event) => {
       // [RELAY-2] Not sent at once: a send here, outside any of the server's handlers, was a write
       // of its own (6.7 us a frame in a probe, 1.5 corked per turn: bench/RESULTS.md).
-      ws.data.toClient.push(event.data as string | Buffer);
-      this.relaying.add(ws);
-      if (!this.relayScheduled) {
-        this.relayScheduled = true;
-        setImmediate(() => this.relayTurn());
-      }
+      this.toClients.send(ws, event.data as string | Buffer);
     };
     upstream.onclose = (event) => {
       if (ws.readyState !== WebSocket.OPEN) return;

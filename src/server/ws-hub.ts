@@ -309,18 +309,20 @@ export class WsHub implements DeliverySink {
     // Transient-only publishes answer synchronously; durable ones once committed.
     if (!(result instanceof Promise)) return this.answerPublish(ws, frame.id, result);
     // [CORK-1] Answered after the commit, outside the socket's handler: through the outbox.
-    const later = (frame: string) => this.outbox.send(ws, frame);
     result.then(
-      (done) => this.answerPublish(ws, frame.id, done, later),
-      () => this.answerPublish(ws, frame.id, fail(ErrorCodes.INTERNAL, "publish failed"), later),
+      (done) => this.answerPublish(ws, frame.id, done, true),
+      () => this.answerPublish(ws, frame.id, fail(ErrorCodes.INTERNAL, "publish failed"), true),
     );
   }
 
-  /** CONFIRM when the frame had an id, ERROR whether or not it had one. */
-  private answerPublish(ws: Socket, id: string | number | undefined, result: Result<PublishResult>, send: (frame: string) => void = (frame) => ws.send(frame)): void {
-    if (!result.ok) return send(errorFrame(result.error.code, result.error.message, id === undefined ? {} : { id }));
-    if (id === undefined) return;
-    send(replyFrame("CONFIRM", result.value.duplicate ? { routed: result.value.routed, duplicate: true, id } : { routed: result.value.routed, id }));
+  /** CONFIRM when the frame had an id, ERROR whether or not it had one; `committed`: sent from the commit's callback. */
+  private answerPublish(ws: Socket, id: string | number | undefined, result: Result<PublishResult>, committed = false): void {
+    let answer: string;
+    if (!result.ok) answer = errorFrame(result.error.code, result.error.message, id === undefined ? {} : { id });
+    else if (id === undefined) return;
+    else answer = replyFrame("CONFIRM", result.value.duplicate ? { routed: result.value.routed, duplicate: true, id } : { routed: result.value.routed, id });
+    if (committed) this.outbox.send(ws, answer);
+    else ws.send(answer);
   }
 
   drain(ws: Socket): void {

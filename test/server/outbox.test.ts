@@ -15,6 +15,7 @@ function fakeSocket(): Fake & ServerWebSocket<unknown> {
       socket.sent.push(socket.corked ? `corked:${frame}` : frame);
       return frame.length;
     },
+    getBufferedAmount: () => 0,
     cork(callback: () => void) {
       socket.corks++;
       socket.corked = true;
