@@ -122,6 +122,7 @@ export const MEANINGS: Record<string, string> = {
   "RELAY-1": "A follower passes on every frame a client sent before closing, even when the client closed before the follower's own socket to the leader was open.",
   "CORK-1": "A publish's answer sent after its commit (outside the socket's handler) goes out at the end of that microtask run, each socket's in one corked write, in the order sent; a close the broker makes writes them first.",
   "RELAY-2": "A follower writes what the leader sent a client in one corked write per client and turn, in order, each client still cut (4008) at the frame that takes it past its buffer limit, and a close after the frames before it.",
+  "TEST-LEAK-1": "A test that signals a broker's process itself stops the broker too: against a cluster that process is one node of three.",
   "TEST-ROLL-1": "The rolling-restart test acks what it counts: a consumer that acks nothing gets at most its prefetch, fewer than a fast run confirms.",
   "CLUSTER-1": "With NATS_URL and DATABASE_URL a broker is a node of a cluster: the node holding the database's advisory lock leads (restores the broker from Postgres and serves), every other node forwards each request and WebSocket to it with the leader's answer; kill -9 the leader and a follower takes over with no confirmed message lost, and a leader whose lock another session took stops.",
   "SESSION-1": "A logout (DELETE /session) closes the WebSockets that session's cookie opened (4001) at once; the same user's connections by key or token stay.",
